@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both install first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: install demo test test-unit stack-up stack-down bench lint clean
+
+install: $(VENV)/.installed
+
+# mode-streaming (Faust) caps croniter<6 while Airflow 3.3 needs >=6.2.2; mode only uses
+# croniter's stable `croniter(expr, start).get_next()`, so we override the cap (uv --override).
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q uv==0.13.9
+	printf 'croniter>=6.2.2\n' > $(VENV)/overrides.txt
+	$(BIN)/uv pip install --python $(PY) --override $(VENV)/overrides.txt -e ".[dev,airflow,dvc]"
+	touch $@
+
+demo: install
+	$(BIN)/reelstream demo
+
+test: install
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest -m "not integration"
+
+stack-up: install
+	$(BIN)/reelstream stack up
+
+stack-down: install
+	$(BIN)/reelstream stack down
+
+clean: stack-down
+	rm -rf .reelstream

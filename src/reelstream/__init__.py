@@ -1,0 +1,3 @@
+"""reelstream: an event-driven streaming movie recommender."""
+
+__version__ = "0.1.0"

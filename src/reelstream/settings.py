@@ -1,0 +1,98 @@
+"""Every URL and tunable of reelstream, read from ``REELSTREAM_*`` environment variables.
+
+Defaults point at the embedded stack (``reelstream stack up``): real servers on loopback,
+on non-standard ports, with their state under ``state_dir``. Point any URL elsewhere
+(docker-compose, a managed Kafka, ...) and the embedded stack leaves that service alone.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings", "PLACEHOLDER_API_KEY", "EMBEDDED_DEFAULTS"]
+
+PLACEHOLDER_API_KEY = "dev-key-change-me"
+
+#: The URLs the embedded stack serves. A setting equal to its embedded default means
+#: "run it embedded"; anything else means "someone else runs it".
+EMBEDDED_DEFAULTS = {
+    "kafka_bootstrap_servers": "127.0.0.1:19092",
+    "redis_url": "redis://127.0.0.1:16379/0",
+    "postgres_dsn": "postgresql://reelstream@127.0.0.1:15432/reelstream",
+    "mlflow_tracking_uri": "http://127.0.0.1:15000",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="REELSTREAM_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    state_dir: Path = Field(
+        Path(".reelstream"), description="Git-ignored folder for the embedded servers' data/logs."
+    )
+    data_dir: Path = Field(Path("data"), description="DVC-managed data (raw downloads, outputs).")
+    movielens_path: Path | None = Field(
+        None, description="Local MovieLens folder to use instead of downloading."
+    )
+
+    # --- Kafka -----------------------------------------------------------------------------
+    kafka_bootstrap_servers: str = EMBEDDED_DEFAULTS["kafka_bootstrap_servers"]
+    ratings_topic: str = "ratings"
+    dlq_topic: str = "ratings.dlq"
+    control_topic: str = "reelstream.control"
+    topic_partitions: int = Field(4, ge=1)
+    consumer_group: str = "reelstream-worker"
+    # tansu takes 20-30 s to form a consumer group with client defaults; these make it ~3 s.
+    kafka_session_timeout_ms: int = 6000
+    kafka_heartbeat_interval_ms: int = 1000
+    kafka_rebalance_timeout_ms: int = 4000
+    kafka_request_timeout_ms: int = 10000
+
+    # --- Stores ----------------------------------------------------------------------------
+    redis_url: str = EMBEDDED_DEFAULTS["redis_url"]
+    postgres_dsn: str = EMBEDDED_DEFAULTS["postgres_dsn"]
+    mlflow_tracking_uri: str = EMBEDDED_DEFAULTS["mlflow_tracking_uri"]
+    mlflow_experiment: str = "reelstream"
+    registered_model_name: str = "reelstream-mf"
+
+    # --- Serving ---------------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 18000
+    api_key: SecretStr = SecretStr(PLACEHOLDER_API_KEY)
+    top_n: int = Field(20, ge=1, le=500, description="Recommendations kept per user in Redis.")
+    recommendation_ttl_s: int = Field(7 * 24 * 3600, ge=60)
+    max_batch_size: int = Field(1000, ge=1)
+
+    # --- Worker ----------------------------------------------------------------------------
+    worker_batch_size: int = Field(500, ge=1)
+    worker_batch_within_s: float = Field(0.05, gt=0)
+    worker_web_port: int = 16066
+    checkpoint_every_events: int = Field(5000, ge=1)
+    checkpoint_every_s: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment == "production" and (
+            self.api_key.get_secret_value() == PLACEHOLDER_API_KEY
+        ):
+            raise ValueError(
+                "REELSTREAM_API_KEY is still the development placeholder; "
+                "set a real key when REELSTREAM_ENVIRONMENT=production"
+            )
+        return self
+
+    def is_embedded(self, field: str) -> bool:
+        """True when ``field`` (a URL setting) points at the embedded stack's default."""
+        return getattr(self, field) == EMBEDDED_DEFAULTS[field]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
