@@ -7,6 +7,7 @@ on non-standard ports, with their state under ``state_dir``. Point any URL elsew
 
 from __future__ import annotations
 
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -71,6 +72,10 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(1000, ge=1)
 
     # --- Worker ----------------------------------------------------------------------------
+    worker_id: str = Field(
+        default_factory=socket.gethostname,
+        description="Stable name of this worker (its checkpoint's key); unique per replica.",
+    )
     worker_batch_size: int = Field(500, ge=1)
     worker_batch_within_s: float = Field(0.05, gt=0)
     worker_web_port: int = 16066

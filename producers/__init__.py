@@ -1,0 +1,1 @@
+"""Kafka producers: publish rating events to the ``ratings`` topic."""
