@@ -1,0 +1,223 @@
+"""One batch of rating messages: validate → store → learn → refresh top-N in Redis.
+
+The order is what makes the worker at-least-once and duplicate-safe:
+
+1. malformed messages become dead letters (returned to the caller, who sends them to the DLQ
+   before the batch is acknowledged);
+2. valid events are inserted into PostgreSQL with ``ON CONFLICT DO NOTHING``; only the
+   event ids that were *newly* stored are learned, so a redelivered event is a no-op;
+3. the online model learns them in order, then every affected user's top-N is written to
+   Redis in one pipeline, with the last event it includes;
+4. the caller acknowledges the batch only after :meth:`BatchProcessor.handle` returned.
+
+The model and the PostgreSQL sequence number of the last event it learned are checkpointed
+together, so a restarted worker restores the model and learns, from PostgreSQL, exactly the
+events stored after that checkpoint (see :meth:`BatchProcessor.recover`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from tenacity import before_sleep_log, retry, retry_if_exception_type, wait_exponential
+
+from reelstream.cache import Recommendation, RecommendationCache, UserRecommendations
+from reelstream.models.online import OnlineRecommender
+from reelstream.schemas import RatingEvent
+from reelstream.store import EventStore
+from reelstream.streaming.messages import DeadLetter, RawMessage
+from reelstream.streaming.metrics import (
+    BATCH_SECONDS,
+    DEAD_LETTERS,
+    EVENTS,
+    MODEL_EVENTS,
+    TOPN_SECONDS,
+)
+
+__all__ = ["BatchProcessor", "BatchOutcome"]
+
+log = logging.getLogger(__name__)
+
+#: PostgreSQL/Redis being briefly away must not drop a batch: retry until they are back.
+_retry_io = retry(
+    retry=retry_if_exception_type((OSError, ConnectionError, TimeoutError)),
+    wait=wait_exponential(multiplier=0.2, max=10),
+    before_sleep=before_sleep_log(log, logging.WARNING),
+    reraise=True,
+)
+
+
+@dataclass
+class BatchOutcome:
+    stored: int = 0
+    duplicates: int = 0
+    users_refreshed: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+def _reason(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+class BatchProcessor:
+    """Applies batches of raw rating messages to the store, the model and the cache."""
+
+    def __init__(
+        self,
+        *,
+        store: EventStore,
+        cache: RecommendationCache,
+        model: OnlineRecommender,
+        checkpoint_name: str,
+        top_n: int = 20,
+        popular_n: int = 100,
+        checkpoint_every_events: int = 5000,
+        checkpoint_every_s: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.cache = cache
+        self.model = model
+        self.checkpoint_name = checkpoint_name
+        self.top_n = top_n
+        self.popular_n = popular_n
+        self.checkpoint_every_events = checkpoint_every_events
+        self.checkpoint_every_s = checkpoint_every_s
+        self.last_seq = 0
+        self._since_checkpoint = 0
+        self._checkpointed_at = time.monotonic()
+        self._known_users: set[int] = set()
+
+    # -- start-up ---------------------------------------------------------------------------
+    def recover(self) -> int:
+        """Restore the last checkpoint and learn what was stored after it; return that count."""
+        checkpoint = self.store.load_checkpoint(self.checkpoint_name)
+        if checkpoint is not None:
+            self.model = OnlineRecommender.from_bytes(checkpoint.model)
+            self.last_seq = int(checkpoint.offsets.get("seq", 0))
+        caught_up = 0
+        while True:
+            rows = self.store.ratings_after(self.last_seq, ingested_by=self.checkpoint_name)
+            if not rows:
+                break
+            for row in rows:
+                self._learn(row.event)
+                self.last_seq = row.seq
+            caught_up += len(rows)
+        if caught_up:
+            self.checkpoint()
+        MODEL_EVENTS.set(self.model.events_learned)
+        return caught_up
+
+    # -- the hot path -----------------------------------------------------------------------
+    def handle(self, messages: Sequence[RawMessage]) -> BatchOutcome:
+        started = time.perf_counter()
+        outcome = BatchOutcome()
+        events: dict[object, tuple[RatingEvent, RawMessage]] = {}
+        for message in messages:
+            try:
+                event = RatingEvent.from_bytes(message.value or b"")
+            except ValidationError as exc:
+                outcome.dead_letters.append(DeadLetter(message, _reason(exc), "validate"))
+                continue
+            events.setdefault(event.event_id, (event, message))
+
+        stored = self._store([event for event, _ in events.values()]) if events else []
+        outcome.stored = len(stored)
+        outcome.duplicates = len(messages) - len(outcome.dead_letters) - len(stored)
+
+        last_event: dict[int, RatingEvent] = {}
+        for event, seq in stored:
+            try:
+                self._learn(event)
+            except Exception as exc:  # a bad event must not stop the stream: dead-letter it
+                log.exception("learning event %s failed", event.event_id)
+                outcome.dead_letters.append(DeadLetter(events[event.event_id][1], repr(exc), "process"))
+                continue
+            last_event[event.user_id] = event
+            self.last_seq = max(self.last_seq, seq)
+
+        if last_event:
+            self._refresh(last_event)
+        outcome.users_refreshed = len(last_event)
+        self._since_checkpoint += len(stored)
+        self._maybe_checkpoint()
+
+        EVENTS.labels("stored").inc(outcome.stored)
+        EVENTS.labels("duplicate").inc(outcome.duplicates)
+        for letter in outcome.dead_letters:
+            DEAD_LETTERS.labels(letter.stage).inc()
+        MODEL_EVENTS.set(self.model.events_learned)
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+        return outcome
+
+    @_retry_io
+    def _store(self, events: list[RatingEvent]) -> list[tuple[RatingEvent, int]]:
+        """Insert, returning the newly stored events (in batch order) with their sequence."""
+        new = self.store.insert_ratings(events, ingested_by=self.checkpoint_name)
+        return [(event, new[event.event_id]) for event in events if event.event_id in new]
+
+    def _learn(self, event: RatingEvent) -> None:
+        self._ensure_history(event.user_id)
+        self.model.learn_one(event.user_id, event.movie_id, event.rating)
+
+    def _ensure_history(self, user_id: int) -> None:
+        """A user first seen by this worker (e.g. after a rebalance) brings their history.
+
+        The model must know every movie the user rated to exclude it from the top-N, even
+        when those ratings were learned by another worker.
+        """
+        if user_id in self._known_users:
+            return
+        rated = self.store.rated_movie_ids([user_id]).get(user_id, set())
+        self.model.mark_rated(user_id, rated)
+        self._known_users.add(user_id)
+
+    @_retry_io
+    def _refresh(self, last_event: dict[int, RatingEvent]) -> None:
+        now = datetime.now(UTC)
+        version = self.model.version
+        batch = []
+        for user_id, event in last_event.items():
+            t0 = time.perf_counter()
+            items, personal = self.model.recommend(user_id, self.top_n)
+            TOPN_SECONDS.observe(time.perf_counter() - t0)
+            batch.append(
+                UserRecommendations(
+                    user_id=user_id,
+                    items=[Recommendation(movie_id=m, score=s) for m, s in items],
+                    model_version=version,
+                    updated_at=now,
+                    last_event_id=event.event_id,
+                    last_event_at=event.timestamp,
+                    source="personal" if personal else "popular",
+                )
+            )
+        self.cache.put_user_recommendations(batch)
+        popular = [Recommendation(movie_id=m, score=s) for m, s in self.model.popular(self.popular_n)]
+        self.cache.put_popular(popular, version)
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def _maybe_checkpoint(self) -> None:
+        due_by_count = self._since_checkpoint >= self.checkpoint_every_events
+        due_by_time = time.monotonic() - self._checkpointed_at >= self.checkpoint_every_s
+        if self._since_checkpoint and (due_by_count or due_by_time):
+            self.checkpoint()
+
+    @_retry_io
+    def checkpoint(self) -> None:
+        """Save the model with the sequence of the last event it learned, atomically."""
+        self.store.save_checkpoint(
+            self.checkpoint_name,
+            self.model.to_bytes(),
+            {"seq": self.last_seq},
+            self.model.events_learned,
+        )
+        self._since_checkpoint = 0
+        self._checkpointed_at = time.monotonic()
