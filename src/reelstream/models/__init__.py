@@ -1,0 +1,23 @@
+"""Recommendation models.
+
+Online (streaming) models learn one rating event at a time and rank every known movie with
+numpy; see :class:`OnlineRecommender`. Batch models live in their own modules.
+"""
+
+from __future__ import annotations
+
+from .base import Recommender, top_n
+from .config import OnlineConfig, load_online_config
+from .online import OnlineRecommender
+from .popularity import Popularity
+from .river_mf import RiverMF
+
+__all__ = [
+    "OnlineConfig",
+    "OnlineRecommender",
+    "Popularity",
+    "Recommender",
+    "RiverMF",
+    "load_online_config",
+    "top_n",
+]

@@ -1,0 +1,49 @@
+"""Hyper-parameters of the online model: the ``online:`` section of ``params.yaml``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["OnlineConfig", "load_online_config"]
+
+
+class OnlineConfig(BaseModel):
+    """Settings of :class:`~reelstream.models.OnlineRecommender`.
+
+    The rating model is River's ``BiasedMF`` trained by SGD; the ranking score adds a
+    popularity feature, ``rank_score = mf_weight * mf_score + popularity_weight *
+    log1p(trending_count)``, because what a user rates next is better predicted by what is
+    popular now than by the highest predicted rating alone.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_factors: int = Field(10, ge=1)
+    bias_lr: float = Field(0.025, gt=0)
+    latent_lr: float = Field(0.05, gt=0)
+    l2_bias: float = Field(0.0, ge=0)
+    l2_latent: float = Field(0.0, ge=0)
+    init_sigma: float = Field(0.1, ge=0)
+    seed: int = 73
+    min_rating: float = 0.5
+    max_rating: float = 5.0
+    popularity_half_life: float | None = Field(
+        None, gt=0, description="Events after which a rating counts half for trending."
+    )
+    mf_weight: float = 1.0
+    popularity_weight: float = 0.0
+    cold_start_min_ratings: int = Field(
+        1, ge=1, description="Users with fewer ratings are served the popular list."
+    )
+
+
+def load_online_config(path: str | Path = "params.yaml") -> OnlineConfig:
+    """Read the ``online:`` section of ``path``; defaults when the file or section is absent."""
+    path = Path(path)
+    if not path.exists():
+        return OnlineConfig()
+    section = (yaml.safe_load(path.read_text()) or {}).get("online") or {}
+    return OnlineConfig(**section)

@@ -1,0 +1,168 @@
+"""River's ``BiasedMF`` with a numpy mirror of its item weights for vectorised top-N."""
+
+from __future__ import annotations
+
+import collections
+import copy
+import functools
+
+import numpy as np
+from river import optim, reco
+
+from .base import Recommender
+from .item_index import grow
+
+__all__ = ["RiverMF", "tutorial_biased_mf"]
+
+
+def tutorial_biased_mf() -> reco.BiasedMF:
+    """``BiasedMF`` with the settings of River's matrix-factorisation tutorial."""
+    return reco.BiasedMF(
+        n_factors=10,
+        bias_optimizer=optim.SGD(0.025),
+        latent_optimizer=optim.SGD(0.05),
+        weight_initializer=optim.initializers.Zeros(),
+        latent_initializer=optim.initializers.Normal(mu=0.0, sigma=0.1, seed=73),
+        l2_bias=0.0,
+        l2_latent=0.0,
+    )
+
+
+class RiverMF(Recommender):
+    """A River ``BiasedMF`` whose item factors and biases are mirrored in numpy arrays.
+
+    River keeps one small array per item in a dict; scoring every movie through
+    ``predict_one`` costs a Python call per movie. Here, after each ``learn_one`` the row of
+    the item just learned is copied into ``item_factors``/``item_biases`` (River only changes
+    that item's weights in a step), so all scores are ``global_mean + user_bias + item_biases
+    + item_factors @ user_factor`` in one matrix-vector product. Predictions are River's own,
+    clipped to the rating range (like the tutorial's ``PredClipper``).
+
+    Parameters
+    ----------
+    model
+        The River model; River's tutorial settings when omitted.
+    min_rating, max_rating
+        Range predictions are clipped to.
+
+    Examples
+    --------
+
+    >>> model = RiverMF()
+    >>> model.learn_many([(1, 10, 4.0), (1, 20, 2.0), (2, 10, 5.0), (2, 30, 3.0)])
+    4
+    >>> round(model.predict_one(1, 30), 4) == round(model.mf.predict_one(1, 30), 4)
+    True
+    >>> [movie for movie, _ in model.recommend(1, n=5)]
+    [30]
+
+    """
+
+    def __init__(
+        self, model: reco.BiasedMF | None = None, min_rating: float = 0.5, max_rating: float = 5.0
+    ) -> None:
+        super().__init__()
+        self.mf = tutorial_biased_mf() if model is None else model
+        self.min_rating = min_rating
+        self.max_rating = max_rating
+        self._factors = np.zeros((64, self.mf.n_factors))
+        self._biases = np.zeros(64)
+
+    @property
+    def n_factors(self) -> int:
+        return self.mf.n_factors
+
+    @property
+    def global_mean(self) -> float:
+        return float(self.mf.global_mean.get())
+
+    @property
+    def item_factors(self) -> np.ndarray:
+        """Item factors by row (a view)."""
+        return self._factors[: len(self.index)]
+
+    @property
+    def item_biases(self) -> np.ndarray:
+        return self._biases[: len(self.index)]
+
+    def _ensure_capacity(self) -> None:
+        if len(self._factors) < self.index.capacity:
+            self._factors = grow(self._factors, self.index.capacity)
+            self._biases = grow(self._biases, self.index.capacity)
+
+    def _sync_item(self, item: int, row: int) -> None:
+        self._ensure_capacity()
+        self._factors[row] = self.mf.i_latents[item]
+        self._biases[row] = self.mf.i_biases[item]
+
+    def _learn(self, user, item, row, y, ts):
+        self.mf.learn_one(user, item, y)
+        self._sync_item(item, row)
+
+    def predict_one(self, user: int, item: int) -> float:
+        # River's own prediction (which, like River, draws factors for an unknown pair).
+        return min(max(self.mf.predict_one(user, item), self.min_rating), self.max_rating)
+
+    def user_vector(self, user: int) -> tuple[float, np.ndarray]:
+        """``(bias, factors)`` of ``user``; zeros for a user River has not seen."""
+        vec = self.mf.u_latents.get(user)
+        if vec is None:
+            return 0.0, np.zeros(self.n_factors)
+        return float(self.mf.u_biases.get(user, 0.0)), vec
+
+    def mf_scores(self, user: int) -> np.ndarray:
+        """Predicted rating of every known movie (by row), before clipping."""
+        bias, vec = self.user_vector(user)
+        return (self.global_mean + bias) + self.item_biases + self.item_factors @ vec
+
+    def _scores(self, user: int) -> np.ndarray:
+        return self.mf_scores(user)
+
+    @property
+    def version(self) -> str:
+        return "river-biasedmf"
+
+    # River keeps thousands of small arrays in defaultdicts; a checkpoint stores each dict
+    # as (keys, one stacked array) instead, which is smaller and several times faster.
+    _DICTS = ("u_biases", "i_biases", "u_latents", "i_latents")
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        mf = copy.copy(self.mf)
+        packed = {}
+        for name in self._DICTS:
+            weights = getattr(self.mf, name)
+            keys = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
+            if name.endswith("latents"):
+                values = (
+                    np.stack(list(weights.values()))
+                    if weights
+                    else np.zeros((0, self.mf.n_factors))
+                )
+            else:
+                values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+            packed[name] = (keys, values)
+            setattr(mf, name, None)
+        state["mf"] = mf
+        state["_packed"] = packed
+        state["_factors"] = self.item_factors.copy()
+        state["_biases"] = self.item_biases.copy()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        packed = state.pop("_packed")
+        self.__dict__.update(state)
+        mf = self.mf
+        latent = functools.partial(mf.latent_initializer, shape=mf.n_factors)
+        for name in self._DICTS:
+            keys, values = packed[name]
+            if name.endswith("latents"):
+                weights = collections.defaultdict(latent, zip(keys.tolist(), values, strict=True))
+            else:
+                weights = collections.defaultdict(
+                    mf.weight_initializer, zip(keys.tolist(), values.tolist(), strict=True)
+                )
+            setattr(mf, name, weights)
+        size = max(self.index.capacity, 1)
+        self._factors = grow(self._factors, size)
+        self._biases = grow(self._biases, size)
