@@ -1,0 +1,120 @@
+"""The app factory: ``create_app(settings)`` wires routers, clients and error handlers.
+
+``uvicorn api.main:app`` serves an app built from the environment (``REELSTREAM_*``);
+``reelstream api`` does the same with CLI options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api.routes import health, movies, popular, ratings, users
+from reelstream.serving import (
+    ApiMetrics,
+    BrokerUnavailable,
+    RecommendationsUnavailable,
+    ServingContext,
+    StoreUnavailable,
+)
+from reelstream.serving.metrics import LatencyMiddleware
+from reelstream.settings import PLACEHOLDER_API_KEY, Settings, get_settings
+
+__all__ = ["api_router", "create_app"]
+
+api_router = APIRouter()
+api_router.include_router(ratings.router)
+api_router.include_router(users.router)
+api_router.include_router(movies.router)
+api_router.include_router(popular.router)
+api_router.include_router(health.router)
+
+
+def _refuse_placeholder_key(settings: Settings) -> None:
+    if (
+        settings.environment != "development"
+        and settings.api_key.get_secret_value() == PLACEHOLDER_API_KEY
+    ):
+        raise RuntimeError(
+            f"refusing to start the API in environment={settings.environment!r} with the "
+            "placeholder API key; set REELSTREAM_API_KEY"
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    _refuse_placeholder_key(settings)
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context = ServingContext.open(settings, metrics)
+        app.state.context = context
+        try:
+            yield
+        finally:
+            context.close()
+
+    app = FastAPI(
+        title="reelstream",
+        summary="Post ratings as events; read near-real-time movie recommendations.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.include_router(api_router)
+    app.add_middleware(LatencyMiddleware, metrics=metrics)
+    _add_exception_handlers(app, metrics)
+    return app
+
+
+def _add_exception_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
+    @app.exception_handler(BrokerUnavailable)
+    async def broker_unavailable(request: Request, exc: BrokerUnavailable) -> JSONResponse:
+        metrics.events_rejected.labels("broker_unavailable").inc(
+            len(exc.unconfirmed) or 1
+        )
+        metrics.events_accepted.inc(len(exc.accepted))
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={
+                "detail": {
+                    "reason": exc.reason,
+                    "accepted_event_ids": [str(e) for e in exc.accepted],
+                    "unconfirmed_event_ids": [str(e) for e in exc.unconfirmed],
+                }
+            },
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(StoreUnavailable)
+    @app.exception_handler(RecommendationsUnavailable)
+    async def dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": str(exc)},
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if request.url.path.startswith("/ratings"):
+            body = exc.body
+            events = body.get("events") if isinstance(body, dict) else None
+            n = len(events) if isinstance(events, list) and events else 1
+            metrics.events_rejected.labels("invalid").inc(n)
+        return await request_validation_exception_handler(request, exc)
+
+
+def __getattr__(name: str) -> FastAPI:
+    # ``uvicorn api.main:app``: build the app from the environment on first access only, so
+    # importing this module (tests, ``create_app``) reads no settings.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,111 @@
+"""Request and response models of the HTTP API (the rating event itself is
+:class:`reelstream.schemas.RatingEvent`, shared with producers and the worker)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelstream.schemas import RatingEvent
+
+ServiceStatus = Literal["up", "down"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- ratings -------------------------------------------------------------------------------
+class RatingBatch(BaseModel):
+    """Several rating events; at most ``max_batch_size`` (setting) per request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[RatingEvent] = Field(min_length=1)
+
+
+class RatingAccepted(_Out):
+    event_id: UUID = Field(description="Acknowledged by the broker (acks=all).")
+
+
+class RatingsAccepted(_Out):
+    event_ids: list[UUID]
+    accepted: int
+
+
+class PublishFailure(BaseModel):
+    reason: str
+    accepted_event_ids: list[UUID] = Field(
+        default_factory=list, description="Events the broker did acknowledge before failing."
+    )
+    unconfirmed_event_ids: list[UUID] = Field(
+        default_factory=list,
+        description="Not acknowledged: retry them with the same event_id (duplicates are no-ops).",
+    )
+
+
+class PublishFailed(BaseModel):
+    detail: PublishFailure
+
+
+class Message(BaseModel):
+    detail: str
+
+
+# --- recommendations -----------------------------------------------------------------------
+class RecommendedMovie(_Out):
+    movie_id: int
+    title: str | None = Field(description="None if the movie is not in the catalogue.")
+    genres: list[str]
+    score: float
+
+
+class Recommendations(_Out):
+    user_id: int | None = None
+    source: Literal["personal", "popular"] = Field(
+        description="personal: the user's own list from the cache; popular: fallback."
+    )
+    reason: str | None = Field(None, description="Why a fallback was served.")
+    model_version: str | None = None
+    updated_at: datetime | None = Field(None, description="When this list was computed.")
+    last_event_id: str | None = Field(None, description="Newest rating event it includes.")
+    last_event_at: datetime | None = None
+    items: list[RecommendedMovie]
+
+
+class SimilarMovies(_Out):
+    movie_id: int
+    items: list[RecommendedMovie]
+
+
+# --- movies / users ------------------------------------------------------------------------
+class MoviePublic(_Out):
+    movie_id: int
+    title: str
+    genres: list[str]
+    year: int | None = None
+
+
+class RatingPublic(_Out):
+    event_id: UUID
+    movie_id: int
+    rating: float
+    rated_at: datetime
+    ingested_at: datetime
+
+
+class UserRatings(BaseModel):
+    user_id: int
+    count: int = Field(description="All ratings of the user.")
+    limit: int
+    offset: int
+    data: list[RatingPublic]
+
+
+# --- health --------------------------------------------------------------------------------
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    services: dict[Literal["kafka", "redis", "postgres"], ServiceStatus]

@@ -1,0 +1,25 @@
+"""The popular list everyone without a personal list gets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import MetricsDep, ReaderDep
+from api.models import Message, Recommendations
+
+router = APIRouter(prefix="/popular", tags=["recommendations"])
+
+
+@router.get(
+    "",
+    response_model=Recommendations,
+    responses={503: {"model": Message, "description": "Redis and PostgreSQL both unreachable"}},
+)
+def read_popular(
+    reader: ReaderDep, metrics: MetricsDep, n: Annotated[int, Query(ge=1, le=500)] = 10
+) -> Recommendations:
+    served = reader.popular(n)
+    metrics.recommendations_served.labels(served.source, served.origin).inc()
+    return Recommendations.model_validate(served)
