@@ -1,0 +1,234 @@
+"""The Redis recommendation cache: what the worker writes and the API serves from.
+
+Key layout (``{p}`` is the key prefix, ``reelstream:`` by default). Every value is ONE
+orjson blob, so every read is one ``GET`` (one round-trip, one parse):
+
+=================================  ==========================================================
+``{p}user:{user_id}:recs``         ``{"user_id", "items": [[movie_id, score], ...],
+                                   "model_version", "updated_at", "last_event_id",
+                                   "last_event_at", "source"}``; expires ``ttl_s`` after the
+                                   last write (idle users drop out, memory stays bounded)
+``{p}popular``                     ``{"items": [[movie_id, score], ...], "model_version",
+                                   "updated_at"}``; at most ``max_popular`` items, no TTL
+                                   (one key, bounded, rewritten on every worker batch)
+``{p}movie:{movie_id}:similar``    ``{"items": [[movie_id, score], ...], "updated_at"}``;
+                                   at most ``max_similar`` items, expires after ``ttl_s``
+=================================  ==========================================================
+
+Times are ISO-8601 UTC strings. Writes of a whole batch go through one non-transactional
+pipeline (one round-trip). A missing or expired key reads as ``None`` (or ``[]``), never an
+error, so a flushed Redis degrades to the popular fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import orjson
+import redis
+
+__all__ = [
+    "Recommendation",
+    "UserRecommendations",
+    "PopularRecommendations",
+    "RecommendationCache",
+    "DEFAULT_PREFIX",
+]
+
+DEFAULT_PREFIX = "reelstream:"
+
+Source = Literal["personal", "popular"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    movie_id: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecommendations:
+    """A user's top-N and where it came from (``last_event_*``: the freshest event included)."""
+
+    user_id: int
+    items: list[Recommendation]
+    model_version: str
+    updated_at: datetime
+    last_event_id: UUID | None = None
+    last_event_at: datetime | None = None
+    source: Source = "personal"
+
+
+@dataclass(frozen=True, slots=True)
+class PopularRecommendations:
+    """The global popular/trending list (the fallback for users without a personal list)."""
+
+    items: list[Recommendation]
+    model_version: str
+    updated_at: datetime
+    source: Source = field(default="popular", init=False)
+
+
+class RecommendationCache:
+    """Read and write recommendations in Redis (see the module docstring for the keys)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        ttl_s: int = 7 * 24 * 3600,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        max_popular: int = 500,
+        max_similar: int = 100,
+    ) -> None:
+        self.client = client
+        self.ttl_s = int(ttl_s)
+        self.prefix = prefix
+        self.max_popular = max_popular
+        self.max_similar = max_similar
+
+    @classmethod
+    def from_url(
+        cls, url: str, ttl_s: int = 7 * 24 * 3600, *, timeout_s: float = 2.0, **kwargs: Any
+    ) -> RecommendationCache:
+        """A cache on a new client; short socket timeouts so a dead Redis fails fast."""
+        client = redis.Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        )
+        return cls(client, ttl_s, **kwargs)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def ping(self) -> bool:
+        """True when Redis answers; False when it is unreachable."""
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+    # --- keys -----------------------------------------------------------------------------
+    def user_key(self, user_id: int) -> str:
+        return f"{self.prefix}user:{user_id}:recs"
+
+    def popular_key(self) -> str:
+        return f"{self.prefix}popular"
+
+    def similar_key(self, movie_id: int) -> str:
+        return f"{self.prefix}movie:{movie_id}:similar"
+
+    # --- per user ---------------------------------------------------------------------------
+    def put_user_recommendations(self, recs: Iterable[UserRecommendations]) -> int:
+        """Write many users' lists in ONE pipeline round-trip; return how many were written."""
+        pipe = self.client.pipeline(transaction=False)
+        count = 0
+        for rec in recs:
+            pipe.set(self.user_key(rec.user_id), _dump_user(rec), ex=self.ttl_s)
+            count += 1
+        if count:
+            pipe.execute()
+        return count
+
+    def get_user_recommendations(self, user_id: int) -> UserRecommendations | None:
+        """The user's cached list (one GET), or None when absent or expired."""
+        raw = self.client.get(self.user_key(user_id))
+        return None if raw is None else _load_user(raw)  # type: ignore[arg-type]
+
+    def delete_user_recommendations(self, user_id: int) -> bool:
+        return bool(self.client.delete(self.user_key(user_id)))
+
+    # --- popular ----------------------------------------------------------------------------
+    def put_popular(
+        self,
+        items: Sequence[Recommendation],
+        model_version: str,
+        updated_at: datetime | None = None,
+    ) -> None:
+        """Replace the popular list (kept to ``max_popular`` items, best first as given)."""
+        payload = {
+            "items": _pairs(items[: self.max_popular]),
+            "model_version": model_version,
+            "updated_at": updated_at or datetime.now(UTC),
+        }
+        self.client.set(self.popular_key(), orjson.dumps(payload))
+
+    def get_popular(self, n: int | None = None) -> PopularRecommendations | None:
+        """The first ``n`` popular items with their model version (one GET), or None."""
+        raw = self.client.get(self.popular_key())
+        if raw is None:
+            return None
+        data = orjson.loads(raw)  # type: ignore[arg-type]
+        pairs = data["items"] if n is None else data["items"][:n]
+        return PopularRecommendations(
+            items=[Recommendation(int(m), float(s)) for m, s in pairs],
+            model_version=data["model_version"],
+            updated_at=_dt(data["updated_at"]),  # type: ignore[arg-type]
+        )
+
+    # --- similar movies ---------------------------------------------------------------------
+    def put_similar(
+        self, mapping: dict[int, list[Recommendation]], updated_at: datetime | None = None
+    ) -> int:
+        """Write several movies' similar lists in one pipeline round-trip."""
+        stamp = updated_at or datetime.now(UTC)
+        pipe = self.client.pipeline(transaction=False)
+        for movie_id, items in mapping.items():
+            payload = {"items": _pairs(items[: self.max_similar]), "updated_at": stamp}
+            pipe.set(self.similar_key(movie_id), orjson.dumps(payload), ex=self.ttl_s)
+        if mapping:
+            pipe.execute()
+        return len(mapping)
+
+    def get_similar(self, movie_id: int, n: int | None = None) -> list[Recommendation]:
+        """Up to ``n`` movies similar to ``movie_id`` (one GET); ``[]`` when none are cached."""
+        raw = self.client.get(self.similar_key(movie_id))
+        if raw is None:
+            return []
+        pairs = orjson.loads(raw)["items"]  # type: ignore[arg-type]
+        if n is not None:
+            pairs = pairs[:n]
+        return [Recommendation(int(m), float(s)) for m, s in pairs]
+
+
+def _pairs(items: Iterable[Recommendation]) -> list[list[float | int]]:
+    # int()/float() also turn numpy scalars (np.int64, np.float32) into JSON numbers.
+    return [[int(r.movie_id), float(r.score)] for r in items]
+
+
+def _dump_user(rec: UserRecommendations) -> bytes:
+    return orjson.dumps(
+        {
+            "user_id": rec.user_id,
+            "items": _pairs(rec.items),
+            "model_version": rec.model_version,
+            "updated_at": rec.updated_at,
+            "last_event_id": str(rec.last_event_id) if rec.last_event_id is not None else None,
+            "last_event_at": rec.last_event_at,
+            "source": rec.source,
+        }
+    )
+
+
+def _load_user(raw: bytes) -> UserRecommendations:
+    data = orjson.loads(raw)
+    last_id = data.get("last_event_id")
+    return UserRecommendations(
+        user_id=int(data["user_id"]),
+        items=[Recommendation(int(m), float(s)) for m, s in data["items"]],
+        model_version=data["model_version"],
+        updated_at=_dt(data["updated_at"]),  # type: ignore[arg-type]
+        last_event_id=UUID(last_id) if last_id else None,
+        last_event_at=_dt(data.get("last_event_at")),
+        source=data.get("source", "personal"),
+    )
+
+
+def _dt(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
