@@ -1,0 +1,186 @@
+"""GET /users/{id}/recommendations (Redis, with popular fallbacks) and /users/{id}/ratings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from api_testing import closed_port, make_client, now, random_id
+from fastapi.testclient import TestClient
+
+from reelstream.cache import Recommendation, RecommendationCache, UserRecommendations
+from reelstream.schemas import RatingEvent
+from reelstream.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_recommendations_read_back_what_the_cache_holds(
+    client: TestClient, cache: RecommendationCache, movies: dict[int, Any]
+) -> None:
+    user_id = random_id()
+    ids = list(movies)
+    last_event_id = uuid.uuid4()
+    written = UserRecommendations(
+        user_id=user_id,
+        items=[Recommendation(ids[0], 4.75), Recommendation(ids[1], 4.5), Recommendation(ids[2], 3.0)],
+        model_version="mf-test-1",
+        updated_at=now(),
+        last_event_id=last_event_id,
+        last_event_at=now() - timedelta(seconds=1),
+    )
+    cache.put_user_recommendations([written])
+
+    response = client.get(f"/users/{user_id}/recommendations", params={"n": 2})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["source"] == "personal" and body["reason"] is None
+    assert body["user_id"] == user_id
+    assert body["model_version"] == "mf-test-1"
+    assert body["last_event_id"] == str(last_event_id)
+    assert body["last_event_at"] is not None and body["updated_at"] is not None
+    assert body["items"] == [
+        {
+            "movie_id": ids[i],
+            "title": movies[ids[i]].title,
+            "genres": list(movies[ids[i]].genres),
+            "score": score,
+        }
+        for i, score in [(0, 4.75), (1, 4.5)]
+    ]
+
+    # a newer list written by the worker is what the next read returns
+    cache.put_user_recommendations(
+        [UserRecommendations(user_id, [Recommendation(ids[2], 5.0)], "mf-test-2", now())]
+    )
+    body = client.get(f"/users/{user_id}/recommendations").json()
+    assert body["model_version"] == "mf-test-2"
+    assert [i["movie_id"] for i in body["items"]] == [ids[2]]
+
+
+def test_unknown_movie_in_a_list_has_no_title(client: TestClient, cache: RecommendationCache) -> None:
+    user_id, movie_id = random_id(), random_id()
+    cache.put_user_recommendations(
+        [UserRecommendations(user_id, [Recommendation(movie_id, 1.0)], "v", now())]
+    )
+    item = client.get(f"/users/{user_id}/recommendations").json()["items"][0]
+    assert item == {"movie_id": movie_id, "title": None, "genres": [], "score": 1.0}
+
+
+def test_missing_key_falls_back_to_popular(
+    client: TestClient, cache: RecommendationCache, movies: dict[int, Any]
+) -> None:
+    ids = list(movies)
+    cache.put_popular([Recommendation(m, float(10 - i)) for i, m in enumerate(ids)], "pop-test")
+    user_id = random_id()
+    cache.delete_user_recommendations(user_id)
+
+    response = client.get(f"/users/{user_id}/recommendations", params={"n": 2})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["source"] == "popular"
+    assert body["reason"] == "no personal recommendations cached yet"
+    assert body["model_version"] == "pop-test" and body["last_event_id"] is None
+    assert [i["movie_id"] for i in body["items"]] == ids[:2]
+    assert body["items"][0]["title"] == movies[ids[0]].title
+
+
+def test_redis_flushed_still_200_popular(
+    client: TestClient, cache: RecommendationCache, store: Any, movies: dict[int, Any]
+) -> None:
+    user_id = random_id()
+    cache.put_user_recommendations(
+        [UserRecommendations(user_id, [Recommendation(next(iter(movies)), 1.0)], "v", now())]
+    )
+    store.insert_ratings(
+        [RatingEvent(user_id=user_id, movie_id=m, rating=4.0) for m in movies]
+    )
+    cache.client.flushdb()  # the API tests' own Redis database
+
+    response = client.get(f"/users/{user_id}/recommendations", params={"n": 5})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["source"] == "popular"
+    # no popular list in Redis either: most-rated movies from PostgreSQL (maybe cached a while)
+    assert len(body["items"]) <= 5
+    assert all(item["score"] >= 1 for item in body["items"])
+
+
+def test_redis_down_falls_back_to_postgres_popular(api_settings: Settings, store: Any, movies: dict[int, Any]) -> None:
+    store.insert_ratings([RatingEvent(user_id=random_id(), movie_id=m, rating=3.0) for m in movies])
+    settings = api_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{closed_port()}/0"})
+    with make_client(settings) as client:
+        response = client.get(f"/users/{random_id()}/recommendations", params={"n": 3})
+        popular = client.get("/popular", params={"n": 3})
+        metrics = client.get("/metrics").text
+    assert response.status_code == 200
+    body = response.json()
+    assert body["source"] == "popular"
+    assert body["reason"].startswith("recommendation cache unavailable")
+    assert 1 <= len(body["items"]) <= 3  # ratings exist, so the PostgreSQL fallback has some
+    assert popular.status_code == 200 and popular.json()["items"] == body["items"]
+    assert 'reelstream_api_recommendations_total{origin="postgres",source="popular"} 2.0' in metrics
+
+
+def test_redis_and_postgres_down_is_503(api_settings: Settings) -> None:
+    settings = api_settings.model_copy(
+        update={
+            "redis_url": f"redis://127.0.0.1:{closed_port()}/0",
+            "postgres_dsn": f"postgresql://reelstream@127.0.0.1:{closed_port()}/reelstream",
+        }
+    )
+    with make_client(settings) as client:
+        response = client.get("/users/1/recommendations")
+    assert response.status_code == 503
+    assert "unavailable" in response.json()["detail"]
+
+
+def test_cache_hits_and_fallbacks_are_counted(client: TestClient, cache: RecommendationCache) -> None:
+    user_id = random_id()
+    cache.put_user_recommendations([UserRecommendations(user_id, [Recommendation(1, 1.0)], "v", now())])
+    before = client.get("/metrics").text
+    client.get(f"/users/{user_id}/recommendations")
+    client.get(f"/users/{random_id()}/recommendations")
+    after = client.get("/metrics").text
+
+    def count(text: str, source: str) -> float:
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith("reelstream_api_recommendations_total{") and f'source="{source}"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    assert count(after, "personal") == count(before, "personal") + 1
+    assert count(after, "popular") == count(before, "popular") + 1
+    assert 'route="/users/{user_id}/recommendations"' in after
+
+
+@pytest.mark.parametrize(
+    "path", ["/users/0/recommendations", "/users/x/recommendations", "/users/1/recommendations?n=0",
+             "/users/1/recommendations?n=100000", "/users/1/ratings?limit=0", "/users/1/ratings?offset=-1"]
+)
+def test_bad_parameters_are_422(client: TestClient, path: str) -> None:
+    assert client.get(path).status_code == 422
+
+
+def test_user_ratings_paginated(client: TestClient, store: Any, movies: dict[int, Any]) -> None:
+    user_id = random_id()
+    base = now().replace(microsecond=0)
+    events = [
+        RatingEvent(user_id=user_id, movie_id=m, rating=1.0 + i, timestamp=base + timedelta(minutes=i))
+        for i, m in enumerate(movies)
+    ]
+    store.insert_ratings(events)
+
+    first = client.get(f"/users/{user_id}/ratings", params={"limit": 2}).json()
+    second = client.get(f"/users/{user_id}/ratings", params={"limit": 2, "offset": 2}).json()
+    assert first["count"] == second["count"] == 3
+    assert (first["limit"], first["offset"], second["offset"]) == (2, 0, 2)
+    newest_first = [str(e.event_id) for e in reversed(events)]
+    assert [r["event_id"] for r in first["data"] + second["data"]] == newest_first
+    assert first["data"][0]["rating"] == 3.0 and first["data"][0]["movie_id"] == events[-1].movie_id
+
+    empty = client.get(f"/users/{random_id()}/ratings").json()
+    assert empty["count"] == 0 and empty["data"] == []
