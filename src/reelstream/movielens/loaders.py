@@ -157,6 +157,7 @@ def _read_fast(file: Path, layout: Layout) -> pd.DataFrame:
         dtype={"user_id": "int64", "movie_id": "int64", "rating": "float64", "timestamp": "int64"},
         encoding=encoding,
         engine="c",
+        skip_blank_lines=False,  # a blank line is malformed too (found by the scan)
         quoting=csv.QUOTE_NONE if layout.header is None else csv.QUOTE_MINIMAL,
     )
 
