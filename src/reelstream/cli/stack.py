@@ -1,0 +1,84 @@
+"""``reelstream stack up|down|status``: the embedded servers (see :mod:`reelstream.stack`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from reelstream.cli._common import console, fail, group
+
+__all__ = ["register"]
+
+_SERVICES_HELP = "kafka, redis, postgres, mlflow"
+
+
+def _selection(only: list[str] | None, without: list[str] | None) -> list[str]:
+    from reelstream.stack import SERVICES, StackError
+
+    chosen = list(only) if only else list(SERVICES)
+    for name in [*chosen, *(without or [])]:
+        if name not in SERVICES:
+            raise StackError(f"unknown service {name!r}; choose from {_SERVICES_HELP}")
+    return [n for n in chosen if n not in set(without or [])]
+
+
+def _stack():  # type: ignore[no-untyped-def]
+    from reelstream.settings import get_settings
+    from reelstream.stack import EmbeddedStack
+
+    return EmbeddedStack(get_settings())
+
+
+OnlyOpt = Annotated[
+    list[str] | None, typer.Option("--only", help=f"Only this service ({_SERVICES_HELP}).")
+]
+WithoutOpt = Annotated[
+    list[str] | None, typer.Option("--without", help=f"Skip this service ({_SERVICES_HELP}).")
+]
+
+
+def _print(line: str) -> None:
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    stack = group(
+        app, "stack", "Run the embedded Kafka/Redis/PostgreSQL/MLflow servers on loopback."
+    )
+
+    @stack.command("up")
+    def up(only: OnlyOpt = None, without: WithoutOpt = None) -> None:
+        """Start the embedded servers and wait until each answers (idempotent).
+
+        Also creates the Kafka topics and applies the database migrations. A service whose
+        URL setting points elsewhere is left alone ("external").
+        """
+        from reelstream.stack import StackError
+
+        try:
+            _stack().up(_selection(only, without), on_status=lambda s: _print(s.line()))
+        except StackError as exc:
+            fail(str(exc))
+
+    @stack.command("down")
+    def down(only: OnlyOpt = None, without: WithoutOpt = None) -> None:
+        """Stop the embedded servers and every process they started (data is kept)."""
+        from reelstream.stack import StackError
+
+        try:
+            for status in _stack().down(_selection(only, without)):
+                _print(status.line())
+        except StackError as exc:
+            fail(str(exc))
+
+    @stack.command("status")
+    def status() -> None:
+        """Say which servers run (and answer), which are stopped and which are external."""
+        from reelstream.stack import StackError
+
+        try:
+            for s in _stack().status():
+                _print(s.line())
+        except StackError as exc:
+            fail(str(exc))
