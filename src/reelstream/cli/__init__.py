@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 #: Command modules, in the order they appear in ``--help``.
-COMMAND_MODULES: list[str] = ["api", "data", "db", "stack"]
+COMMAND_MODULES: list[str] = ["api", "data", "db", "stack", "evaluate", "bench_topn"]
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"reelstream.cli.{_name}").register(app)
