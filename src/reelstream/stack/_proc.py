@@ -114,37 +114,63 @@ def _reap(pid: int) -> None:
         pass
 
 
-def _group_members(pgid: int) -> list[psutil.Process]:
-    """Live (non-zombie) processes of process group ``pgid``."""
-    members = []
-    for proc in psutil.process_iter(["status"]):
+def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    alive = []
+    for proc in procs:
         try:
-            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
-                members.append(proc)
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+        except psutil.Error:
+            continue
+    return alive
+
+
+def _family(pid: int) -> list[psutil.Process]:
+    """The process group ``pid`` plus every descendant of ``pid``.
+
+    Descendants matter because some servers move their children to new sessions
+    (PostgreSQL backends call ``setsid``), out of reach of ``killpg``.
+    """
+    members: dict[int, psutil.Process] = {}
+    try:
+        leader = psutil.Process(pid)
+        members[pid] = leader
+        members.update((c.pid, c) for c in leader.children(recursive=True))
+    except psutil.Error:
+        pass
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) == pid:
+                members.setdefault(proc.pid, proc)
         except (ProcessLookupError, PermissionError, psutil.Error):
             continue
-    return members
+    return _alive(list(members.values()))
 
 
 def stop_group(pid: int, sig: int = signal.SIGTERM, timeout_s: float = 15.0) -> bool:
-    """Signal process group ``pid``, wait for it to go, SIGKILL what is left.
-
-    Returns True when nothing of the group is alive afterwards.
-    """
+    """Send ``sig`` to process group ``pid``, wait for it and its descendants to exit,
+    then SIGKILL whatever is left. Returns True when nothing of it is alive afterwards."""
+    family = _family(pid)
     for signum, wait_s in ((sig, timeout_s), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(pid, signum)
         except ProcessLookupError:
-            _reap(pid)
-            return True
+            pass
+        if signum == signal.SIGKILL:
+            for proc in _alive(family):
+                try:
+                    proc.kill()
+                except psutil.Error:
+                    pass
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             _reap(pid)
-            if not _group_members(pid):
+            family = _alive(family) + [p for p in _family(pid) if p not in family]
+            if not family:
                 return True
             time.sleep(0.05)
     _reap(pid)
-    return not _group_members(pid)
+    return not _alive(family)
 
 
 def port_answers(host: str, port: int, timeout_s: float = 0.5) -> bool:

@@ -58,15 +58,22 @@ def pg_bin(name: str) -> str:
 
 
 def find_migrations() -> Callable[[str], object] | None:
-    """The event store's ``upgrade(dsn)`` if ``reelstream.store`` provides one, else None."""
+    """The event store's ``upgrade(dsn)`` if ``reelstream.store`` provides one, else None.
+
+    A store that exists but fails to import is an error, not a silent skip.
+    """
     for module_name in ("reelstream.store", "reelstream.store.migrate"):
         try:
             module = importlib.import_module(module_name)
-        except ImportError:
-            continue
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # not written yet
+            raise StackError(f"postgres: cannot import {module_name}: {exc}") from exc
+        except ImportError as exc:
+            raise StackError(f"postgres: cannot import {module_name}: {exc}") from exc
         upgrade = getattr(module, "upgrade", None)
         if callable(upgrade):
-            return upgrade
+            return upgrade  # type: ignore[no-any-return]
     return None
 
 
