@@ -92,7 +92,7 @@ class BatchProcessor:
         self.last_seq = 0
         self._since_checkpoint = 0
         self._checkpointed_at = time.monotonic()
-        self._known_users: set[int] = set()
+        self._known_users: set[int] = set()  # users whose stored history the model knows
 
     # -- start-up ---------------------------------------------------------------------------
     def recover(self) -> int:
@@ -128,6 +128,7 @@ class BatchProcessor:
                 continue
             events.setdefault(event.event_id, (event, message))
 
+        self._load_histories({event.user_id for event, _ in events.values()})
         stored = self._store([event for event, _ in events.values()]) if events else []
         outcome.stored = len(stored)
         outcome.duplicates = len(messages) - len(outcome.dead_letters) - len(stored)
@@ -164,20 +165,26 @@ class BatchProcessor:
         return [(event, new[event.event_id]) for event in events if event.event_id in new]
 
     def _learn(self, event: RatingEvent) -> None:
-        self._ensure_history(event.user_id)
-        self.model.learn_one(event.user_id, event.movie_id, event.rating)
+        self.model.learn_one(
+            event.user_id, event.movie_id, event.rating, event.timestamp.timestamp()
+        )
 
-    def _ensure_history(self, user_id: int) -> None:
-        """A user first seen by this worker (e.g. after a rebalance) brings their history.
+    @_retry_io
+    def _load_histories(self, user_ids: set[int]) -> None:
+        """Users first seen by this worker (e.g. after a rebalance) bring their history.
 
-        The model must know every movie the user rated to exclude it from the top-N, even
-        when those ratings were learned by another worker.
+        The model must know every movie a user rated to exclude it from their top-N, also
+        when those ratings were learned by another worker or before a restart.
         """
-        if user_id in self._known_users:
+        new_users = user_ids - self._known_users
+        if not new_users:
             return
-        rated = self.store.rated_movie_ids([user_id]).get(user_id, set())
-        self.model.mark_rated(user_id, rated)
-        self._known_users.add(user_id)
+        for user_id, movies in self.store.rated_movie_ids(new_users).items():
+            for movie in movies:
+                row = self.model.index.get(movie)
+                if row is not None:
+                    self.model.rated.add(user_id, row)
+        self._known_users |= new_users
 
     @_retry_io
     def _refresh(self, last_event: dict[int, RatingEvent]) -> None:
@@ -186,7 +193,8 @@ class BatchProcessor:
         batch = []
         for user_id, event in last_event.items():
             t0 = time.perf_counter()
-            items, personal = self.model.recommend(user_id, self.top_n)
+            items = self.model.recommend(user_id, self.top_n)
+            personal = self.model.source(user_id) == "model"
             TOPN_SECONDS.observe(time.perf_counter() - t0)
             batch.append(
                 UserRecommendations(

@@ -1,0 +1,87 @@
+"""Promotion reaches the stream: announce a new champion, and adopt it in a running worker.
+
+Adopting means warm-starting the online model from the champion's factors and biases while
+keeping what the stream taught it that the batch model cannot know: which movies each user
+rated (excluded from recommendations), trending counts, and the learned-event count. Online
+learning then goes on from the champion's weights, and the recommendations the worker writes
+carry the version ``champion-v{N}+online``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import orjson
+import redis
+
+from reelstream.models import OnlineRecommender
+from reelstream.settings import Settings
+
+if TYPE_CHECKING:
+    from reelstream.streaming.processor import BatchProcessor
+    from reelstream.training.registry import Champion
+
+__all__ = [
+    "PROMOTIONS_CHANNEL",
+    "announce_promotion",
+    "champion_label",
+    "fetch_new_champion",
+    "rebase_on_champion",
+]
+
+log = logging.getLogger(__name__)
+
+PROMOTIONS_CHANNEL = "reelstream:promotions"
+
+
+def champion_label(version: str) -> str:
+    return f"champion-v{version}"
+
+
+def announce_promotion(settings: Settings, version: str) -> int:
+    """Tell every running worker that ``version`` is the champion; returns listeners reached."""
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+    try:
+        return int(client.publish(PROMOTIONS_CHANNEL, orjson.dumps({"champion": str(version)})))
+    finally:
+        client.close()
+
+
+def fetch_new_champion(settings: Settings, current_base: str | None) -> Champion | None:
+    """The registry's champion if it differs from ``current_base``, else None (cheap check)."""
+    from reelstream.training.registry import champion_version, load_champion
+
+    version = champion_version(settings)
+    if version is None or champion_label(version) == current_base:
+        return None
+    return load_champion(settings)
+
+
+def rebase_on_champion(model: OnlineRecommender, champion: Champion) -> OnlineRecommender:
+    """A model warm-started from ``champion`` that keeps ``model``'s stream state.
+
+    The item index (movie id → row), the rated sets and the trending counts are all kept by
+    row, so they are carried over as they are; the factors and biases come from the champion.
+    """
+    batch = champion.model
+    config = model.config.model_copy(update={"n_factors": batch.n_factors})
+    fresh = OnlineRecommender(config)
+    fresh.index, fresh.rated, fresh.trending = model.index, model.rated, model.trending
+    fresh.events_learned = model.events_learned
+    fresh._ensure_capacity()
+    fresh.warm_start(
+        (batch.movie_ids, batch.item_factors),
+        (batch.movie_ids, batch.item_bias),
+        batch.global_mean,
+        champion_label(champion.version),
+        user_factors=(batch.user_ids, batch.user_factors),
+        user_biases=(batch.user_ids, batch.user_bias),
+    )
+    return fresh
+
+
+def adopt(processor: BatchProcessor, champion: Champion) -> None:
+    """Swap the processor's model for one rebased on ``champion`` and checkpoint it."""
+    processor.model = rebase_on_champion(processor.model, champion)
+    processor.checkpoint()
