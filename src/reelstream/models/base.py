@@ -55,10 +55,14 @@ def _seconds(ts) -> float | None:
     return float(ts)
 
 
-def top_n(scores: np.ndarray, n: int, exclude: np.ndarray | None = None) -> np.ndarray:
+def top_n(
+    scores: np.ndarray, n: int, exclude: np.ndarray | None = None, *, overwrite: bool = False
+) -> np.ndarray:
     """Rows of the ``n`` highest ``scores`` (best first), never one of ``exclude``.
 
-    Ties are broken by the lower row (the movie seen first), so results are deterministic.
+    Ties are broken by the lower row (the movie seen first), so the result equals a stable
+    ``argsort`` of ``-scores`` — in O(len(scores)) with ``argpartition``, then a sort of the
+    ``n`` winners. ``overwrite=True`` lets excluded scores be set to ``-inf`` in place.
 
     Examples
     --------
@@ -67,22 +71,25 @@ def top_n(scores: np.ndarray, n: int, exclude: np.ndarray | None = None) -> np.n
     [3, 2]
 
     """
+    size = len(scores)
     if exclude is not None and len(exclude):
-        scores = scores.copy()
+        if not overwrite:
+            scores = scores.copy()
         scores[exclude] = -np.inf
-        n = min(n, len(scores) - len(exclude))
-    n = min(n, len(scores))
+        size -= len(exclude)
+    n = min(n, size)
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
     if n < len(scores):
-        part = np.argpartition(-scores, n - 1)[:n]
-        # argpartition may cut inside a group of equal scores: widen to the whole group.
-        threshold = scores[part].min()
-        part = np.flatnonzero(scores >= threshold)
+        rows = np.argpartition(scores, len(scores) - n)[len(scores) - n :]
+        threshold = scores[rows].min()
+        if np.count_nonzero(scores >= threshold) > n:
+            # argpartition cut a group of equal scores: keep the whole group, sort it below.
+            rows = np.flatnonzero(scores >= threshold)
     else:
-        part = np.arange(len(scores))
-    order = np.lexsort((part, -scores[part]))
-    return part[order[:n]]
+        rows = np.arange(len(scores))
+    order = np.lexsort((rows, -scores[rows]))
+    return rows[order[:n]]
 
 
 class Recommender(abc.ABC):
@@ -115,7 +122,7 @@ class Recommender(abc.ABC):
 
     @abc.abstractmethod
     def _scores(self, user: int) -> np.ndarray:
-        """Ranking score of every known movie for ``user``, one per row."""
+        """Ranking score of every known movie for ``user``, one per row, in a new array."""
 
     # --- written once ----------------------------------------------------------------------
     @property
@@ -158,8 +165,8 @@ class Recommender(abc.ABC):
         """
         if len(self.index) == 0:
             return []
-        scores = self._scores(user)
-        rows = top_n(scores, n, self.rated.rows(user) if exclude_rated else None)
+        scores = self._scores(user)  # a fresh array: exclusions may overwrite it
+        rows = top_n(scores, n, self.rated.rows(user) if exclude_rated else None, overwrite=True)
         return list(zip(self.index.ids[rows].tolist(), scores[rows].tolist(), strict=True))
 
     def has_rated(self, user: int, item: int) -> bool:

@@ -156,10 +156,10 @@ class OnlineRecommender(RiverMF):
         row = self.index.get(item)
         if row is None:
             return []
-        factors = self.item_factors
-        norms = np.linalg.norm(factors, axis=1)
+        factors_t = self._factors_t[:, : len(self.index)]
+        norms = np.sqrt(np.einsum("kn,kn->n", factors_t, factors_t))
         norms[norms == 0] = 1.0
-        cosine = (factors @ factors[row]) / (norms * norms[row])
+        cosine = (factors_t[:, row] @ factors_t) / (norms * norms[row])
         rows = top_n(cosine, n, exclude=np.array([row]))
         return list(zip(self.index.ids[rows].tolist(), cosine[rows].tolist(), strict=True))
 

@@ -10,7 +10,6 @@ import numpy as np
 from river import optim, reco
 
 from .base import Recommender
-from .item_index import grow
 
 __all__ = ["RiverMF", "tutorial_biased_mf"]
 
@@ -65,8 +64,10 @@ class RiverMF(Recommender):
         self.mf = tutorial_biased_mf() if model is None else model
         self.min_rating = min_rating
         self.max_rating = max_rating
-        self._factors = np.zeros((64, self.mf.n_factors))
-        self._biases = np.zeros(64)
+        # float32, factors transposed (k x capacity): the matrix-vector product of a top-N
+        # then streams contiguous rows; rows beyond the known movies score -inf.
+        self._factors_t = np.zeros((self.mf.n_factors, 64), dtype=np.float32)
+        self._biases = np.full(64, -np.inf, dtype=np.float32)
 
     @property
     def n_factors(self) -> int:
@@ -78,21 +79,26 @@ class RiverMF(Recommender):
 
     @property
     def item_factors(self) -> np.ndarray:
-        """Item factors by row (a view)."""
-        return self._factors[: len(self.index)]
+        """Item factors by row, shape ``(n_items, n_factors)`` (a float32 view)."""
+        return self._factors_t[:, : len(self.index)].T
 
     @property
     def item_biases(self) -> np.ndarray:
+        """Item biases by row (a float32 view)."""
         return self._biases[: len(self.index)]
 
-    def _ensure_capacity(self) -> None:
-        if len(self._factors) < self.index.capacity:
-            self._factors = grow(self._factors, self.index.capacity)
-            self._biases = grow(self._biases, self.index.capacity)
+    def _resize(self, capacity: int) -> None:
+        factors_t = np.zeros((self.n_factors, capacity), dtype=np.float32)
+        biases = np.full(capacity, -np.inf, dtype=np.float32)
+        n = min(len(self.index), self._factors_t.shape[1])
+        factors_t[:, :n] = self._factors_t[:, :n]
+        biases[:n] = self._biases[:n]
+        self._factors_t, self._biases = factors_t, biases
 
     def _sync_item(self, item: int, row: int) -> None:
-        self._ensure_capacity()
-        self._factors[row] = self.mf.i_latents[item]
+        if self._factors_t.shape[1] < self.index.capacity:
+            self._resize(self.index.capacity)
+        self._factors_t[:, row] = self.mf.i_latents[item]
         self._biases[row] = self.mf.i_biases[item]
 
     def _learn(self, user, item, row, y, ts):
@@ -111,9 +117,13 @@ class RiverMF(Recommender):
         return float(self.mf.u_biases.get(user, 0.0)), vec
 
     def mf_scores(self, user: int) -> np.ndarray:
-        """Predicted rating of every known movie (by row), before clipping."""
+        """Predicted rating of every known movie (by row), unclipped, float32, a new array."""
+        n = len(self.index)
         bias, vec = self.user_vector(user)
-        return (self.global_mean + bias) + self.item_biases + self.item_factors @ vec
+        scores = vec.astype(np.float32) @ self._factors_t[:, :n]
+        scores += self._biases[:n]
+        scores += np.float32(self.global_mean + bias)
+        return scores
 
     def _scores(self, user: int) -> np.ndarray:
         return self.mf_scores(user)
@@ -145,8 +155,9 @@ class RiverMF(Recommender):
             setattr(mf, name, None)
         state["mf"] = mf
         state["_packed"] = packed
-        state["_factors"] = self.item_factors.copy()
-        state["_biases"] = self.item_biases.copy()
+        n = len(self.index)
+        state["_factors_t"] = self._factors_t[:, :n].copy()
+        state["_biases"] = self._biases[:n].copy()
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -163,6 +174,4 @@ class RiverMF(Recommender):
                     mf.weight_initializer, zip(keys.tolist(), values.tolist(), strict=True)
                 )
             setattr(mf, name, weights)
-        size = max(self.index.capacity, 1)
-        self._factors = grow(self._factors, size)
-        self._biases = grow(self._biases, size)
+        self._resize(max(self.index.capacity, 64))

@@ -1,0 +1,25 @@
+"""Run the generic checks against every online recommender."""
+
+from __future__ import annotations
+
+import pytest
+
+from reelstream.models import OnlineConfig, OnlineRecommender, Popularity, RiverMF
+
+from .checks import yield_checks
+
+ESTIMATORS = {
+    "online": lambda: OnlineRecommender(),
+    "online-blend": lambda: OnlineRecommender(
+        OnlineConfig(popularity_half_life=50, popularity_weight=1.0, cold_start_min_ratings=3)
+    ),
+    "river-mf": lambda: RiverMF(),
+    "popularity": lambda: Popularity(),
+    "trending": lambda: Popularity(half_life=20),
+}
+
+
+@pytest.mark.parametrize("check", list(yield_checks()), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("make", list(ESTIMATORS.values()), ids=list(ESTIMATORS))
+def test_check(make, check):
+    check(make)

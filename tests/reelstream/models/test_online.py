@@ -1,0 +1,147 @@
+"""Behaviour of OnlineRecommender beyond the generic checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from river import reco
+
+from reelstream.models import OnlineConfig, OnlineRecommender, RiverMF, load_online_config, top_n
+from reelstream.models.river_mf import tutorial_biased_mf
+
+from .checks import EVENTS
+
+
+@pytest.fixture
+def model():
+    m = OnlineRecommender()
+    m.learn_many(EVENTS)
+    return m
+
+
+def test_vectorised_top_n_equals_brute_force_predict_loop(model):
+    cfg_free = RiverMF()  # plain River, ranking = predicted rating
+    cfg_free.learn_many(EVENTS)
+    for m in (model, cfg_free):
+        ids = m.index.ids.tolist()
+        for user in range(1, 41):
+            rated = {i for u, i, _, _ in EVENTS if u == user}
+            candidates = [i for i in ids if i not in rated]
+            brute = np.array([m.mf.predict_one(user, i) for i in candidates])  # unclipped
+            expected = [candidates[j] for j in np.argsort(-brute, kind="stable")[:10]]
+            got = m.recommend(user, 10)
+            assert [i for i, _ in got] == expected
+            np.testing.assert_allclose(
+                [s for _, s in got], np.sort(brute)[::-1][:10], rtol=1e-5, atol=1e-5
+            )
+
+
+def test_mirror_matches_river_weights(model):
+    for item, row in ((i, model.index.get(i)) for i in model.index.ids.tolist()):
+        np.testing.assert_allclose(model.item_factors[row], model.mf.i_latents[item], rtol=1e-6)
+        assert model.item_biases[row] == pytest.approx(model.mf.i_biases[item], abs=1e-6)
+
+
+def test_learning_equals_plain_river():
+    ours, river_mf = RiverMF(), tutorial_biased_mf()
+    for u, i, y, _ in EVENTS:
+        ours.learn_one(u, i, y)
+        river_mf.learn_one(u, i, y)
+    for u, i, _, _ in EVENTS[:50]:
+        expected = min(max(river_mf.predict_one(u, i), 0.5), 5.0)
+        assert ours.predict_one(u, i) == pytest.approx(expected)
+
+
+def test_cold_start_is_flagged_and_popular(model):
+    assert model.source(12345) == "popular" and not model.is_known(12345)
+    assert model.source(EVENTS[0][0]) == "model"
+    assert [i for i, _ in model.recommend(12345, 5)] == [i for i, _ in model.popular(5)]
+    assert 12345 not in model.mf.u_latents  # recommending did not create the user
+
+
+def test_cold_start_threshold():
+    m = OnlineRecommender(OnlineConfig(cold_start_min_ratings=3))
+    m.learn_many([(1, 10, 4.0), (1, 11, 3.0)])
+    assert m.source(1) == "popular"
+    m.learn_one(1, 12, 5.0)
+    assert m.source(1) == "model"
+
+
+def test_predict_one_does_not_create_unknowns(model):
+    users, items = len(model.mf.u_latents), len(model.mf.i_latents)
+    model.predict_one(777, 888)
+    assert (len(model.mf.u_latents), len(model.mf.i_latents)) == (users, items)
+
+
+def test_warm_start_uses_given_factors():
+    m = OnlineRecommender(OnlineConfig(n_factors=2))
+    m.warm_start(
+        item_factors={10: [1.0, 0.0], 20: [0.0, 1.0], 30: [0.7, 0.7]},
+        item_biases=(np.array([10, 20, 30]), np.array([0.1, 0.2, 0.3])),
+        global_mean=3.0,
+        version="mf-v7",
+        user_factors={1: [1.0, 0.0]},
+        user_biases={1: 0.5},
+    )
+    assert m.version == "mf-v7+online"
+    assert m.global_mean == pytest.approx(3.0)
+    assert m.predict_one(1, 10) == pytest.approx(3.0 + 0.5 + 0.1 + 1.0)
+    assert m.source(1) == "model"
+    assert [i for i, _ in m.recommend(1, 3)] == [10, 30, 20]
+    np.testing.assert_allclose(m.item_factors[m.index.get(30)], [0.7, 0.7], rtol=1e-6)
+    assert m.similar(10, 2)[0][0] == 30
+    # Learning continues from the seeded weights.
+    m.learn_one(1, 20, 5.0)
+    assert m.has_rated(1, 20) and m.events_learned == 1
+    assert 20 not in [i for i, _ in m.recommend(1, 3)]
+
+
+def test_warm_start_rejects_wrong_shape():
+    m = OnlineRecommender(OnlineConfig(n_factors=3))
+    with pytest.raises(ValueError, match="expected"):
+        m.warm_start({1: [1.0, 2.0]}, {1: 0.0}, 3.0, "v1")
+
+
+def test_similar_is_cosine(model):
+    item = EVENTS[0][1]
+    got = model.similar(item, 5)
+    v = model.item_factors
+    q = v[model.index.get(item)]
+    cos = v @ q / (np.linalg.norm(v, axis=1) * np.linalg.norm(q))
+    cos[model.index.get(item)] = -np.inf
+    expected = model.index.ids[np.argsort(-cos, kind="stable")[:5]].tolist()
+    assert [i for i, _ in got] == expected
+    assert model.similar(424242, 5) == []
+
+
+def test_popularity_blend_changes_ranking_only():
+    base = OnlineRecommender()
+    blend = OnlineRecommender(OnlineConfig(popularity_weight=5.0, popularity_half_life=100))
+    base.learn_many(EVENTS)
+    blend.learn_many(EVENTS)
+    assert base.predict_one(1, 2) == blend.predict_one(1, 2)
+    assert base.version != blend.version
+
+
+def test_checkpoint_is_compact_arrays(model):
+    data = model.to_bytes()
+    restored = OnlineRecommender.from_bytes(data)
+    assert restored.version == model.version
+    assert restored.events_learned == model.events_learned
+    with pytest.raises(TypeError):
+        RiverMF.from_bytes(__import__("pickle").dumps(object()))
+    assert isinstance(restored.mf, reco.BiasedMF)
+
+
+def test_top_n_ties_and_exclusions():
+    scores = np.array([1.0, 3.0, 3.0, 2.0, 3.0])
+    assert top_n(scores, 2).tolist() == [1, 2]
+    assert top_n(scores, 10, exclude=np.array([2])).tolist() == [1, 4, 3, 0]
+    assert scores[2] == 3.0  # not overwritten by default
+    assert top_n(scores, 0).tolist() == []
+
+
+def test_config_from_params(tmp_path):
+    (tmp_path / "params.yaml").write_text("batch:\n  x: 1\nonline:\n  n_factors: 4\n")
+    assert load_online_config(tmp_path / "params.yaml").n_factors == 4
+    assert load_online_config(tmp_path / "missing.yaml") == OnlineConfig()
