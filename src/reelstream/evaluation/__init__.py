@@ -1,0 +1,1 @@
+"""Offline evaluation: metrics, baselines and the batch evaluation harness."""

@@ -1,0 +1,290 @@
+"""MLflow side of the pipeline: log, register, gated promotion, rollback, champion loading.
+
+Conventions (all visible in the MLflow UI):
+
+* one run per data interval, tagged ``data_interval_end``; re-running an interval returns the
+  existing run's outcome instead of registering again;
+* every registered version carries tags ``ndcg_at_10``, ``rmse``, ``data_interval_end``;
+* the ``champion`` alias is the served model, ``previous-champion`` the one before; the full
+  promotion history is the registered-model tag ``champion_history`` (JSON list of versions),
+  so ``rollback`` can be repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import mlflow
+import mlflow.artifacts
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from reelstream.models.batch import BatchModel
+from reelstream.settings import Settings
+from reelstream.training.pipeline import TrainingResult
+
+__all__ = [
+    "CHAMPION",
+    "PREVIOUS_CHAMPION",
+    "GATE_METRIC",
+    "Champion",
+    "RegistryOutcome",
+    "client_for",
+    "find_interval_run",
+    "log_and_register",
+    "promote",
+    "rollback",
+    "list_versions",
+    "champion_version",
+    "load_champion",
+]
+
+CHAMPION = "champion"
+PREVIOUS_CHAMPION = "previous-champion"
+GATE_METRIC = "ndcg_at_10"
+INTERVAL_TAG = "data_interval_end"
+HISTORY_TAG = "champion_history"
+
+
+class Champion(NamedTuple):
+    """What the streaming worker needs: the version (for Redis) and the arrays."""
+
+    version: str
+    model: BatchModel
+
+
+@dataclass
+class RegistryOutcome:
+    version: str
+    run_id: str
+    promoted: bool
+    champion: str | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    reused: bool = False  # True when this interval had already been registered
+    reason: str = ""
+
+
+def client_for(settings: Settings) -> MlflowClient:
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.mlflow_tracking_uri)
+    return MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
+
+
+def _experiment_id(client: MlflowClient, settings: Settings) -> str:
+    experiment = client.get_experiment_by_name(settings.mlflow_experiment)
+    if experiment is not None:
+        return experiment.experiment_id
+    return client.create_experiment(settings.mlflow_experiment)
+
+
+def _history(client: MlflowClient, name: str) -> list[str]:
+    try:
+        tags = client.get_registered_model(name).tags
+    except MlflowException:
+        return []
+    return list(json.loads(tags.get(HISTORY_TAG, "[]")))
+
+
+def champion_version(settings: Settings, client: MlflowClient | None = None) -> str | None:
+    """The version the ``champion`` alias points at, or None."""
+    client = client or client_for(settings)
+    try:
+        return str(
+            client.get_model_version_by_alias(settings.registered_model_name, CHAMPION).version
+        )
+    except MlflowException:
+        return None
+
+
+def _version_metric(client: MlflowClient, name: str, version: str) -> float:
+    tags = client.get_model_version(name, version).tags
+    return float(tags.get(GATE_METRIC, "nan"))
+
+
+def find_interval_run(settings: Settings, data_interval_end: str) -> RegistryOutcome | None:
+    """The outcome of an earlier run of this data interval that registered a model."""
+    client = client_for(settings)
+    experiment = client.get_experiment_by_name(settings.mlflow_experiment)
+    if experiment is None:
+        return None
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.{INTERVAL_TAG} = '{data_interval_end}' "
+        "and tags.model_version != ''",
+        order_by=["attributes.start_time ASC"],
+        max_results=1,
+    )
+    if not runs:
+        return None
+    run = runs[0]
+    return RegistryOutcome(
+        version=run.data.tags["model_version"],
+        run_id=run.info.run_id,
+        promoted=run.data.tags.get("promoted") == "true",
+        champion=champion_version(settings, client),
+        metrics=dict(run.data.metrics),
+        reused=True,
+        reason=f"interval {data_interval_end} already trained",
+    )
+
+
+def log_and_register(
+    result: TrainingResult,
+    settings: Settings,
+    data_interval_end: str,
+    extra_tags: dict[str, str] | None = None,
+) -> RegistryOutcome:
+    """Log params/metrics/model, register a version and promote it if it wins.
+
+    Idempotent per ``data_interval_end``: when a run for it already registered a version,
+    that outcome is returned and nothing is logged.
+    """
+    existing = find_interval_run(settings, data_interval_end)
+    if existing is not None:
+        return existing
+    client = client_for(settings)
+    name = settings.registered_model_name
+    metrics = dict(result.metrics)
+    metrics["train_seconds"] = result.train_seconds
+    for baseline, values in result.baselines.items():
+        metrics.update({f"{baseline}_{k}": v for k, v in values.items()})
+
+    from reelstream.training.pyfunc import FACTORS_ARTIFACT, SIGNATURE, BatchRatingModel
+
+    with mlflow.start_run(
+        experiment_id=_experiment_id(client, settings),
+        run_name=f"retrain-{data_interval_end}",
+        tags={INTERVAL_TAG: data_interval_end, **(extra_tags or {})},
+    ) as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_params({**result.params.to_dict(), **result.snapshot.as_params()})
+        mlflow.log_metrics(metrics)
+        factors = result.model.save(Path(tmp) / "factors.npz")
+        mlflow.log_artifact(str(factors))
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=BatchRatingModel(),
+            artifacts={FACTORS_ARTIFACT: str(factors)},
+            signature=SIGNATURE,
+            pip_requirements=["mlflow", "numpy", "pandas"],
+            registered_model_name=name,
+        )
+        version = str(info.registered_model_version)
+        for key in (GATE_METRIC, "rmse"):
+            client.set_model_version_tag(name, version, key, str(result.metrics[key]))
+        client.set_model_version_tag(name, version, INTERVAL_TAG, data_interval_end)
+        client.set_model_version_tag(name, version, "run_id", run.info.run_id)
+
+        current = champion_version(settings, client)
+        new_score = float(result.metrics[GATE_METRIC])
+        if current is None:
+            promoted, reason = True, "first model"
+        else:
+            best = _version_metric(client, name, current)
+            promoted = new_score > best
+            reason = (
+                f"{GATE_METRIC} {new_score:.4f} {'>' if promoted else '<='} "
+                f"champion v{current} {best:.4f}"
+            )
+        if promoted:
+            promote(version, settings, reason=reason)
+        mlflow.set_tags(
+            {"model_version": version, "promoted": str(promoted).lower(), "gate": reason}
+        )
+        return RegistryOutcome(
+            version=version,
+            run_id=run.info.run_id,
+            promoted=promoted,
+            champion=champion_version(settings, client),
+            metrics=metrics,
+            reason=reason,
+        )
+
+
+def promote(version: str | int, settings: Settings, reason: str = "manual") -> str:
+    """Point ``champion`` at ``version`` (the old champion becomes ``previous-champion``)."""
+    client = client_for(settings)
+    name = settings.registered_model_name
+    version = str(version)
+    client.get_model_version(name, version)  # raises if it does not exist
+    current = champion_version(settings, client)
+    if current == version:
+        return version
+    history = _history(client, name)
+    if current is not None:
+        client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
+    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_registered_model_tag(name, HISTORY_TAG, json.dumps([*history, version]))
+    client.set_model_version_tag(name, version, "promotion_reason", reason)
+    return version
+
+
+def rollback(settings: Settings) -> str:
+    """Put the previous champion back; repeatable down the promotion history."""
+    client = client_for(settings)
+    name = settings.registered_model_name
+    history = _history(client, name)
+    current = champion_version(settings, client)
+    if current is not None and history and history[-1] == current:
+        history = history[:-1]
+    if not history:
+        raise LookupError("no previous champion to roll back to")
+    target = history[-1]
+    client.set_registered_model_alias(name, CHAMPION, target)
+    if len(history) > 1:
+        client.set_registered_model_alias(name, PREVIOUS_CHAMPION, history[-2])
+    else:
+        try:
+            client.delete_registered_model_alias(name, PREVIOUS_CHAMPION)
+        except MlflowException:
+            pass
+    client.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history))
+    if current is not None:
+        client.set_model_version_tag(name, current, "rolled_back", "true")
+    return target
+
+
+def list_versions(settings: Settings) -> list[dict[str, Any]]:
+    """Every registered version, newest first, with its aliases and gate metrics."""
+    client = client_for(settings)
+    name = settings.registered_model_name
+    try:
+        versions = client.search_model_versions(f"name='{name}'")
+    except MlflowException:
+        return []
+    by_version: dict[str, list[str]] = {}
+    for alias, version in client.get_registered_model(name).aliases.items():
+        by_version.setdefault(str(version), []).append(alias)
+    rows = []
+    for mv in sorted(versions, key=lambda v: int(v.version), reverse=True):
+        rows.append(
+            {
+                "version": str(mv.version),
+                "aliases": sorted(by_version.get(str(mv.version), [])),
+                GATE_METRIC: mv.tags.get(GATE_METRIC),
+                "rmse": mv.tags.get("rmse"),
+                INTERVAL_TAG: mv.tags.get(INTERVAL_TAG),
+                "run_id": mv.run_id,
+                "created": mv.creation_timestamp,
+            }
+        )
+    return rows
+
+
+def load_champion(settings: Settings, alias: str = CHAMPION) -> Champion | None:
+    """Download the champion's ``factors.npz`` and load it (no pickled code involved)."""
+    client = client_for(settings)
+    name = settings.registered_model_name
+    try:
+        mv = client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{mv.version}", dst_path=tmp
+        )
+        path = next(Path(local).rglob("factors.npz"))
+        return Champion(version=str(mv.version), model=BatchModel.load(path))
