@@ -38,7 +38,9 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 
 #: Settings every reelstream service must set explicitly: their defaults point at the embedded
 #: loopback stack or are the development placeholder (checked below to be derived correctly).
-MUST_SET = {"api_key", "postgres_dsn", "kafka_bootstrap_servers", "redis_url", "mlflow_tracking_uri"}
+MUST_SET = {
+    "api_key", "postgres_dsn", "kafka_bootstrap_servers", "redis_url", "mlflow_tracking_uri"
+}
 
 # --------------------------------------------------------------------------------------------
 # helpers: .env parsing, compose interpolation, compose/Dockerfile model
@@ -227,7 +229,7 @@ def test_no_secret_is_written_in_the_compose_file(raw_compose: dict[str, Any]) -
     for name, svc in raw_compose["services"].items():
         for key, value in env_of(svc).items():
             if secret_name.search(key) and not key.endswith("_FILE"):
-                assert required_ref.match(value), f"{name}: {key} must be ${{VAR:?...}}, is {value!r}"
+                assert required_ref.match(value), f"{name}: {key}={value!r}, not ${{VAR:?...}}"
             for url in re.findall(r"\w+(?:\+\w+)?://\S+", value):
                 userinfo = urlsplit(url).netloc.rpartition("@")[0]
                 if ":" in userinfo:
@@ -246,7 +248,8 @@ def test_production_environment_refuses_the_placeholder_key(
     # .env.example ships the development key: unedited, every reelstream process refuses it
     assert env_example["REELSTREAM_API_KEY"] == PLACEHOLDER_API_KEY
     with pytest.raises(ValidationError, match="placeholder"):
-        Settings(_env_file=None, environment="production", api_key=env_example["REELSTREAM_API_KEY"])
+        key = env_example["REELSTREAM_API_KEY"]
+        Settings(_env_file=None, environment="production", api_key=key)
     for key, value in env_example.items():
         if re.search(r"PASSWORD|SECRET|FERNET", key):
             assert "change-me" in value, f".env.example must not ship a usable {key}"
@@ -420,7 +423,7 @@ def test_every_dependency_is_healthchecked_or_one_shot(services: dict[str, dict[
             depended_on.add(dep)
             if condition == "service_healthy":
                 test = (target.get("healthcheck") or {}).get("test")
-                assert test and test != ["NONE"], f"{name} waits for {dep}, which has no healthcheck"
+                assert test and test != ["NONE"], f"{name} waits for {dep}: no healthcheck"
             elif condition == "service_completed_successfully":
                 assert target.get("restart", "no") == "no", f"{dep} is one-shot: restart: 'no'"
                 assert "deploy" not in target
@@ -461,7 +464,7 @@ def test_ratings_topic_has_at_least_as_many_partitions_as_workers(
     for field in ("ratings_topic", "dlq_topic", "control_topic"):
         key = f"REELSTREAM_{field.upper()}"
         expected = worker_env.get(key, Settings.model_fields[field].default)
-        assert init_env[key] == expected, f"kafka-init creates {init_env[key]!r}, worker uses {expected!r}"
+        assert init_env[key] == expected, f"kafka-init: {init_env[key]!r}, worker: {expected!r}"
     script = " ".join(as_argv(init.get("command")))
     assert '"$REELSTREAM_RATINGS_TOPIC=$REELSTREAM_TOPIC_PARTITIONS"' in script
     assert "--create" in script and "--if-not-exists" in script
@@ -510,14 +513,15 @@ def test_stores_persist_on_volumes(compose: dict[str, Any]) -> None:
                 assert (ROOT / source).exists(), f"{name}: bind mount {source} does not exist"
             else:
                 assert source in declared, f"{name}: volume {source} is not declared"
-    targets = {name: {m["target"]: m["source"] for m in mounts(svc)} for name, svc in services.items()}
+    targets = {n: {m["target"]: m["source"] for m in mounts(svc)} for n, svc in services.items()}
     assert targets["postgres"]["/var/lib/postgresql/data"] in declared
     assert targets["redis"]["/data"] in declared
     redis_cmd = as_argv(services["redis"]["command"])
     assert redis_cmd[redis_cmd.index("--appendonly") + 1] == "yes"
     assert targets["mlflow"]["/var/lib/mlflow/artifacts"] in declared
     mlflow_cmd = as_argv(services["mlflow"]["command"])
-    assert mlflow_cmd[mlflow_cmd.index("--artifacts-destination") + 1] == "/var/lib/mlflow/artifacts"
+    destination = mlflow_cmd[mlflow_cmd.index("--artifacts-destination") + 1]
+    assert destination == "/var/lib/mlflow/artifacts"
 
 
 def test_postgres_holds_the_three_databases(services: dict[str, dict[str, Any]]) -> None:
@@ -527,7 +531,8 @@ def test_postgres_holds_the_three_databases(services: dict[str, dict[str, Any]])
         if m["target"] == "/docker-entrypoint-initdb.d"
     )  # fmt: skip
     init_text = "".join(p.read_text() for p in sorted((ROOT / init_dir).iterdir()))
-    databases = {pg_env["POSTGRES_DB"]} | set(re.findall(r"for db in ([\w ]+);", init_text)[0].split())
+    created = re.findall(r"for db in ([\w ]+);", init_text)[0].split()
+    databases = {pg_env["POSTGRES_DB"], *created}
     users = {
         "reelstream": env_of(services["worker"])["REELSTREAM_POSTGRES_DSN"],
         "mlflow": env_of(services["mlflow"])["MLFLOW_BACKEND_STORE_URI"],
@@ -544,7 +549,8 @@ def test_postgres_holds_the_three_databases(services: dict[str, dict[str, Any]])
 
 def test_airflow_setup(services: dict[str, dict[str, Any]]) -> None:
     runs = airflow_services(services)
-    assert {"airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor"} <= set(runs)
+    expected = {"airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor"}
+    assert expected <= set(runs)
     secrets = set()
     for name, svc in runs.items():
         env = env_of(svc)
@@ -552,7 +558,8 @@ def test_airflow_setup(services: dict[str, dict[str, Any]]) -> None:
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql"), name
         secrets.add((env["AIRFLOW__API_AUTH__JWT_SECRET"], env["AIRFLOW__CORE__FERNET_KEY"]))
         assert any(
-            m["source"] == "./airflow/dags" and m["target"] == "/opt/airflow/dags" for m in mounts(svc)
+            m["source"] == "./airflow/dags" and m["target"] == "/opt/airflow/dags"
+            for m in mounts(svc)
         ), f"{name}: DAGs not mounted"
         if name != "airflow-init":
             cond = svc["depends_on"]["airflow-init"]["condition"]
