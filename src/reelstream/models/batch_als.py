@@ -37,6 +37,8 @@ class BatchParams:
     reg: float = 0.08  # ALS-WR: the ridge penalty is reg * (number of ratings of the row)
     reg_bias: float = 5.0  # absolute: shrinks biases of rarely-rated rows/movies
     reg_abs: float = 0.0  # fixed extra penalty on factors
+    recency_halflife: float = 0.0  # user side: a rating n ratings old weighs 0.5**(n/h); 0=off
+    recency_floor: float = 0.1
     cg_steps: int = 4  # 0 = exact solves every sweep
     seed: int = 42
     ranker: Literal["mf", "implicit_als"] = "mf"
@@ -98,27 +100,28 @@ def _als_half_step(
     reg_bias: float,
     reg_abs: float,
     cg_steps: int,
+    weights: np.ndarray | None = None,
     chunk_rows: int = 4096,
 ) -> np.ndarray:
     """Solve every row's ``[factors, bias]`` given the other side fixed.
 
     For row ``u`` with columns ``I`` the target is ``r_ui - mu - b_i`` and the design is
     ``[q_i, 1]``; the penalty is scaled by ``|I|`` (ALS-WR) so heavy and light rows are
-    regularised alike; the bias gets a fixed penalty ``reg_bias``. The Gram matrices of all rows are one sparse-times-dense product with
+    regularised alike (``weights`` down-weight entries, e.g. a user's old ratings); the bias gets a fixed penalty ``reg_bias``. The Gram matrices of all rows are one sparse-times-dense product with
     the other side's precomputed outer products, so there is no Python loop per row.
     """
     n_rows = matrix.shape[0]
     k1 = other.shape[1] + 1
     design = np.hstack([other, np.ones((other.shape[0], 1))])
     outer = (design[:, :, None] * design[:, None, :]).reshape(design.shape[0], k1 * k1)
-    pattern = sp.csr_matrix(
-        (np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=matrix.shape
-    )
+    w = np.ones(matrix.nnz) if weights is None else weights
+    pattern = sp.csr_matrix((w, matrix.indices, matrix.indptr), shape=matrix.shape)
     targets = sp.csr_matrix(
-        (residual_base - other_bias[matrix.indices], matrix.indices, matrix.indptr),
+        (w * (residual_base - other_bias[matrix.indices]), matrix.indices, matrix.indptr),
         shape=matrix.shape,
     )
-    counts = np.diff(matrix.indptr).astype(np.float64)
+    counts = np.add.reduceat(w, matrix.indptr[:-1]) if matrix.nnz else np.zeros(n_rows)
+    counts[np.diff(matrix.indptr) == 0] = 0.0
     # Factors: ALS-WR, penalty grows with the row's count. Bias: a fixed penalty, i.e. a
     # damped mean — a movie with 2 ratings keeps a bias near 0, one with 300 gets its own.
     penalty_scaled = np.full(k1, reg)
@@ -160,6 +163,31 @@ def _implicit_factors(
     return np.asarray(model.user_factors), np.asarray(model.item_factors)
 
 
+def _recency_weights(
+    train: pd.DataFrame,
+    by_user: sp.csr_matrix,
+    users: np.ndarray,
+    items: np.ndarray,
+    params: BatchParams,
+) -> np.ndarray | None:
+    """Per-entry weights aligned with ``by_user.data``: a user's recent ratings count more.
+
+    Tastes (and rating scales) drift; the held-out ratings are each user's latest, so the
+    user's factors and bias should describe the recent user. Age is counted in ratings, not
+    seconds, so binge-raters and occasional raters are treated alike.
+    """
+    if params.recency_halflife <= 0 or "rated_at" not in train.columns:
+        return None
+    ordered = train.sort_values(["user_id", "rated_at", "movie_id"], kind="mergesort")
+    age = ordered.groupby("user_id", sort=False).cumcount(ascending=False).to_numpy()
+    weight = np.maximum(0.5 ** (age / params.recency_halflife), params.recency_floor)
+    rows = np.searchsorted(users, ordered["user_id"].to_numpy(np.int64))
+    cols = np.searchsorted(items, ordered["movie_id"].to_numpy(np.int64))
+    aligned = sp.csr_matrix((weight, (rows, cols)), shape=by_user.shape)
+    aligned.sum_duplicates()
+    return aligned.data
+
+
 def train_batch_model(train: pd.DataFrame, params: BatchParams | None = None) -> BatchModel:
     """Fit the batch model on a ratings frame (user_id, movie_id, rating[, rated_at])."""
     params = params or BatchParams()
@@ -174,6 +202,7 @@ def train_batch_model(train: pd.DataFrame, params: BatchParams | None = None) ->
     by_user = sp.csr_matrix((ratings, (u_idx, i_idx)), shape=(n_u, n_i))
     by_user.sum_duplicates()
     by_item = by_user.T.tocsr()
+    user_weights = _recency_weights(train, by_user, users, items, params)
 
     rng = np.random.default_rng(params.seed)
     k = params.factors
@@ -183,7 +212,8 @@ def train_batch_model(train: pd.DataFrame, params: BatchParams | None = None) ->
         # Exact solves on the first sweep (no warm start yet), then warm-started CG.
         steps = 0 if sweep == 0 else params.cg_steps
         user_x = _als_half_step(by_user, by_user.data - mu, item_x[:, :k], item_x[:, k],
-                                user_x, params.reg, params.reg_bias, params.reg_abs, steps)
+                                user_x, params.reg, params.reg_bias, params.reg_abs, steps,
+                                user_weights)
         item_x = _als_half_step(by_item, by_item.data - mu, user_x[:, :k], user_x[:, k],
                                 item_x, params.reg, params.reg_bias, params.reg_abs, steps)
     p, b_u, q, b_i = user_x[:, :k], user_x[:, k], item_x[:, :k], item_x[:, k]

@@ -1,0 +1,107 @@
+"""``reelstream retrain`` and ``reelstream models list|promote|rollback``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from reelstream.cli._common import console, fail, group
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("retrain")
+    def retrain(
+        dataset: Path | None = typer.Option(
+            None, help="MovieLens folder or processed file; default: PostgreSQL snapshot."
+        ),
+        interval_end: datetime | None = typer.Option(
+            None, help="Data interval end (UTC). PostgreSQL: snapshot up to it (default: now). "
+            "Also the run's identity: the same interval is trained once.",
+        ),
+        params: Path = typer.Option(Path("params.yaml"), help="File with the batch: section."),
+    ) -> None:
+        """Run the batch pipeline once: snapshot, split, train, evaluate, log, register, promote."""
+        from reelstream.cli.evaluate_batch import metrics_table
+        from reelstream.settings import get_settings
+        from reelstream.training.data import load_params, movielens_snapshot, postgres_snapshot
+        from reelstream.training.pipeline import describe_snapshot
+        from reelstream.training.run import retrain_once
+
+        settings = get_settings()
+        batch_params = load_params(params)
+        try:
+            if dataset is not None:
+                ratings = movielens_snapshot(dataset)
+                end = interval_end or datetime.fromisoformat(describe_snapshot(ratings).end)
+            else:
+                end = interval_end or datetime.now(UTC)
+                ratings = postgres_snapshot(settings.postgres_dsn, end)
+        except Exception as exc:  # noqa: BLE001 - one clear message for any source failure
+            fail(f"cannot read the ratings snapshot: {exc}")
+        if ratings.empty:
+            fail("the snapshot is empty: nothing to train on")
+        if end.tzinfo is None:
+            end = end.replace(tzinfo=UTC)
+        with console.status(f"retraining on {len(ratings):,} ratings"):
+            outcome, result = retrain_once(ratings, settings, end.isoformat(), batch_params)
+        if result is not None:
+            rows = {"ours": {**result.metrics, "train_s": result.train_seconds}}
+            rows.update(result.baselines)
+            console.print(metrics_table(rows, f"retrain, interval end {end.isoformat()}"))
+        verdict = "[green]promoted to champion[/]" if outcome.promoted else "not promoted"
+        if outcome.reused:
+            verdict = f"already trained for this interval ({'promoted' if outcome.promoted else 'not promoted'})"
+        console.print(
+            f"version {outcome.version} ({settings.registered_model_name}): {verdict} — "
+            f"{outcome.reason}; champion is v{outcome.champion}"
+        )
+
+    models = group(app, "models", "Manage registered batch models and the champion alias.")
+
+    @models.command("list")
+    def list_() -> None:
+        """Every registered version with its aliases and gate metrics."""
+        from rich.table import Table
+
+        from reelstream.settings import get_settings
+        from reelstream.training.registry import list_versions
+
+        rows = list_versions(get_settings())
+        table = Table(title=get_settings().registered_model_name)
+        for column in ("version", "aliases", "NDCG@10", "RMSE", "data interval end", "created"):
+            table.add_column(column)
+        for row in rows:
+            created = datetime.fromtimestamp(row["created"] / 1000, UTC).isoformat(timespec="seconds")
+            table.add_row(row["version"], ", ".join(row["aliases"]), row["ndcg_at_10"] or "",
+                          row["rmse"] or "", row["data_interval_end"] or "", created)
+        console.print(table)
+
+    @models.command("promote")
+    def promote_(version: str = typer.Argument(..., help="Registered version to serve.")) -> None:
+        """Point the champion alias at VERSION by hand (the old one becomes previous-champion)."""
+        from mlflow.exceptions import MlflowException
+
+        from reelstream.settings import get_settings
+        from reelstream.training.registry import promote
+
+        try:
+            promote(version, get_settings(), reason="manual (reelstream models promote)")
+        except MlflowException as exc:
+            fail(f"cannot promote version {version}: {exc.message}")
+        console.print(f"champion → v{version}")
+
+    @models.command("rollback")
+    def rollback_() -> None:
+        """Put the previous champion back."""
+        from reelstream.settings import get_settings
+        from reelstream.training.registry import rollback
+
+        try:
+            version = rollback(get_settings())
+        except LookupError as exc:
+            fail(str(exc))
+        console.print(f"champion → v{version} (rolled back)")
