@@ -434,9 +434,9 @@ def test_every_dependency_is_healthchecked_or_one_shot(services: dict[str, dict[
                     f"{name} depends on {dep}, which only exists with a profile"
                 )
     assert {"postgres", "kafka", "redis", "mlflow", "migrate"} <= depended_on
-    for name in ("worker", "api"):
+    for name in ("worker", "api", "replay"):  # the replay also stores the movies
         deps = services[name]["depends_on"]
-        assert deps["migrate"]["condition"] == "service_completed_successfully"
+        assert deps["migrate"]["condition"] == "service_completed_successfully", name
         assert as_argv(services["migrate"]["command"]) == ["db", "upgrade"]
 
 
