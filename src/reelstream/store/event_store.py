@@ -1,7 +1,7 @@
 """The durable PostgreSQL event store (psycopg 3): movies, rating events, checkpoints.
 
-One :class:`EventStore` holds one autocommit connection; every method is one round-trip
-(COPY counts as one). It is not meant to be shared by threads running queries at once:
+One :class:`EventStore` holds one autocommit connection; every method is one statement or
+one short transaction (a batch insert: COPY + one INSERT). It is not meant to be shared by threads running queries at once:
 give each thread or event-loop worker its own store.
 """
 
