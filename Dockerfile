@@ -86,6 +86,8 @@ RUN groupadd --system --gid 50000 airflow \
  && chown -R airflow:airflow /opt/airflow
 COPY --from=builder-airflow /opt/venv /opt/venv
 WORKDIR /opt/airflow
+# The training code reads params.yaml from the working directory (hyper-parameters, as in dvc).
+COPY params.yaml ./
 USER airflow
 EXPOSE 8080
 ENTRYPOINT ["airflow"]
@@ -109,6 +111,9 @@ COPY --from=builder /opt/venv /opt/venv
 ENV REELSTREAM_STATE_DIR=/var/lib/reelstream/state \
     REELSTREAM_DATA_DIR=/var/lib/reelstream/data
 WORKDIR /var/lib/reelstream
+# The worker and `retrain` read params.yaml from the working directory (model hyper-parameters,
+# the same file dvc uses); without it they would silently fall back to built-in defaults.
+COPY params.yaml ./
 USER reelstream
 EXPOSE 8000
 ENTRYPOINT ["reelstream"]
