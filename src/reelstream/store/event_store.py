@@ -1,8 +1,8 @@
 """The durable PostgreSQL event store (psycopg 3): movies, rating events, checkpoints.
 
 One :class:`EventStore` holds one autocommit connection; every method is one statement or
-one short transaction (a batch insert: COPY + one INSERT). It is not meant to be shared by threads running queries at once:
-give each thread or event-loop worker its own store.
+one short transaction (a batch insert: COPY + one INSERT). It is not meant to be shared by
+threads running queries at once: give each thread or event-loop worker its own store.
 """
 
 from __future__ import annotations
