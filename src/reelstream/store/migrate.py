@@ -25,6 +25,8 @@ def available_migrations() -> list[tuple[str, str]]:
         (entry for entry in folder.iterdir() if entry.name.endswith(".sql")),
         key=lambda entry: entry.name,
     )
+    if not files:  # e.g. a wheel built without the package data: fail loudly, not silently
+        raise RuntimeError(f"no schema migrations found in {folder} (package data missing?)")
     return [(entry.name.removesuffix(".sql"), entry.read_text("utf-8")) for entry in files]
 
 
