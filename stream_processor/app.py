@@ -16,8 +16,6 @@ app = faust.App(
     **faust_broker_settings(settings),
     value_serializer="raw",
     key_serializer="raw",
-    consumer_auto_offset_reset="earliest",
-    topic_partitions=settings.topic_partitions,
     # Kafka is not the durable record here (PostgreSQL is), and the model lives outside
     # Faust tables: no changelog topics, no local RocksDB.
     store="memory://",

@@ -93,6 +93,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``REELSTREAM_*`` variables, e.g. for a worker subprocess."""
+        env = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"REELSTREAM_{name.upper()}"] = str(value)
+        return env
+
     def is_embedded(self, field: str) -> bool:
         """True when ``field`` (a URL setting) points at the embedded stack's default."""
         return getattr(self, field) == EMBEDDED_DEFAULTS[field]

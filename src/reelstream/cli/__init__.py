@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 #: Command modules, in the order they appear in ``--help``.
-COMMAND_MODULES: list[str] = ["api", "data", "db", "stack", "evaluate", "bench_topn", "evaluate_batch", "models"]
+COMMAND_MODULES: list[str] = ["api", "data", "db", "stack", "evaluate", "bench_topn", "replay", "worker", "evaluate_batch", "models"]
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"reelstream.cli.{_name}").register(app)

@@ -1,0 +1,3 @@
+from reelstream.cli import main
+
+main()

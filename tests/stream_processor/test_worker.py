@@ -1,0 +1,153 @@
+"""The Faust worker as a real process on the embedded stack: Kafka → PostgreSQL + model + Redis."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from kafka import TopicPartition
+
+from producers.movielens_replay import replay
+from reelstream.cache import RecommendationCache
+from reelstream.kafka import ensure_topics, make_consumer, make_producer
+from reelstream.models import OnlineRecommender
+from reelstream.movielens import load_ratings
+from reelstream.replay import events_in_time_order
+from reelstream.schemas import RatingEvent
+from reelstream.store import EventStore
+from reelstream.streaming.process import WorkerProcess
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for(predicate, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def stored(settings) -> int:
+    with EventStore(settings.postgres_dsn) as store:
+        return store.count_ratings()
+
+
+def learned(settings, worker_id: str) -> int:
+    with EventStore(settings.postgres_dsn) as store:
+        checkpoint = store.load_checkpoint(worker_id)
+    return OnlineRecommender.from_bytes(checkpoint.model).events_learned if checkpoint else 0
+
+
+@pytest.fixture
+def ratings(movielens_small):
+    return load_ratings(movielens_small)
+
+
+@pytest.fixture
+def settings(isolated):
+    ensure_topics(isolated, {isolated.ratings_topic: 4, isolated.dlq_topic: 1})
+    return isolated
+
+
+def test_replayed_slice_lands_in_postgres_and_redis_once(settings, ratings, tmp_path):
+    n = 3000
+    with WorkerProcess(settings, tmp_path / "worker.log") as worker:
+        worker.wait_ready()
+        replay(settings, ratings, limit=n)
+        wait_for(lambda: stored(settings) == n, 90, f"{n} stored events")
+
+        # a malformed message goes to the DLQ with the error; the worker keeps going
+        producer = make_producer(settings)
+        producer.send(settings.ratings_topic, key=b"1", value=b'{"user_id": 1, "rating": 9}').get(10)
+        extra = RatingEvent(user_id=1, movie_id=1, rating=4.0)
+        producer.send(settings.ratings_topic, key=extra.key, value=extra.to_bytes()).get(10)
+        # a duplicate: the whole slice again changes nothing
+        replay(settings, ratings, limit=n)
+        producer.close()
+        wait_for(lambda: stored(settings) == n + 1, 60, "the event after the malformed one")
+
+        consumer = make_consumer(settings, None)
+        consumer.assign([TopicPartition(settings.dlq_topic, 0)])
+        consumer.seek_to_beginning()
+        records = [r for batch in consumer.poll(timeout_ms=10_000).values() for r in batch]
+        consumer.close()
+        assert [r.value for r in records] == [b'{"user_id": 1, "rating": 9}']
+        headers = dict(records[0].headers)
+        assert b"movie_id" in headers["reelstream.error"] and b"rating" in headers["reelstream.error"]
+        time.sleep(2)  # let redelivered duplicates drain
+    assert stored(settings) == n + 1
+    assert learned(settings, settings.worker_id) == n + 1  # duplicates were not learned
+
+    cache = RecommendationCache.from_url(settings.redis_url)
+    events = list(events_in_time_order(ratings, limit=n))
+    last = {e.user_id: e for e in events}
+    last[1] = extra
+    with EventStore(settings.postgres_dsn) as store:
+        rated = store.rated_movie_ids(last)
+    for user_id, event in last.items():
+        recs = cache.get_user_recommendations(user_id)
+        assert recs is not None, user_id
+        assert recs.last_event_id == event.event_id
+        assert len(recs.items) == settings.top_n
+        assert not {r.movie_id for r in recs.items} & rated[user_id]
+    assert cache.get_popular(10)
+
+
+def test_sigkill_mid_stream_loses_nothing_and_learns_each_event_once(settings, ratings, tmp_path):
+    n = 6000
+    settings = settings.model_copy(update={"checkpoint_every_events": 700})
+    publisher = threading.Thread(target=replay, args=(settings, ratings), kwargs={"limit": n})
+    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+    worker.wait_ready()
+    publisher.start()
+    wait_for(lambda: stored(settings) >= 1500, 90, "the worker to be mid-stream")
+    worker.kill()
+    killed_at = stored(settings)
+    assert killed_at < n
+
+    restarted = WorkerProcess(settings, tmp_path / "worker.log").start()
+    restarted.wait_ready()
+    publisher.join(120)
+    wait_for(lambda: stored(settings) == n, 120, f"all {n} events stored")
+    time.sleep(2)
+    restarted.stop()
+
+    assert stored(settings) == n
+    assert learned(settings, settings.worker_id) == n
+    assert "caught up from PostgreSQL" in restarted.log_text()
+
+
+def test_two_workers_in_one_group_keep_every_user_correct(settings, ratings, tmp_path):
+    n = 4000
+    workers = [
+        WorkerProcess(
+            settings.model_copy(update={"worker_id": f"{settings.worker_id}-{i}"}),
+            tmp_path / f"worker{i}.log",
+        ).start()
+        for i in range(2)
+    ]
+    try:
+        for worker in workers:
+            worker.wait_ready()
+        replay(settings, ratings, limit=n)
+        wait_for(lambda: stored(settings) == n, 120, f"{n} stored events")
+        time.sleep(2)
+    finally:
+        for worker in workers:
+            worker.stop()
+
+    per_worker = [learned(settings, w.settings.worker_id) for w in workers]
+    assert sum(per_worker) == n and all(per_worker)  # the partitions were shared
+    cache = RecommendationCache.from_url(settings.redis_url)
+    events = list(events_in_time_order(ratings, limit=n))
+    last = {e.user_id: e for e in events}
+    with EventStore(settings.postgres_dsn) as store:
+        rated = store.rated_movie_ids(last)
+    for user_id, event in last.items():
+        recs = cache.get_user_recommendations(user_id)
+        assert recs is not None and recs.last_event_id == event.event_id
+        assert not {r.movie_id for r in recs.items} & rated[user_id]
