@@ -71,12 +71,12 @@ class RatedItems:
             if len(users)
             else np.zeros(0, dtype=np.int64)
         )
-        return {"users": users, "lengths": lengths, "rows": flat}
+        return {"users": users, "lengths": lengths, "rows": flat.astype(np.int32)}
 
     def __setstate__(self, state: dict) -> None:
         self._rows, self._sets = {}, {}
         offsets = np.concatenate([[0], np.cumsum(state["lengths"])])
         for k, user in enumerate(state["users"].tolist()):
-            rows = state["rows"][offsets[k] : offsets[k + 1]].copy()
+            rows = state["rows"][offsets[k] : offsets[k + 1]].astype(np.int64)
             self._rows[user] = rows
             self._sets[user] = set(rows.tolist())

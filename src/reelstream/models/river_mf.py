@@ -155,9 +155,8 @@ class RiverMF(Recommender):
             setattr(mf, name, None)
         state["mf"] = mf
         state["_packed"] = packed
-        n = len(self.index)
-        state["_factors_t"] = self._factors_t[:, :n].copy()
-        state["_biases"] = self._biases[:n].copy()
+        # The numpy mirror is rebuilt from River's item weights on load.
+        del state["_factors_t"], state["_biases"]
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -174,4 +173,8 @@ class RiverMF(Recommender):
                     mf.weight_initializer, zip(keys.tolist(), values.tolist(), strict=True)
                 )
             setattr(mf, name, weights)
-        self._resize(max(self.index.capacity, 64))
+        capacity = max(self.index.capacity, 64)
+        self._factors_t = np.zeros((mf.n_factors, capacity), dtype=np.float32)
+        self._biases = np.full(capacity, -np.inf, dtype=np.float32)
+        for item in self.index.ids.tolist():
+            self._sync_item(item, self.index.get(item))
