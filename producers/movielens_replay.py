@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -24,6 +24,9 @@ class ReplayReport:
     sent: int
     acknowledged: int
     seconds: float
+    #: ``{partition: offset after the last acknowledged event}``: a consumer group has
+    #: everything once its committed offsets reach these.
+    end_offsets: dict[int, int] = field(default_factory=dict)
 
     @property
     def events_per_s(self) -> float:
@@ -51,6 +54,11 @@ def replay(
     ensure_topics(settings, {settings.ratings_topic: settings.topic_partitions})
     producer = make_producer(settings)
     failures: list[BaseException] = []
+    end_offsets: dict[int, int] = {}
+
+    def acknowledged(metadata) -> None:  # runs on the producer's I/O thread
+        if metadata.offset + 1 > end_offsets.get(metadata.partition, 0):
+            end_offsets[metadata.partition] = metadata.offset + 1
     pacer = Pacer(speed)
     sent = 0
     started = time.perf_counter()
@@ -59,7 +67,7 @@ def replay(
             pacer.wait_until(event.timestamp)
             producer.send(
                 settings.ratings_topic, key=event.key, value=event.to_bytes()
-            ).add_errback(failures.append)
+            ).add_callback(acknowledged).add_errback(failures.append)
             sent += 1
             if on_progress is not None and sent % 1000 == 0:
                 on_progress(1000)
@@ -69,7 +77,9 @@ def replay(
     seconds = time.perf_counter() - started
     if on_progress is not None:
         on_progress(sent % 1000)
-    report = ReplayReport(sent=sent, acknowledged=sent - len(failures), seconds=seconds)
+    report = ReplayReport(
+        sent=sent, acknowledged=sent - len(failures), seconds=seconds, end_offsets=end_offsets
+    )
     if failures:
         raise ReplayFailed(
             f"{len(failures)} of {sent} events were not acknowledged by the broker "

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from stream_processor.app import app, settings
 
-__all__ = ["ratings_topic", "dead_letter_topic", "control_topic"]
+__all__ = ["ratings_topic", "dead_letter_topic"]
 
 ratings_topic = app.topic(
     settings.ratings_topic, value_type=bytes, partitions=settings.topic_partitions
 )
 dead_letter_topic = app.topic(settings.dlq_topic, value_type=bytes, partitions=1)
-control_topic = app.topic(settings.control_topic, value_type=bytes, partitions=1)

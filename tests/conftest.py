@@ -182,7 +182,6 @@ def isolated(stack: Settings) -> Iterator[Settings]:
                 "redis_url": redis_url,
                 "ratings_topic": f"ratings-{tag}",
                 "dlq_topic": f"ratings-{tag}.dlq",
-                "control_topic": f"control-{tag}",
                 "consumer_group": f"group-{tag}",
                 "worker_id": f"worker-{tag}",
             }

@@ -461,7 +461,7 @@ def test_ratings_topic_has_at_least_as_many_partitions_as_workers(
     assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     assert int(init_env["REELSTREAM_TOPIC_PARTITIONS"]) == partitions
     assert int(kafka_env["KAFKA_NUM_PARTITIONS"]) >= replicas
-    for field in ("ratings_topic", "dlq_topic", "control_topic"):
+    for field in ("ratings_topic", "dlq_topic"):
         key = f"REELSTREAM_{field.upper()}"
         expected = worker_env.get(key, Settings.model_fields[field].default)
         assert init_env[key] == expected, f"kafka-init: {init_env[key]!r}, worker: {expected!r}"

@@ -26,6 +26,7 @@ __all__ = [
     "make_consumer",
     "faust_broker_settings",
     "broker_reachable",
+    "committed_offsets",
 ]
 
 _TOPIC_ALREADY_EXISTS = 36
@@ -52,7 +53,6 @@ def default_topics(settings: Settings) -> dict[str, int]:
     return {
         settings.ratings_topic: settings.topic_partitions,
         settings.dlq_topic: 1,
-        settings.control_topic: 1,
     }
 
 
@@ -114,7 +114,8 @@ def make_consumer(
 
     Commit (``consumer.commit()``) only after the events are stored: at-least-once.
     ``group_id=None`` gives a group-less consumer (use ``assign``). Reads from the earliest
-    offset when the group has none.
+    offset when the group has none. ``max_poll_interval_ms`` is the (short) rebalance
+    timeout: keep the work between two ``poll`` calls under it, or override it.
     """
     config: dict[str, Any] = {
         "bootstrap_servers": bootstrap_servers(settings),
@@ -176,3 +177,20 @@ def broker_reachable(settings: Settings, timeout_s: float = 3.0) -> bool:
         return False
     finally:
         admin.close()
+
+
+def committed_offsets(settings: Settings, group_id: str, topic: str) -> dict[int, int]:
+    """``{partition: next offset to consume}`` that ``group_id`` committed for ``topic``.
+
+    Compare with the offsets a producer was acknowledged, not with the broker's end offsets:
+    tansu answers ListOffsets(latest) with values below the real high watermark.
+    """
+    from kafka import TopicPartition
+
+    # A consumer carrying the group id reads the group's commits without joining it.
+    consumer = make_consumer(settings, group_id)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        return {p: consumer.committed(TopicPartition(topic, p)) or 0 for p in sorted(partitions)}
+    finally:
+        consumer.close()

@@ -47,7 +47,6 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = EMBEDDED_DEFAULTS["kafka_bootstrap_servers"]
     ratings_topic: str = "ratings"
     dlq_topic: str = "ratings.dlq"
-    control_topic: str = "reelstream.control"
     topic_partitions: int = Field(4, ge=1)
     consumer_group: str = "reelstream-worker"
     # tansu takes 20-30 s to form a consumer group with client defaults; these make it ~3 s.

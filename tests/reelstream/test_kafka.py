@@ -55,7 +55,7 @@ def test_the_stack_created_the_default_topics(stack: Settings) -> None:
         topics = set(admin.list_topics())
     finally:
         admin.close()
-    assert {stack.ratings_topic, stack.dlq_topic, stack.control_topic} <= topics
+    assert {stack.ratings_topic, stack.dlq_topic} <= topics
 
 
 def test_produce_acks_all_and_consume_back_in_a_group(stack: Settings) -> None:

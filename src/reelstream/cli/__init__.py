@@ -20,7 +20,9 @@ app = typer.Typer(
 )
 
 #: Command modules, in the order they appear in ``--help``.
-COMMAND_MODULES: list[str] = ["api", "data", "db", "stack", "evaluate", "bench_topn", "replay", "worker", "evaluate_batch", "models"]
+COMMAND_MODULES: list[str] = [
+    "demo", "stack", "data", "db", "replay", "worker", "api", "models", "evaluate", "evaluate_batch", "bench_topn",
+]
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"reelstream.cli.{_name}").register(app)

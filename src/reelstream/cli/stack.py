@@ -48,7 +48,14 @@ def register(app: typer.Typer) -> None:
     )
 
     @stack.command("up")
-    def up(only: OnlyOpt = None, without: WithoutOpt = None) -> None:
+    def up(
+        only: OnlyOpt = None,
+        without: WithoutOpt = None,
+        timeout: Annotated[
+            float | None,
+            typer.Option(help="Seconds to wait for each service (default: per service)."),
+        ] = None,
+    ) -> None:
         """Start the embedded servers and wait until each answers (idempotent).
 
         Also creates the Kafka topics and applies the database migrations. A service whose
@@ -57,7 +64,9 @@ def register(app: typer.Typer) -> None:
         from reelstream.stack import StackError
 
         try:
-            _stack().up(_selection(only, without), on_status=lambda s: _print(s.line()))
+            _stack().up(
+                _selection(only, without), on_status=lambda s: _print(s.line()), timeout_s=timeout
+            )
         except StackError as exc:
             fail(str(exc))
 

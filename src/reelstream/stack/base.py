@@ -64,6 +64,10 @@ class Service(ABC):
         """System user to run the server as (None: the current user)."""
         return None
 
+    def env(self) -> dict[str, str] | None:
+        """Environment for the server process (None: inherit ours)."""
+        return None
+
     def prepare(self) -> None:
         """One-off work before the first start (e.g. ``initdb``); must be idempotent."""
 

@@ -22,9 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import psycopg
-from psycopg import sql
-
 from reelstream.stack._proc import log_tail
 from reelstream.stack.base import Service, StackError
 
@@ -159,10 +156,15 @@ class PostgresService(Service):
         return cmd
 
     def ready(self) -> bool:
+        import psycopg
+
         with psycopg.connect(**self._admin_conninfo()) as conn:  # type: ignore[arg-type]
             return conn.execute("SELECT 1").fetchone() == (1,)
 
     def after_up(self) -> str | None:
+        import psycopg
+        from psycopg import sql
+
         parts = urlsplit(self.url)
         role = parts.username or "reelstream"
         dbname = parts.path.lstrip("/") or role

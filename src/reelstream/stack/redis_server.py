@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import redis
-
 from reelstream.stack.base import Service, StackError
 
 __all__ = ["RedisService", "redis_server_binary"]
@@ -46,6 +44,8 @@ class RedisService(Service):
         ]  # fmt: skip
 
     def ready(self) -> bool:
+        import redis
+
         client = redis.Redis(host=self.host, port=self.port, socket_timeout=1.0)
         try:
             return bool(client.ping())

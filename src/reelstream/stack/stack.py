@@ -126,11 +126,14 @@ class EmbeddedStack:
         services: Iterable[str] | None = None,
         *,
         on_status: Callable[[ServiceStatus], None] | None = None,
+        timeout_s: float | None = None,
     ) -> list[ServiceStatus]:
         """Start the selected services (default: all) and wait until each really answers.
 
-        Idempotent: a running service is left alone (``already running``). Raises
-        :class:`StackError` naming every service that failed, after the others are up.
+        Idempotent: a running service is left alone (``already running``). ``timeout_s``
+        overrides each service's own start timeout. Raises :class:`StackError` naming every
+        service that failed (a server that did not answer in time is stopped again), after
+        the others are up.
         """
         names = self._selected(services, SERVICES)  # start order: slowest first
         results: dict[str, ServiceStatus] = {}
@@ -143,7 +146,7 @@ class EmbeddedStack:
 
         def wait(name: str, proc: subprocess.Popen[bytes] | None, t0: float) -> None:
             try:
-                report(self._wait_ready(name, proc, t0))
+                report(self._wait_ready(name, proc, t0, timeout_s))
             except Exception as exc:  # noqa: BLE001 - reported per service
                 errors[name] = str(exc) if isinstance(exc, StackError) else f"{name}: {exc!r}"
 
@@ -172,6 +175,7 @@ class EmbeddedStack:
                         svc.log_path,
                         self._pid_file(name),
                         user=svc.user,
+                        env=svc.env(),
                         cwd=self.state_dir,
                         die_with_parent=self.die_with_parent,
                     )
@@ -187,9 +191,14 @@ class EmbeddedStack:
         return [results[n] for n in _DISPLAY_ORDER if n in results]
 
     def _wait_ready(
-        self, name: str, proc: subprocess.Popen[bytes] | None, t0: float
+        self,
+        name: str,
+        proc: subprocess.Popen[bytes] | None,
+        t0: float,
+        timeout_s: float | None = None,
     ) -> ServiceStatus:
         svc = self._services[name]
+        timeout_s = svc.start_timeout_s if timeout_s is None else timeout_s
         pid_file = self._pid_file(name)
 
         def answered_or_exited() -> bool:
@@ -199,7 +208,7 @@ class EmbeddedStack:
                 return True
             return svc.ready()
 
-        ok = wait_until(answered_or_exited, svc.start_timeout_s, interval_s=0.1)
+        ok = wait_until(answered_or_exited, timeout_s, interval_s=0.1)
         exited = (proc.poll() is not None) if proc is not None else pid_file.running_pid() is None
         if exited or not ok:
             why = (
@@ -207,7 +216,7 @@ class EmbeddedStack:
                 if proc is not None and exited
                 else "stopped"
                 if exited
-                else f"did not answer within {svc.start_timeout_s:.0f}s"
+                else f"did not answer within {timeout_s:.0f}s (raise it with --timeout)"
             )
             if proc is not None and not exited:  # do not leave a half-started server behind
                 stop_group(proc.pid, svc.stop_signal, timeout_s=5)

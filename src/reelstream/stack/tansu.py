@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import stat
 
-from reelstream.kafka import broker_reachable, default_topics, ensure_topics
 from reelstream.stack.base import Service, StackError
 
 __all__ = ["KafkaService", "tansu_binary"]
@@ -47,8 +46,12 @@ class KafkaService(Service):
         ]
 
     def ready(self) -> bool:
+        from reelstream.kafka import broker_reachable
+
         return broker_reachable(self.settings, timeout_s=2.0)
 
     def after_up(self) -> str | None:
+        from reelstream.kafka import default_topics, ensure_topics
+
         created = ensure_topics(self.settings, default_topics(self.settings))
         return f"created topics {', '.join(created)}" if created else None
