@@ -144,11 +144,18 @@ def _als_half_step(
 
 
 def _implicit_factors(
-    user_items: sp.csr_matrix, params: BatchParams
+    user_items: sp.csr_matrix, params: BatchParams, weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Implicit-feedback ALS (``implicit`` library) on the binary who-rated-what matrix."""
-    from implicit.cpu.als import AlternatingLeastSquares
+    """Implicit-feedback ALS (``implicit`` library) on the who-rated-what matrix.
 
+    The confidence of each (user, movie) is its recency weight (1 for all when off): what a
+    user rated lately says more about what they rate next.
+    """
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    # implicit parallelises itself; nested BLAS threads thrash (and it warns).
+    limits = threadpool_limits(1, "blas")
     model = AlternatingLeastSquares(
         factors=params.implicit_factors,
         regularization=params.implicit_reg,
@@ -158,8 +165,11 @@ def _implicit_factors(
         num_threads=0,
     )
     binary = user_items.copy()
-    binary.data = np.ones_like(binary.data, dtype=np.float32)
-    model.fit(binary.astype(np.float32), show_progress=False)
+    binary.data = (np.ones(binary.nnz) if weights is None else weights).astype(np.float32)
+    try:
+        model.fit(binary.astype(np.float32), show_progress=False)
+    finally:
+        limits.restore_original_limits()
     return np.asarray(model.user_factors), np.asarray(model.item_factors)
 
 
@@ -221,7 +231,7 @@ def train_batch_model(train: pd.DataFrame, params: BatchParams | None = None) ->
     popularity = np.diff(by_item.indptr).astype(np.float32)
     rank_u = rank_i = None
     if params.ranker == "implicit_als":
-        rank_u, rank_i = _implicit_factors(by_user, params)
+        rank_u, rank_i = _implicit_factors(by_user, params, user_weights)
     elif params.ranker != "mf":
         raise ValueError(f"unknown ranker {params.ranker!r}")
     return BatchModel(
