@@ -63,8 +63,6 @@ def make_test_settings(state_dir: Path, **overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _STACK_FIXTURES.intersection(getattr(item, "fixturenames", ())):
