@@ -23,9 +23,9 @@ def metrics_table(rows: dict[str, dict[str, float]], title: str):  # -> rich.tab
     """One row per model; ``train_s`` shown when present."""
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=title, min_width=100)
     table.add_column("model")
-    for label, _ in COLUMNS:
+    for label, _ in COLUMNS:  # header width: keep labels short
         table.add_column(label, justify="right")
     table.add_column("train s", justify="right")
     for name, metrics in rows.items():
@@ -62,18 +62,17 @@ def register(app: typer.Typer) -> None:
             fail(f"cannot load {path}: {exc}")
         with console.status(f"training on {len(ratings):,} ratings"):
             result = train_and_evaluate(ratings, batch_params)
-        rows = {f"biased MF ALS + {batch_params.ranker} ranker (ours)":
+        rows = {f"ours ({batch_params.ranker})":
                 {**result.metrics, "train_s": result.train_seconds}}
         rows.update(result.baselines)
         if extra:
             with console.status("baselines"):
                 for name, variant in (
-                    ("biased MF ALS, MF score only", replace(batch_params, popularity_weight=0.0,
-                                                            ranker="mf")),
-                    ("implicit ALS (defaults) ranker", replace(
+                    ("MF score only", replace(batch_params, popularity_weight=0.0, ranker="mf")),
+                    ("iALS defaults", replace(
                         batch_params, ranker="implicit_als", popularity_weight=0.0,
                         implicit_factors=100, implicit_reg=0.01, implicit_alpha=1.0,
-                        implicit_iterations=15)),
+                        implicit_iterations=15, implicit_recency_halflife=0.0)),
                 ):
                     other = train_and_evaluate(ratings, variant, baselines=False)
                     rows[name] = {**other.metrics, "train_s": other.train_seconds}

@@ -47,6 +47,7 @@ class BatchParams:
     implicit_reg: float = 0.05
     implicit_alpha: float = 2.0
     implicit_iterations: int = 15
+    implicit_recency_halflife: float = 15.0  # confidence of the ranker's entries; 0 = off
     test_fraction: float = 0.2
     k: int = 10
     relevance_threshold: float = 4.0
@@ -178,7 +179,8 @@ def _recency_weights(
     by_user: sp.csr_matrix,
     users: np.ndarray,
     items: np.ndarray,
-    params: BatchParams,
+    halflife: float,
+    floor: float,
 ) -> np.ndarray | None:
     """Per-entry weights aligned with ``by_user.data``: a user's recent ratings count more.
 
@@ -186,11 +188,11 @@ def _recency_weights(
     user's factors and bias should describe the recent user. Age is counted in ratings, not
     seconds, so binge-raters and occasional raters are treated alike.
     """
-    if params.recency_halflife <= 0 or "rated_at" not in train.columns:
+    if halflife <= 0 or "rated_at" not in train.columns:
         return None
     ordered = train.sort_values(["user_id", "rated_at", "movie_id"], kind="mergesort")
     age = ordered.groupby("user_id", sort=False).cumcount(ascending=False).to_numpy()
-    weight = np.maximum(0.5 ** (age / params.recency_halflife), params.recency_floor)
+    weight = np.maximum(0.5 ** (age / halflife), floor)
     rows = np.searchsorted(users, ordered["user_id"].to_numpy(np.int64))
     cols = np.searchsorted(items, ordered["movie_id"].to_numpy(np.int64))
     aligned = sp.csr_matrix((weight, (rows, cols)), shape=by_user.shape)
@@ -203,6 +205,9 @@ def train_batch_model(train: pd.DataFrame, params: BatchParams | None = None) ->
     params = params or BatchParams()
     if train.empty:
         raise ValueError("cannot train on an empty snapshot")
+    if "rated_at" in train.columns:  # a re-rating replaces the earlier rating
+        train = train.sort_values("rated_at", kind="mergesort")
+    train = train.drop_duplicates(["user_id", "movie_id"], keep="last")
     users, u_idx = np.unique(train["user_id"].to_numpy(np.int64), return_inverse=True)
     items, i_idx = np.unique(train["movie_id"].to_numpy(np.int64), return_inverse=True)
     ratings = train["rating"].to_numpy(np.float64)
@@ -212,7 +217,9 @@ def train_batch_model(train: pd.DataFrame, params: BatchParams | None = None) ->
     by_user = sp.csr_matrix((ratings, (u_idx, i_idx)), shape=(n_u, n_i))
     by_user.sum_duplicates()
     by_item = by_user.T.tocsr()
-    user_weights = _recency_weights(train, by_user, users, items, params)
+    user_weights = _recency_weights(
+        train, by_user, users, items, params.recency_halflife, params.recency_floor
+    )
 
     rng = np.random.default_rng(params.seed)
     k = params.factors
@@ -231,7 +238,10 @@ def train_batch_model(train: pd.DataFrame, params: BatchParams | None = None) ->
     popularity = np.diff(by_item.indptr).astype(np.float32)
     rank_u = rank_i = None
     if params.ranker == "implicit_als":
-        rank_u, rank_i = _implicit_factors(by_user, params, user_weights)
+        rank_weights = _recency_weights(
+            train, by_user, users, items, params.implicit_recency_halflife, params.recency_floor
+        )
+        rank_u, rank_i = _implicit_factors(by_user, params, rank_weights)
     elif params.ranker != "mf":
         raise ValueError(f"unknown ranker {params.ranker!r}")
     return BatchModel(
