@@ -7,10 +7,12 @@ with ``acks="all"`` and accounts for every one of them.
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
+from kafka.errors import KafkaError
 
 from reelstream.kafka import ensure_topics, make_producer
 from reelstream.replay import Pacer, check_ratings, events_in_time_order
@@ -51,14 +53,24 @@ def replay(
     ``speed`` compresses event time ``speed``-fold (``None``: as fast as possible).
     """
     check_ratings(ratings, source)
-    ensure_topics(settings, {settings.ratings_topic: settings.topic_partitions})
-    producer = make_producer(settings)
+    try:
+        ensure_topics(settings, {settings.ratings_topic: settings.topic_partitions})
+        producer = make_producer(settings)
+    except KafkaError as exc:
+        raise ReplayFailed(
+            f"Kafka at {settings.kafka_bootstrap_servers} is unreachable ({exc}); "
+            "nothing was published"
+        ) from exc
     failures: list[BaseException] = []
     end_offsets: dict[int, int] = {}
+    acked = 0
 
     def acknowledged(metadata) -> None:  # runs on the producer's I/O thread
+        nonlocal acked
+        acked += 1
         if metadata.offset + 1 > end_offsets.get(metadata.partition, 0):
             end_offsets[metadata.partition] = metadata.offset + 1
+
     pacer = Pacer(speed)
     sent = 0
     started = time.perf_counter()
@@ -72,18 +84,19 @@ def replay(
             if on_progress is not None and sent % 1000 == 0:
                 on_progress(1000)
         producer.flush(timeout=settings.kafka_request_timeout_ms / 1000 * 3)
+    except KafkaError as exc:  # broker gone mid-replay: report what was not acknowledged
+        failures.append(exc)
     finally:
-        producer.close(timeout=5)
+        with suppress(KafkaError):
+            producer.close(timeout=5)
     seconds = time.perf_counter() - started
     if on_progress is not None:
         on_progress(sent % 1000)
-    report = ReplayReport(
-        sent=sent, acknowledged=sent - len(failures), seconds=seconds, end_offsets=end_offsets
-    )
-    if failures:
+    report = ReplayReport(sent=sent, acknowledged=acked, seconds=seconds, end_offsets=end_offsets)
+    if acked < sent or failures:
         raise ReplayFailed(
-            f"{len(failures)} of {sent} events were not acknowledged by the broker "
-            f"(first error: {failures[0]!r}); re-run the replay — event ids are stable, "
-            "so the ones already stored are not stored twice"
+            f"{sent - acked:,} of {sent:,} events published were not acknowledged by the broker "
+            f"at {settings.kafka_bootstrap_servers} (first error: {failures[0] if failures else 'none'}); "
+            "re-run the replay — event ids are stable, so those already stored are not stored twice"
         )
     return report
