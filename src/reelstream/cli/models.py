@@ -12,6 +12,18 @@ from reelstream.cli._common import console, fail, group
 __all__ = ["register"]
 
 
+def _announce(version: str) -> None:
+    """Best effort: running workers also poll the registry, so Redis being down is fine."""
+    from reelstream.settings import get_settings
+    from reelstream.streaming.promotion import announce_promotion
+
+    try:
+        reached = announce_promotion(get_settings(), version)
+        console.print(f"announced champion v{version} to {reached} worker(s)")
+    except Exception as exc:  # noqa: BLE001
+        console.print(f"[yellow]could not announce the promotion ({exc}); workers will poll[/]")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("retrain")
     def retrain(
@@ -54,11 +66,14 @@ def register(app: typer.Typer) -> None:
             console.print(metrics_table(rows, f"retrain, interval end {end.isoformat()}"))
         verdict = "[green]promoted to champion[/]" if outcome.promoted else "not promoted"
         if outcome.reused:
-            verdict = f"already trained for this interval ({'promoted' if outcome.promoted else 'not promoted'})"
+            state = "promoted" if outcome.promoted else "not promoted"
+            verdict = f"already trained for this interval ({state})"
         console.print(
             f"version {outcome.version} ({settings.registered_model_name}): {verdict} — "
             f"{outcome.reason}; champion is v{outcome.champion}"
         )
+        if outcome.promoted and not outcome.reused:
+            _announce(outcome.version)
 
     models = group(app, "models", "Manage registered batch models and the champion alias.")
 
@@ -93,6 +108,7 @@ def register(app: typer.Typer) -> None:
         except MlflowException as exc:
             fail(f"cannot promote version {version}: {exc.message}")
         console.print(f"champion → v{version}")
+        _announce(version)
 
     @models.command("rollback")
     def rollback_() -> None:
@@ -105,3 +121,4 @@ def register(app: typer.Typer) -> None:
         except LookupError as exc:
             fail(str(exc))
         console.print(f"champion → v{version} (rolled back)")
+        _announce(version)
