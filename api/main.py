@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            context.close()
+            await context.aclose()
 
     app = FastAPI(
         title="reelstream",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from api.deps import CatalogDep, ReaderDep, StoreDep
@@ -26,16 +27,16 @@ def read_movie(movie_id: MovieId, store: StoreDep) -> MoviePublic:
 
 
 @router.get("/{movie_id}/similar", response_model=SimilarMovies, responses=_NOT_FOUND)
-def read_similar(
+async def read_similar(
     movie_id: MovieId,
     catalog: CatalogDep,
     reader: ReaderDep,
     n: Annotated[int, Query(ge=1, le=500)] = 10,
 ) -> SimilarMovies:
     """Movies similar to this one, as last computed by the worker (may be empty)."""
-    if not catalog.lookup([movie_id])[movie_id].known:
+    if not (await anyio.to_thread.run_sync(catalog.lookup, [movie_id]))[movie_id].known:
         raise HTTPException(status_code=404, detail=f"Movie {movie_id} not found")
-    items = reader.similar(movie_id, n)
+    items = await reader.similar(movie_id, n)
     return SimilarMovies(
         movie_id=movie_id, items=[RecommendedMovie.model_validate(i) for i in items]
     )

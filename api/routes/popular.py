@@ -17,9 +17,9 @@ router = APIRouter(prefix="/popular", tags=["recommendations"])
     response_model=Recommendations,
     responses={503: {"model": Message, "description": "Redis and PostgreSQL both unreachable"}},
 )
-def read_popular(
+async def read_popular(
     reader: ReaderDep, metrics: MetricsDep, n: Annotated[int, Query(ge=1, le=500)] = 10
 ) -> Recommendations:
-    served = reader.popular(n)
+    served = await reader.popular(n)
     metrics.recommendations_served.labels(served.source, served.origin).inc()
     return Recommendations.model_validate(served)

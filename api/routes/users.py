@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
-from api.deps import MetricsDep, ReaderDep, StoreDep
-from api.models import Message, RatingPublic, Recommendations, UserRatings
+from api.deps import ContextDep, StoreDep
+from api.models import Message, RatingPublic, Recommendations, UserRatings, dataclass_response
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -19,16 +19,15 @@ UserId = Annotated[int, Path(gt=0, lt=2**31)]
     response_model=Recommendations,
     responses={503: {"model": Message, "description": "Redis and PostgreSQL both unreachable"}},
 )
-def read_recommendations(
+async def read_recommendations(  # hot path: see api.models.dataclass_response
     user_id: UserId,
-    reader: ReaderDep,
-    metrics: MetricsDep,
+    ctx: ContextDep,  # one dependency: each one resolved costs ~0.1 ms on this path
     n: Annotated[int, Query(ge=1, le=500)] = 10,
-) -> Recommendations:
+) -> Response:
     """Top-``n`` for the user: ``source=personal`` from the cache, else ``popular``."""
-    served = reader.for_user(user_id, n)
-    metrics.recommendations_served.labels(served.source, served.origin).inc()
-    return Recommendations.model_validate(served)
+    served = await ctx.reader.for_user(user_id, n)
+    ctx.metrics.recommendations_served.labels(served.source, served.origin).inc()
+    return dataclass_response(served)
 
 
 @router.get(

@@ -65,8 +65,18 @@ class MovieCatalog:
         return len(self._known)
 
     def lookup(self, ids: Iterable[int]) -> dict[int, MovieInfo]:
-        """Title and genres for each id (``title=None, known=False`` when not found)."""
-        ids = list(ids)
+        """Title and genres for each id (``title=None, known=False`` when not found).
+
+        Blocking when some ids are not cached (one PostgreSQL query); async callers use
+        :meth:`cached` and run :meth:`fetch` in a thread only for what is missing.
+        """
+        found, missing = self.cached(ids)
+        if missing:
+            found.update(self.fetch(missing))
+        return self.complete(ids, found)
+
+    def cached(self, ids: Iterable[int]) -> tuple[dict[int, MovieInfo], list[int]]:
+        """What is in memory, and the ids worth asking PostgreSQL about. Never blocks."""
         known = self._known
         found: dict[int, MovieInfo] = {}
         missing: list[int] = []
@@ -77,12 +87,18 @@ class MovieCatalog:
                 found[movie_id] = info
             elif now - self._unknown.get(movie_id, float("-inf")) >= self._negative_ttl_s:
                 missing.append(movie_id)
-        if missing:
-            found.update(self._fetch(missing, now))
+        return found, missing
+
+    @staticmethod
+    def complete(ids: Iterable[int], found: dict[int, MovieInfo]) -> dict[int, MovieInfo]:
         return {
             movie_id: found.get(movie_id) or MovieInfo(movie_id, None, [], known=False)
             for movie_id in ids
         }
+
+    def fetch(self, ids: list[int]) -> dict[int, MovieInfo]:
+        """Load ``ids`` from PostgreSQL into the cache (blocking); return those found."""
+        return self._fetch(ids, time.monotonic())
 
     def _fetch(self, ids: list[int], now: float) -> dict[int, MovieInfo]:
         if self._store is None or now - self._failed_at < self._retry_after_s:

@@ -1,8 +1,14 @@
 """Read a user's recommendations for serving, with the fallbacks users expect (GUIDE 6).
 
-Hot path (a user with a cache entry): ONE Redis GET through
-``RecommendationCache.get_user_recommendations`` plus an in-memory title/genre lookup in
-:class:`~reelstream.serving.catalog.MovieCatalog`.
+Hot path (a user with a cache entry): ONE Redis ``GET`` on an asyncio client, one orjson parse
+and an in-memory title/genre lookup in :class:`~reelstream.serving.catalog.MovieCatalog` —
+no thread hop. (With sync clients in FastAPI's thread pool, GIL hand-offs between the event
+loop and worker threads capped the endpoint at a few hundred req/s on two cores.)
+
+The values are the ones :class:`reelstream.cache.RecommendationCache` writes (one orjson blob
+per key, layout in its module docstring); key names come from that class too. The API tests
+write through ``RecommendationCache.put_*`` and read back over HTTP, which keeps the two in
+step.
 
 Fallbacks, every one answered with ``source="popular"`` and a ``reason``:
 
@@ -17,12 +23,14 @@ Only when Redis is unreachable *and* PostgreSQL cannot give a popular list do we
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
+
+import anyio
+import anyio.to_thread
+import orjson
 
 from reelstream.serving.catalog import MovieCatalog
 
@@ -34,6 +42,7 @@ __all__ = [
 ]
 
 Source = Literal["personal", "popular"]
+Origin = Literal["redis", "postgres", "none"]
 
 
 class RecommendationsUnavailable(Exception):
@@ -52,107 +61,122 @@ class ServedItem:
 class ServedRecommendations:
     user_id: int | None
     source: Source
-    origin: Literal["redis", "postgres", "none"]
+    origin: Origin
     items: list[ServedItem]
     model_version: str | None = None
-    updated_at: datetime | None = None
+    updated_at: str | None = None  # ISO-8601 as stored; the response model parses it
     last_event_id: str | None = None
-    last_event_at: datetime | None = None
+    last_event_at: str | None = None
     reason: str | None = None
 
 
-def _pairs(recs: Any) -> tuple[list[tuple[int, float]], Any]:
-    """(movie_id, score) pairs and the metadata carrier from what the cache returned.
-
-    The cache answers either a ``UserRecommendations``-like object (``.items``) or a plain
-    sequence of ``Recommendation`` / ``(movie_id, score)``.
-    """
-    if recs is None:
-        return [], None
-    items = getattr(recs, "items", recs)
-    out: list[tuple[int, float]] = []
-    for item in items:
-        if isinstance(item, tuple | list):
-            out.append((int(item[0]), float(item[1])))
-        else:
-            out.append((int(item.movie_id), float(item.score)))
-    return out, (recs if hasattr(recs, "items") else None)
-
-
 class RecommendationReader:
+    """Async reads of the recommendation cache.
+
+    ``redis`` is a ``redis.asyncio.Redis``; ``keys`` anything with ``user_key(user_id)``,
+    ``popular_key()`` and ``similar_key(movie_id)`` (a ``RecommendationCache``).
+    """
+
     def __init__(
         self,
-        cache: Any,
+        redis: Any,
+        keys: Any,
         catalog: MovieCatalog,
         *,
         popular_from_store: Callable[[int], Sequence[tuple[int, float]]] | None = None,
         popular_refresh_s: float = 30.0,
     ) -> None:
-        self.cache = cache
+        self.redis = redis
+        self.keys = keys
         self.catalog = catalog
         self._popular_from_store = popular_from_store
         self._popular_refresh_s = popular_refresh_s
         self._store_popular: list[tuple[int, float]] = []
         self._store_popular_n = 0
         self._store_popular_at = float("-inf")
-        self._lock = threading.Lock()
+        self._store_lock = anyio.Lock()
 
     # -- public ------------------------------------------------------------------------------
-    def for_user(self, user_id: int, n: int) -> ServedRecommendations:
+    async def for_user(self, user_id: int, n: int) -> ServedRecommendations:
         try:
-            recs = self.cache.get_user_recommendations(user_id)
+            raw = await self.redis.get(self.keys.user_key(user_id))
         except Exception as exc:  # redis ConnectionError / TimeoutError: Redis is down
-            return self._popular(
+            return await self._popular(
                 n, user_id, redis_error=exc, reason=f"recommendation cache unavailable ({exc})"
             )
-        if recs is None or not recs.items:
-            return self._popular(n, user_id, reason="no personal recommendations cached yet")
-        pairs, meta = _pairs(recs)
-        return self._served(user_id, "personal", "redis", pairs[:n], meta)
+        data = orjson.loads(raw) if raw is not None else None
+        if not data or not data.get("items"):
+            return await self._popular(n, user_id, reason="no personal recommendations cached yet")
+        return ServedRecommendations(
+            user_id=user_id,
+            source="personal",
+            origin="redis",
+            items=await self._enrich(data["items"][:n]),
+            model_version=data.get("model_version"),
+            updated_at=data.get("updated_at"),
+            last_event_id=data.get("last_event_id"),
+            last_event_at=data.get("last_event_at"),
+        )
 
-    def popular(self, n: int) -> ServedRecommendations:
-        return self._popular(n, None, reason=None)
+    async def popular(self, n: int) -> ServedRecommendations:
+        return await self._popular(n, None, reason=None)
 
-    def similar(self, movie_id: int, n: int) -> list[ServedItem]:
+    async def similar(self, movie_id: int, n: int) -> list[ServedItem]:
         """Movies similar to ``movie_id`` from the cache (empty when none are cached)."""
         try:
-            similar = self.cache.get_similar(movie_id, n)
+            raw = await self.redis.get(self.keys.similar_key(movie_id))
         except Exception as exc:
             raise RecommendationsUnavailable(f"recommendation cache unavailable ({exc})") from exc
-        pairs, _ = _pairs(similar)
-        return self._enrich(pairs[:n])
+        if raw is None:
+            return []
+        return await self._enrich(orjson.loads(raw)["items"][:n])
 
     # -- internals ----------------------------------------------------------------------------
-    def _popular(
+    async def _popular(
         self, n: int, user_id: int | None, *, reason: str | None, redis_error: Exception | None = None
     ) -> ServedRecommendations:
         if redis_error is None:
             try:
-                popular = self.cache.get_popular(n)
+                raw = await self.redis.get(self.keys.popular_key())
             except Exception as exc:
                 redis_error = exc
                 reason = reason or f"recommendation cache unavailable ({exc})"
             else:
-                pairs, meta = _pairs(popular)
-                if pairs:
-                    return self._served(user_id, "popular", "redis", pairs[:n], meta, reason)
-        pairs = self._popular_from_postgres(n, redis_error)
-        origin = "postgres" if pairs else "none"
-        return self._served(user_id, "popular", origin, pairs, None, reason)
+                data = orjson.loads(raw) if raw is not None else None
+                if data and data.get("items"):
+                    return ServedRecommendations(
+                        user_id=user_id,
+                        source="popular",
+                        origin="redis",
+                        items=await self._enrich(data["items"][:n]),
+                        model_version=data.get("model_version"),
+                        updated_at=data.get("updated_at"),
+                        reason=reason,
+                    )
+        pairs = await self._popular_from_postgres(n, redis_error)
+        return ServedRecommendations(
+            user_id=user_id,
+            source="popular",
+            origin="postgres" if pairs else "none",
+            items=await self._enrich(pairs),
+            reason=reason,
+        )
 
-    def _popular_from_postgres(self, n: int, redis_error: Exception | None) -> list[tuple[int, float]]:
+    async def _popular_from_postgres(
+        self, n: int, redis_error: Exception | None
+    ) -> list[tuple[int, float]]:
         if self._popular_from_store is None:
             if redis_error is not None:
                 raise RecommendationsUnavailable(
                     f"recommendation cache unavailable ({redis_error}) and no fallback configured"
                 ) from redis_error
             return []
-        now = time.monotonic()
-        if self._store_popular_n < n or now - self._store_popular_at >= self._popular_refresh_s:
-            with self._lock:
-                if self._store_popular_n < n or now - self._store_popular_at >= self._popular_refresh_s:
+        if self._stale(n):
+            async with self._store_lock:  # one refresh at a time, however many requests wait
+                if self._stale(n):
+                    want = max(n, 100)
                     try:
-                        fetched = list(self._popular_from_store(max(n, 100)))
+                        fetched = await anyio.to_thread.run_sync(self._popular_from_store, want)
                     except Exception as exc:
                         if redis_error is not None:
                             raise RecommendationsUnavailable(
@@ -161,35 +185,23 @@ class RecommendationReader:
                             ) from exc
                         return []
                     self._store_popular = [(int(m), float(s)) for m, s in fetched]
-                    self._store_popular_n = max(n, 100)
-                    self._store_popular_at = now
+                    self._store_popular_n = want
+                    self._store_popular_at = time.monotonic()
         return self._store_popular[:n]
 
-    def _enrich(self, pairs: list[tuple[int, float]]) -> list[ServedItem]:
-        infos = self.catalog.lookup(movie_id for movie_id, _ in pairs)
-        return [
-            ServedItem(movie_id, infos[movie_id].title, infos[movie_id].genres, score)
-            for movie_id, score in pairs
-        ]
-
-    def _served(
-        self,
-        user_id: int | None,
-        source: Source,
-        origin: Literal["redis", "postgres", "none"],
-        pairs: list[tuple[int, float]],
-        meta: Any,
-        reason: str | None = None,
-    ) -> ServedRecommendations:
-        last_event_id = getattr(meta, "last_event_id", None)
-        return ServedRecommendations(
-            user_id=user_id,
-            source=source,
-            origin=origin,
-            items=self._enrich(pairs),
-            model_version=getattr(meta, "model_version", None),
-            updated_at=getattr(meta, "updated_at", None),
-            last_event_id=str(last_event_id) if last_event_id is not None else None,
-            last_event_at=getattr(meta, "last_event_at", None),
-            reason=reason,
+    def _stale(self, n: int) -> bool:
+        return (
+            self._store_popular_n < n
+            or time.monotonic() - self._store_popular_at >= self._popular_refresh_s
         )
+
+    async def _enrich(self, pairs: Sequence[Sequence[float]]) -> list[ServedItem]:
+        ids = [int(p[0]) for p in pairs]
+        found, missing = self.catalog.cached(ids)
+        if missing:  # only the first time these movies are served: one query, in a thread
+            found.update(await anyio.to_thread.run_sync(self.catalog.fetch, missing))
+        infos = self.catalog.complete(ids, found)
+        return [
+            ServedItem(movie_id, infos[movie_id].title, infos[movie_id].genres, float(p[1]))
+            for movie_id, p in zip(ids, pairs)
+        ]

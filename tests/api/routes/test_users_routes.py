@@ -10,6 +10,7 @@ import pytest
 from api_testing import closed_port, make_client, now, random_id
 from fastapi.testclient import TestClient
 
+from api.models import Recommendations
 from reelstream.cache import Recommendation, RecommendationCache, UserRecommendations
 from reelstream.schemas import RatingEvent
 from reelstream.settings import Settings
@@ -36,7 +37,8 @@ def test_recommendations_read_back_what_the_cache_holds(
     response = client.get(f"/users/{user_id}/recommendations", params={"n": 2})
     assert response.status_code == 200
     body = response.json()
-    assert body["source"] == "personal" and body["reason"] is None
+    Recommendations.model_validate(body)  # the hot path serialises without pydantic
+    assert body["source"] == "personal" and body["origin"] == "redis" and body["reason"] is None
     assert body["user_id"] == user_id
     assert body["model_version"] == "mf-test-1"
     assert body["last_event_id"] == str(last_event_id)
@@ -117,7 +119,8 @@ def test_redis_down_falls_back_to_postgres_popular(api_settings: Settings, store
         metrics = client.get("/metrics").text
     assert response.status_code == 200
     body = response.json()
-    assert body["source"] == "popular"
+    Recommendations.model_validate(body)
+    assert body["source"] == "popular" and body["origin"] == "postgres"
     assert body["reason"].startswith("recommendation cache unavailable")
     assert 1 <= len(body["items"]) <= 3  # ratings exist, so the PostgreSQL fallback has some
     assert popular.status_code == 200 and popular.json()["items"] == body["items"]
