@@ -57,6 +57,7 @@ class Settings(BaseSettings):
 
     # --- Stores ----------------------------------------------------------------------------
     redis_url: str = EMBEDDED_DEFAULTS["redis_url"]
+    redis_prefix: str = Field("reelstream:", description="Prefix of every Redis key we write.")
     postgres_dsn: str = EMBEDDED_DEFAULTS["postgres_dsn"]
     mlflow_tracking_uri: str = EMBEDDED_DEFAULTS["mlflow_tracking_uri"]
     mlflow_experiment: str = "reelstream"

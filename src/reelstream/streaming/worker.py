@@ -32,7 +32,9 @@ def build_processor(settings: Settings) -> BatchProcessor:
     config = load_online_config(params) if params.exists() else None
     processor = BatchProcessor(
         store=EventStore(settings.postgres_dsn),
-        cache=RecommendationCache.from_url(settings.redis_url, settings.recommendation_ttl_s),
+        cache=RecommendationCache.from_url(
+            settings.redis_url, settings.recommendation_ttl_s, prefix=settings.redis_prefix
+        ),
         model=OnlineRecommender(config),
         checkpoint_name=settings.worker_id,
         top_n=settings.top_n,

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``reelstream bench ...`` (the logic; the CLI modules are thin)."""

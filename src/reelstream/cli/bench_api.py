@@ -1,0 +1,96 @@
+"""``reelstream bench api``: throughput and latency of GET recommendations vs bare uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from reelstream.cli._common import group
+
+
+def register(app: typer.Typer) -> None:
+    bench = group(app, "bench", "Benchmarks (throughput, latency, freshness).")
+
+    @bench.command("api")
+    def bench_api(
+        users: int = typer.Option(10_000, min=1, help="Users with a cached list."),
+        movies: int = typer.Option(2_000, min=20, help="Catalogue size."),
+        concurrency: int = typer.Option(32, min=1, help="Concurrent clients (closed loop)."),
+        duration: float = typer.Option(10.0, min=1, max=120, help="Seconds per closed-loop run."),
+        max_requests: int = typer.Option(200_000, min=100, help="Request cap per run."),
+        rate: float = typer.Option(500.0, min=1, max=5000, help="Fixed rate for the p99 run."),
+        rate_duration: float = typer.Option(10.0, min=1, max=120, help="Seconds at that rate."),
+        embedded: bool = typer.Option(
+            True,
+            help="Start a private Redis + PostgreSQL on free ports (default); "
+            "--no-embedded uses the configured URLs.",
+        ),
+    ) -> None:
+        """Concurrent GET /users/{id}/recommendations beside a bare uvicorn JSON endpoint."""
+        import tempfile
+
+        from rich.table import Table
+
+        from reelstream.bench.api import ApiBenchConfig, run_api_bench
+        from reelstream.cli._common import console, fail
+        from reelstream.settings import get_settings
+
+        config = ApiBenchConfig(
+            users=users, movies=movies, concurrency=concurrency, duration_s=duration,
+            max_requests=max_requests, rate=rate, rate_duration_s=rate_duration,
+        )
+        settings = get_settings()
+        with tempfile.TemporaryDirectory(prefix="reelstream-bench-api-") as tmp:
+            workdir = Path(tmp)
+            stack = None
+            try:
+                if embedded:
+                    from reelstream.bench.api import free_port
+                    from reelstream.stack import EmbeddedStack
+
+                    settings = settings.model_copy(
+                        update={
+                            "state_dir": workdir / "stack",
+                            "kafka_bootstrap_servers": f"127.0.0.1:{free_port()}",
+                            "redis_url": f"redis://127.0.0.1:{free_port()}/0",
+                            "postgres_dsn": (
+                                f"postgresql://reelstream@127.0.0.1:{free_port()}/reelstream"
+                            ),
+                        }
+                    )
+                    stack = EmbeddedStack(
+                        settings, embedded=["redis", "postgres"], die_with_parent=True
+                    )
+                    console.print("starting a private Redis + PostgreSQL ...")
+                    stack.up(services=["redis", "postgres"])
+                report = run_api_bench(settings, config, workdir, log=console.print)
+            except Exception as exc:
+                fail(f"bench api: {exc}")
+            finally:
+                if stack is not None:
+                    stack.down()
+
+        table = Table(title="GET /users/{id}/recommendations (loopback, httpx async)")
+        for column in ("endpoint", "load", "requests", "errors", "req/s", "p50 ms", "p99 ms"):
+            table.add_column(column, justify="right" if column != "endpoint" else "left")
+        for result, load in (
+            (report.api, f"{concurrency} clients"),
+            (report.bare, f"{concurrency} clients"),
+            (report.api_at_rate, f"{rate:g} req/s"),
+        ):
+            table.add_row(
+                {"api": "reelstream API", "bare": "bare uvicorn JSON", "api@rate": "reelstream API"}[
+                    result.name
+                ],
+                load, str(result.requests), str(result.errors), f"{result.rps:,.0f}",
+                f"{result.pct(50):.2f}", f"{result.pct(99):.2f}",
+            )
+        console.print(table)
+        ratio_ok = report.ratio >= 0.5
+        p99_ok = report.api_at_rate.pct(99) <= 20.0
+        console.print(
+            f"throughput ratio API/bare: {report.ratio:.2f} (target >= 0.5: "
+            f"{'met' if ratio_ok else 'MISSED'}); p99 at {rate:g} req/s: "
+            f"{report.api_at_rate.pct(99):.2f} ms (target <= 20 ms: {'met' if p99_ok else 'MISSED'})"
+        )
