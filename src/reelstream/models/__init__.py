@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from .base import Recommender, top_n
 from .config import OnlineConfig, load_online_config
+from .cooccurrence import Transitions
 from .online import OnlineRecommender
+from .numpy_mf import NumpyBiasedMF
 from .popularity import Popularity
 from .river_mf import RiverMF
 
 __all__ = [
     "OnlineConfig",
+    "NumpyBiasedMF",
     "OnlineRecommender",
     "Popularity",
     "Recommender",
     "RiverMF",
+    "Transitions",
     "load_online_config",
     "top_n",
 ]

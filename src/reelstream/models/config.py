@@ -13,10 +13,14 @@ __all__ = ["OnlineConfig", "load_online_config"]
 class OnlineConfig(BaseModel):
     """Settings of :class:`~reelstream.models.OnlineRecommender`.
 
-    The rating model is River's ``BiasedMF`` trained by SGD; the ranking score adds a
-    popularity feature, ``rank_score = mf_weight * mf_score + popularity_weight *
-    log1p(trending_count)``, because what a user rates next is better predicted by what is
-    popular now than by the highest predicted rating alone.
+    The rating model is River's ``BiasedMF`` SGD step (vectorised, see
+    :class:`~reelstream.models.NumpyBiasedMF`); the ranking score adds online signals,
+    because what a user rates next is better predicted by what they just rated and by what
+    is popular now than by the highest predicted rating alone::
+
+        rank_score = mf_weight * mf_score
+                     + popularity_weight * log1p(trending_count)
+                     + transition_weight * log1p(transition_scale * transition_score)
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -28,6 +32,7 @@ class OnlineConfig(BaseModel):
     l2_latent: float = Field(0.0, ge=0)
     init_sigma: float = Field(0.1, ge=0)
     seed: int = 73
+    clip_gradient: float = Field(1e12, gt=0, description="Bound on |loss gradient| (River's).")
     min_rating: float = 0.5
     max_rating: float = 5.0
     popularity_half_life: float | None = Field(
@@ -35,6 +40,15 @@ class OnlineConfig(BaseModel):
     )
     mf_weight: float = 1.0
     popularity_weight: float = 0.0
+    transition_weight: float = Field(
+        0.0, ge=0, description="Weight of the item-to-item transition score (0 = off)."
+    )
+    transition_scale: float = Field(100.0, gt=0)
+    transition_window: int = Field(
+        5, ge=1, description="Each user's last movies linked to (and scoring) the next."
+    )
+    transition_decay: float = Field(0.8, gt=0, le=1, description="Weight per step of distance.")
+    transition_reverse_weight: float = Field(0.0, ge=0)
     cold_start_min_ratings: int = Field(
         1, ge=1, description="Users with fewer ratings are served the popular list."
     )

@@ -1,4 +1,5 @@
-"""The streaming recommender the worker runs: River MF + trending popularity, vectorised."""
+"""The streaming recommender the worker runs: River's biased MF (vectorised) + transitions +
+trending popularity, ranking every movie with numpy."""
 
 from __future__ import annotations
 
@@ -6,41 +7,37 @@ import hashlib
 from collections.abc import Mapping
 
 import numpy as np
-from river import optim, reco
 
-from .base import top_n
+from .base import Recommender, top_n
 from .config import OnlineConfig
+from .cooccurrence import Transitions
 from .decayed_counts import DecayedCounts
-from .river_mf import RiverMF
+from .item_index import grow
+from .numpy_mf import NumpyBiasedMF
 
 __all__ = ["OnlineRecommender"]
 
 
-def _biased_mf(config: OnlineConfig) -> reco.BiasedMF:
-    return reco.BiasedMF(
-        n_factors=config.n_factors,
-        bias_optimizer=optim.SGD(config.bias_lr),
-        latent_optimizer=optim.SGD(config.latent_lr),
-        weight_initializer=optim.initializers.Zeros(),
-        latent_initializer=optim.initializers.Normal(
-            mu=0.0, sigma=config.init_sigma, seed=config.seed
-        ),
-        l2_bias=config.l2_bias,
-        l2_latent=config.l2_latent,
-        seed=config.seed,
-    )
+class OnlineRecommender(Recommender):
+    """Biased MF learning every event, blended with online signals to rank all movies at once.
 
+    * **Rating** (``predict_one``, RMSE): River's ``BiasedMF`` SGD step, vectorised in numpy
+      (:class:`NumpyBiasedMF`; equal to River's predictions with the same seed), clipped.
+    * **Ranking** (``recommend``, HR@k), over all known movies minus those the user rated::
 
-class OnlineRecommender(RiverMF):
-    """River ``BiasedMF`` learning every event, ranking all movies at once with numpy.
+          mf_weight * predicted_rating
+          + popularity_weight * log1p(trending count)
+          + transition_weight * log1p(transition_scale * transition score)
 
-    * **Rating**: River's ``BiasedMF`` (SGD on squared error) predicts ratings; its item
-      weights are mirrored in numpy after each step (see :class:`RiverMF`).
-    * **Ranking**: ``mf_weight * predicted_rating + popularity_weight * log1p(trending)``
-      over all known movies, minus those the user rated (see :class:`OnlineConfig`).
+      where the transition score comes from the user's last ``transition_window`` movies
+      (:class:`Transitions`: "users who rated X then rated Y").
     * **Cold start**: a user with fewer than ``cold_start_min_ratings`` ratings gets the
       trending list (``source(user) == "popular"``). A new movie gets a row when first rated.
-    * **Warm start**: :meth:`warm_start` seeds the item weights with a batch champion's.
+    * **Warm start**: :meth:`warm_start` seeds the weights with a batch champion's.
+
+    A top-N writes into preallocated float32 buffers: one matrix-vector product over a
+    float32 mirror of the item factors, the cached item terms, a sparse add of the transition
+    scores, then ``argpartition``.
 
     Parameters
     ----------
@@ -65,16 +62,61 @@ class OnlineRecommender(RiverMF):
     """
 
     def __init__(self, config: OnlineConfig | None = None) -> None:
-        self.config = OnlineConfig() if config is None else config
-        super().__init__(_biased_mf(self.config), self.config.min_rating, self.config.max_rating)
-        self.trending = DecayedCounts(self.config.popularity_half_life)
+        super().__init__()
+        self.config = cfg = OnlineConfig() if config is None else config
+        self.mf = NumpyBiasedMF(
+            n_factors=cfg.n_factors,
+            bias_lr=cfg.bias_lr,
+            latent_lr=cfg.latent_lr,
+            l2_bias=cfg.l2_bias,
+            l2_latent=cfg.l2_latent,
+            init_sigma=cfg.init_sigma,
+            seed=cfg.seed,
+            clip_gradient=cfg.clip_gradient,
+        )
+        self.trending = DecayedCounts(cfg.popularity_half_life)
+        self.transitions = Transitions(
+            window=cfg.transition_window,
+            position_decay=cfg.transition_decay,
+            reverse_weight=cfg.transition_reverse_weight,
+        )
         self.base_version: str | None = None
         self._warm_users: set[int] = set()
+        self._allocate(64)
+
+    # --- buffers ---------------------------------------------------------------------------
+    def _allocate(self, capacity: int) -> None:
+        """float32 mirror of the item weights and scratch buffers for ``capacity`` rows."""
+        k = self.config.n_factors
+        self._factors = np.zeros((capacity, k), dtype=np.float32)
+        self._biases = np.zeros(capacity, dtype=np.float32)
+        self._score_buf = np.zeros(capacity, dtype=np.float32)
+        self._static = np.zeros(capacity, dtype=np.float32)  # item terms, cached
+        self._static_at: tuple[int, int] | None = None
+        self._transition_buf = np.zeros(capacity)
+        n = min(len(self.index), capacity, self.mf.item_biases.shape[0])
+        self._factors[:n] = self.mf.item_factors[:n]
+        self._biases[:n] = self.mf.item_biases[:n]
+
+    def _ensure_capacity(self) -> None:
+        """Grow every per-item array to the item index's capacity (after a new movie, or
+        when an index is assigned from another model)."""
+        capacity = self.index.capacity
+        self.mf.ensure_items(capacity)
+        if len(self._biases) < capacity:
+            self._allocate(max(capacity, 2 * len(self._biases)))
 
     # --- learning --------------------------------------------------------------------------
     def _learn(self, user, item, row, y, ts):
-        super()._learn(user, item, row, y, ts)
+        if row >= len(self._biases):
+            self._ensure_capacity()
+        mf = self.mf
+        mf.learn_one(user, row, y)
+        self._factors[row] = mf.item_factors[row]
+        self._biases[row] = mf.item_biases[row]
         self.trending.add(row)
+        if self.config.transition_weight:
+            self.transitions.add(user, row)
 
     def warm_start(
         self,
@@ -94,27 +136,50 @@ class OnlineRecommender(RiverMF):
         ratings in the running mean. The version becomes ``version + "+online"``. User factors
         are optional; without them users start fresh against the champion's items.
         """
-        items = _pairs(item_factors)
         k = self.n_factors
-        for movie, vec in items:
+        mf = self.mf
+        for movie, vec in _pairs(item_factors):
             vec = np.asarray(vec, dtype=np.float64)
             if vec.shape != (k,):
                 raise ValueError(f"movie {movie}: factors of shape {vec.shape}, expected ({k},)")
-            self.mf.i_latents[movie] = vec.copy()
-            self._sync_item(movie, self.index.add(movie))
+            row = self.index.add(movie)
+            self._ensure_capacity()
+            mf.set_item(row, vec, None)
+            self._factors[row] = vec
         for movie, bias in _pairs(item_biases):
-            self.mf.i_biases[movie] = float(bias)
-            self._sync_item(movie, self.index.add(movie))
+            row = self.index.add(movie)
+            self._ensure_capacity()
+            mf.set_item(row, None, float(bias))
+            self._biases[row] = float(bias)
         for user, vec in _pairs(user_factors) if user_factors is not None else ():
-            self.mf.u_latents[user] = np.asarray(vec, dtype=np.float64).copy()
+            mf.set_user(user, np.asarray(vec, dtype=np.float64), None)
             self._warm_users.add(user)
         for user, bias in _pairs(user_biases) if user_biases is not None else ():
-            self.mf.u_biases[user] = float(bias)
-        mean = self.mf.global_mean
-        mean._mean, mean.n = float(global_mean), max(float(n_ratings), mean.n)
+            mf.set_user(user, None, float(bias))
+        mf.global_mean = float(global_mean)
+        mf.mean_n = max(float(n_ratings), mf.mean_n)
+        self._static_at = None
         self.base_version = version
 
     # --- scoring ---------------------------------------------------------------------------
+    @property
+    def n_factors(self) -> int:
+        return self.config.n_factors
+
+    @property
+    def global_mean(self) -> float:
+        return self.mf.global_mean
+
+    @property
+    def item_factors(self) -> np.ndarray:
+        """Item factors by row, shape ``(n_items, n_factors)`` (a float32 view)."""
+        return self._factors[: len(self.index)]
+
+    @property
+    def item_biases(self) -> np.ndarray:
+        """Item biases by row (a float32 view)."""
+        return self._biases[: len(self.index)]
+
     def is_known(self, user: int) -> bool:
         return (
             self.rated.count(user) >= self.config.cold_start_min_ratings
@@ -122,28 +187,87 @@ class OnlineRecommender(RiverMF):
         )
 
     def predict_one(self, user: int, item: int) -> float:
-        """Predicted rating, clipped; unlike River, an unknown user/movie is not created."""
-        y = self.global_mean
-        u_vec, i_vec = self.mf.u_latents.get(user), self.mf.i_latents.get(item)
-        y += self.mf.u_biases.get(user, 0.0) + self.mf.i_biases.get(item, 0.0)
-        if u_vec is not None and i_vec is not None:
-            y += float(u_vec @ i_vec)
-        return min(max(y, self.min_rating), self.max_rating)
+        """Predicted rating, clipped; an unknown user/movie is not created."""
+        y = self.mf.predict_one(user, self.index.get(item))
+        return min(max(y, self.config.min_rating), self.config.max_rating)
 
     def popularity_scores(self) -> np.ndarray:
-        """``log1p`` of each movie's trending count (by row)."""
+        """``log1p`` of each movie's trending count (by row), a new array."""
         return self.trending.log_values(len(self.index))
 
-    def _scores(self, user: int) -> np.ndarray:
-        cfg = self.config
-        if not self.is_known(user):
-            return self.popularity_scores()
-        scores = self.mf_scores(user)
-        if cfg.mf_weight != 1.0:
-            scores *= cfg.mf_weight
-        if cfg.popularity_weight:
-            scores += cfg.popularity_weight * self.popularity_scores()
+    def mf_scores(self, user: int) -> np.ndarray:
+        """Predicted rating of every known movie (by row), unclipped, float32, a new array."""
+        n = len(self.index)
+        bias, vec = self.mf.user(user)
+        scores = self._biases[:n] + np.float32(self.global_mean + bias)
+        if vec is not None:
+            scores += self._factors[:n] @ vec.astype(np.float32)
         return scores
+
+    def _item_terms(self, n: int) -> np.ndarray:
+        """``mf_weight * item_bias + popularity_weight * log1p(trending)``, cached until the
+        next event is learned (a batch of top-Ns after a batch of events computes it once)."""
+        key = (self.events_learned, n)
+        static = self._static[:n]
+        if self._static_at != key:
+            cfg = self.config
+            np.multiply(self._biases[:n], cfg.mf_weight, out=static)
+            if cfg.popularity_weight:
+                static += (cfg.popularity_weight * self.trending.log_values(n)).astype(np.float32)
+            self._static_at = key
+        return static
+
+    def _score_into(self, user: int) -> tuple[np.ndarray, float]:
+        """Ranking scores of all ``n`` movies written into the score buffer, minus a constant
+        (returned) common to every movie, so a top-N adds it to its winners only."""
+        cfg = self.config
+        n = len(self.index)
+        if n > len(self._score_buf):
+            self._ensure_capacity()
+        out = self._score_buf[:n]
+        if not self.is_known(user):
+            np.copyto(out, self.trending.log_values(n), casting="same_kind")
+            return out, 0.0
+        bias, vec = self.mf.user(user)
+        if vec is not None and cfg.mf_weight:
+            np.matmul(self._factors[:n], (cfg.mf_weight * vec).astype(np.float32), out=out)
+            out += self._item_terms(n)
+        else:
+            np.copyto(out, self._item_terms(n))
+        if cfg.transition_weight:
+            self._add_transitions(user, out)
+        return out, cfg.mf_weight * (self.global_mean + bias)
+
+    def _add_transitions(self, user: int, out: np.ndarray) -> None:
+        """``out[i] += transition_weight * log1p(transition_scale * T[i])`` on the (few) rows
+        with a transition score; ``log1p(0) = 0`` elsewhere."""
+        cfg = self.config
+        buf = self._transition_buf
+        touched = self.transitions.scores_into(user, buf)
+        if touched is None:
+            return
+        out[touched] += (cfg.transition_weight * np.log1p(cfg.transition_scale * buf[touched])).astype(
+            np.float32
+        )
+        buf[touched] = 0.0
+
+    def _scores(self, user: int) -> np.ndarray:
+        scores, shift = self._score_into(user)
+        return scores + np.float32(shift)
+
+    def recommend(
+        self, user: int, n: int = 10, exclude_rated: bool = True
+    ) -> list[tuple[int, float]]:
+        """Top-``n`` ``(movie_id, score)`` over all known movies, best first.
+
+        Movies ``user`` already rated are left out unless ``exclude_rated`` is False.
+        """
+        if len(self.index) == 0:
+            return []
+        scores, shift = self._score_into(user)
+        rows = top_n(scores, n, self.rated.rows(user) if exclude_rated else None, overwrite=True)
+        best = (scores[rows] + np.float32(shift)).tolist()
+        return list(zip(self.index.ids[rows].tolist(), best, strict=True))
 
     def popular(self, n: int = 10) -> list[tuple[int, float]]:
         """The ``n`` trending movies ``(movie_id, decayed count)``, for everyone."""
@@ -156,10 +280,10 @@ class OnlineRecommender(RiverMF):
         row = self.index.get(item)
         if row is None:
             return []
-        factors_t = self._factors_t[:, : len(self.index)]
-        norms = np.sqrt(np.einsum("kn,kn->n", factors_t, factors_t))
+        factors = self.item_factors
+        norms = np.sqrt(np.einsum("nk,nk->n", factors, factors))
         norms[norms == 0] = 1.0
-        cosine = (factors_t[:, row] @ factors_t) / (norms * norms[row])
+        cosine = (factors @ factors[row]) / (norms * norms[row])
         rows = top_n(cosine, n, exclude=np.array([row]))
         return list(zip(self.index.ids[rows].tolist(), cosine[rows].tolist(), strict=True))
 
@@ -169,6 +293,19 @@ class OnlineRecommender(RiverMF):
             return f"{self.base_version}+online"
         digest = hashlib.sha1(self.config.model_dump_json().encode()).hexdigest()[:8]
         return f"online-{digest}"
+
+    # The float32 mirror and the buffers are rebuilt from the learner on load.
+    _BUFFERS = ("_factors", "_biases", "_score_buf", "_static", "_static_at", "_transition_buf")
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for name in self._BUFFERS:
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._allocate(max(self.index.capacity, 64))
 
 
 def _pairs(values) -> list[tuple[int, object]]:

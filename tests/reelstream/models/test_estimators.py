@@ -13,6 +13,9 @@ ESTIMATORS = {
     "online-blend": lambda: OnlineRecommender(
         OnlineConfig(popularity_half_life=50, popularity_weight=1.0, cold_start_min_ratings=3)
     ),
+    "online-transitions": lambda: OnlineRecommender(
+        OnlineConfig(popularity_half_life=50, popularity_weight=1.0, transition_weight=1.0)
+    ),
     "river-mf": lambda: RiverMF(),
     "popularity": lambda: Popularity(),
     "trending": lambda: Popularity(half_life=20),

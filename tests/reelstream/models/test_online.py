@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from river import reco
+from river import optim, reco
 
-from reelstream.models import OnlineConfig, OnlineRecommender, RiverMF, load_online_config, top_n
+from reelstream.models import (
+    NumpyBiasedMF,
+    OnlineConfig,
+    OnlineRecommender,
+    RiverMF,
+    load_online_config,
+    top_n,
+)
+from reelstream.models.item_index import ItemIndex
 from reelstream.models.river_mf import tutorial_biased_mf
 
 from .checks import EVENTS
@@ -19,6 +27,12 @@ def model():
     return m
 
 
+def _unclipped(m, user, item):
+    if isinstance(m, RiverMF):
+        return m.mf.predict_one(user, item)
+    return m.mf.predict_one(user, m.index.get(item))
+
+
 def test_vectorised_top_n_equals_brute_force_predict_loop(model):
     cfg_free = RiverMF()  # plain River, ranking = predicted rating
     cfg_free.learn_many(EVENTS)
@@ -27,7 +41,7 @@ def test_vectorised_top_n_equals_brute_force_predict_loop(model):
         for user in range(1, 41):
             rated = {i for u, i, _, _ in EVENTS if u == user}
             candidates = [i for i in ids if i not in rated]
-            brute = np.array([m.mf.predict_one(user, i) for i in candidates])  # unclipped
+            brute = np.array([_unclipped(m, user, i) for i in candidates])  # unclipped
             expected = [candidates[j] for j in np.argsort(-brute, kind="stable")[:10]]
             got = m.recommend(user, 10)
             assert [i for i, _ in got] == expected
@@ -36,10 +50,75 @@ def test_vectorised_top_n_equals_brute_force_predict_loop(model):
             )
 
 
-def test_mirror_matches_river_weights(model):
-    for item, row in ((i, model.index.get(i)) for i in model.index.ids.tolist()):
-        np.testing.assert_allclose(model.item_factors[row], model.mf.i_latents[item], rtol=1e-6)
-        assert model.item_biases[row] == pytest.approx(model.mf.i_biases[item], abs=1e-6)
+def test_float32_mirror_matches_learner_weights(model):
+    n = len(model.index)
+    np.testing.assert_allclose(model.item_factors, model.mf.item_factors[:n], rtol=1e-6)
+    np.testing.assert_allclose(model.item_biases, model.mf.item_biases[:n], atol=1e-6)
+
+
+def _river(n_factors=10, bias_lr=0.025, latent_lr=0.05, l2_bias=0.0, l2_latent=0.0,
+           sigma=0.1, seed=73, clip=1e12):
+    return reco.BiasedMF(
+        n_factors=n_factors,
+        bias_optimizer=optim.SGD(bias_lr),
+        latent_optimizer=optim.SGD(latent_lr),
+        weight_initializer=optim.initializers.Zeros(),
+        latent_initializer=optim.initializers.Normal(mu=0.0, sigma=sigma, seed=seed),
+        l2_bias=l2_bias,
+        l2_latent=l2_latent,
+        clip_gradient=clip,
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},  # River's tutorial settings
+        {"n_factors": 4, "bias_lr": 0.04, "latent_lr": 0.07, "l2_bias": 0.02, "sigma": 0.05},
+        {"n_factors": 3, "l2_latent": 0.05, "clip": 0.5, "seed": 1},
+    ],
+    ids=["tutorial", "l2-bias", "l2-latent-clipped"],
+)
+def test_numpy_learner_is_rivers_biased_mf(params):
+    """Same seed and init: our vectorised learner predicts what River's BiasedMF predicts."""
+    river_mf = _river(**params)
+    ours = NumpyBiasedMF(
+        n_factors=params.get("n_factors", 10),
+        bias_lr=params.get("bias_lr", 0.025),
+        latent_lr=params.get("latent_lr", 0.05),
+        l2_bias=params.get("l2_bias", 0.0),
+        l2_latent=params.get("l2_latent", 0.0),
+        init_sigma=params.get("sigma", 0.1),
+        seed=params.get("seed", 73),
+        clip_gradient=params.get("clip", 1e12),
+    )
+    index = ItemIndex()
+    for step, (u, i, y, _) in enumerate(EVENTS, start=1):
+        # test-then-learn, as in the prequential run, on pairs River already knows
+        if step % 7 == 0 and u in river_mf.u_latents and i in river_mf.i_latents:
+            assert ours.predict_one(u, index.get(i)) == pytest.approx(
+                river_mf.predict_one(u, i), abs=1e-6
+            )
+        river_mf.learn_one(u, i, y)
+        ours.learn_one(u, index.add(i), y)
+    assert ours.global_mean == pytest.approx(river_mf.global_mean.get(), abs=1e-12)
+    for u, i, _, _ in EVENTS:
+        row = index.get(i)
+        assert ours.predict_one(u, row) == pytest.approx(river_mf.predict_one(u, i), abs=1e-6)
+        np.testing.assert_allclose(ours.item_factors[row], river_mf.i_latents[i], atol=1e-9)
+        assert ours.user(u)[0] == pytest.approx(river_mf.u_biases[u], abs=1e-9)
+
+
+def test_online_model_predicts_rivers_ratings():
+    cfg = OnlineConfig(bias_lr=0.04, latent_lr=0.07, l2_bias=0.02, init_sigma=0.05)
+    ours = OnlineRecommender(cfg)
+    river_mf = _river(bias_lr=0.04, latent_lr=0.07, l2_bias=0.02, sigma=0.05)
+    for u, i, y, t in EVENTS:
+        ours.learn_one(u, i, y, t)
+        river_mf.learn_one(u, i, y)
+    for u, i, _, _ in EVENTS[:100]:
+        expected = min(max(river_mf.predict_one(u, i), 0.5), 5.0)
+        assert ours.predict_one(u, i) == pytest.approx(expected, abs=1e-6)
 
 
 def test_learning_equals_plain_river():
@@ -56,7 +135,7 @@ def test_cold_start_is_flagged_and_popular(model):
     assert model.source(12345) == "popular" and not model.is_known(12345)
     assert model.source(EVENTS[0][0]) == "model"
     assert [i for i, _ in model.recommend(12345, 5)] == [i for i, _ in model.popular(5)]
-    assert 12345 not in model.mf.u_latents  # recommending did not create the user
+    assert model.mf.user(12345)[1] is None  # recommending did not create the user
 
 
 def test_cold_start_threshold():
@@ -68,9 +147,9 @@ def test_cold_start_threshold():
 
 
 def test_predict_one_does_not_create_unknowns(model):
-    users, items = len(model.mf.u_latents), len(model.mf.i_latents)
+    users, items = model.mf.n_users, model.mf.n_items
     model.predict_one(777, 888)
-    assert (len(model.mf.u_latents), len(model.mf.i_latents)) == (users, items)
+    assert (model.mf.n_users, model.mf.n_items, len(model.index)) == (users, items, 60)
 
 
 def test_warm_start_uses_given_factors():
@@ -130,7 +209,11 @@ def test_checkpoint_is_compact_arrays(model):
     assert restored.events_learned == model.events_learned
     with pytest.raises(TypeError):
         RiverMF.from_bytes(__import__("pickle").dumps(object()))
-    assert isinstance(restored.mf, reco.BiasedMF)
+    assert isinstance(restored.mf, NumpyBiasedMF)
+    assert restored.recommend(3, 10) == model.recommend(3, 10)
+    # buffers are not part of the checkpoint
+    state = model.__getstate__()
+    assert "_score_buf" not in state and "_factors" not in state
 
 
 def test_top_n_ties_and_exclusions():
@@ -145,3 +228,23 @@ def test_config_from_params(tmp_path):
     (tmp_path / "params.yaml").write_text("batch:\n  x: 1\nonline:\n  n_factors: 4\n")
     assert load_online_config(tmp_path / "params.yaml").n_factors == 4
     assert load_online_config(tmp_path / "missing.yaml") == OnlineConfig()
+
+
+def test_rebase_like_the_worker_keeps_stream_state(model):
+    """What ``streaming.promotion.rebase_on_champion`` does: carry index, rated, trending and
+    transitions over to a fresh model, grow its arrays, then warm-start it."""
+    config = model.config.model_copy(update={"n_factors": 3})
+    fresh = OnlineRecommender(config)
+    fresh.index, fresh.rated, fresh.trending = model.index, model.rated, model.trending
+    fresh.transitions = model.transitions
+    fresh.events_learned = model.events_learned
+    fresh._ensure_capacity()
+    ids = model.index.ids[:10]
+    fresh.warm_start((ids, np.ones((10, 3))), (ids, np.zeros(10)), 3.5, "champion-v2")
+    assert fresh.version == "champion-v2+online"
+    user = EVENTS[0][0]
+    recs = fresh.recommend(user, 100)
+    assert len(recs) == len(model.index) - model.rated.count(user)
+    assert not {m for m, _ in recs} & {m for u, m, _, _ in EVENTS if u == user}
+    fresh.learn_one(user, 4242, 5.0)  # a new movie after the rebase
+    assert fresh.has_rated(user, 4242) and fresh.predict_one(user, 4242) > 0
