@@ -31,6 +31,7 @@ def api_settings(request: pytest.FixtureRequest, stack: Settings) -> Settings:
             "redis_url": with_redis_db(stack.redis_url, REDIS_DB),
             "api_key": SecretStr(API_KEY),
             "environment": "test",
+            "redis_prefix": f"api-test-{uuid.uuid4().hex[:6]}:",
         }
     )
     ensure_topics(settings, {settings.ratings_topic: 2})
@@ -50,7 +51,9 @@ def auth() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def cache(api_settings: Settings) -> Iterator[RecommendationCache]:
-    cache = RecommendationCache.from_url(api_settings.redis_url, api_settings.recommendation_ttl_s)
+    cache = RecommendationCache.from_url(
+        api_settings.redis_url, api_settings.recommendation_ttl_s, prefix=api_settings.redis_prefix
+    )
     yield cache
     cache.close()
 

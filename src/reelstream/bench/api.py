@@ -115,7 +115,9 @@ def populate(settings: Settings, config: ApiBenchConfig) -> list[int]:
             Movie(m, f"Bench Movie {m - _FIRST_MOVIE}", tuple(rng.sample(genres, 2)), 2000)
             for m in movie_ids
         )
-    cache = RecommendationCache.from_url(settings.redis_url, settings.recommendation_ttl_s)
+    cache = RecommendationCache.from_url(
+        settings.redis_url, settings.recommendation_ttl_s, prefix=settings.redis_prefix
+    )
     now = datetime.now(UTC)
     user_ids = list(range(1, config.users + 1))
     try:
@@ -338,6 +340,7 @@ def run_api_bench(
         "REELSTREAM_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "REELSTREAM_REDIS_URL": settings.redis_url,
         "REELSTREAM_POSTGRES_DSN": settings.postgres_dsn,
+        "REELSTREAM_REDIS_PREFIX": settings.redis_prefix,
     }
     workdir.mkdir(parents=True, exist_ok=True)
     api_port, bare_port, fast_port = free_port(), free_port(), free_port()

@@ -58,7 +58,9 @@ class ServingContext:
         stores = StorePool(settings.postgres_dsn)
         publisher = RatingPublisher(settings)
         publisher.warm_up()
-        cache = RecommendationCache.from_url(settings.redis_url, ttl_s=settings.recommendation_ttl_s)
+        cache = RecommendationCache.from_url(
+            settings.redis_url, settings.recommendation_ttl_s, prefix=settings.redis_prefix
+        )
         catalog = MovieCatalog(stores)
         redis_async = _async_redis(settings.redis_url)
         return cls(
