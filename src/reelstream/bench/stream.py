@@ -1,0 +1,118 @@
+"""``reelstream bench stream``: the worker's end-to-end rate beside a raw Faust consumer.
+
+Both read the same pre-loaded topic on the same broker in one run: the worker validates,
+stores in PostgreSQL, learns and writes Redis; the raw agent only counts. Also reported: the
+worker's time to become ready, its peak memory (VmHWM), and the time of one top-N over the
+catalogue on the model the worker ended with.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from producers.movielens_replay import replay
+from reelstream.bench.scratch import scratch_settings
+from reelstream.demo import wait_until_consumed
+from reelstream.models import OnlineRecommender
+from reelstream.settings import Settings
+from reelstream.store import EventStore
+from reelstream.streaming.process import WorkerProcess
+
+__all__ = ["StreamBench", "bench_stream"]
+
+
+@dataclass(frozen=True)
+class StreamBench:
+    events: int
+    worker_ready_s: float
+    worker_s: float
+    raw_faust_s: float
+    peak_rss_mb: float
+    topn_us: float
+    movies: int
+    stored: int
+
+    @property
+    def worker_per_s(self) -> float:
+        return self.events / self.worker_s
+
+    @property
+    def raw_per_s(self) -> float:
+        return self.events / self.raw_faust_s
+
+    @property
+    def ratio(self) -> float:
+        return self.worker_per_s / self.raw_per_s
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _raw_faust(settings: Settings, expected: int, timeout_s: float) -> float:
+    env = {**os.environ, **settings.to_env()}
+    out = subprocess.run(
+        [sys.executable, "-m", "reelstream.bench.faust_raw", str(expected)],
+        env=env, capture_output=True, text=True, timeout=timeout_s, check=False,
+    )
+    # Faust's worker routes stdout through its logger: find the JSON line in either stream.
+    found = re.search(r'\{"events": \d+, "seconds": [0-9.e-]+\}', out.stdout + out.stderr)
+    if found:
+        return float(json.loads(found.group(0))["seconds"])
+    raise RuntimeError(f"raw Faust consumer failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+
+
+def _topn_us(model: OnlineRecommender, n: int = 10, users: int = 300) -> float:
+    ids = list(model.rated.users())[:users]
+    model.recommend(ids[0], n)  # warm
+    started = time.perf_counter()
+    for user in ids:
+        model.recommend(user, n)
+    return (time.perf_counter() - started) / len(ids) * 1e6
+
+
+def bench_stream(
+    settings: Settings, ratings: pd.DataFrame, log_dir: Path, limit: int | None = None
+) -> StreamBench:
+    with scratch_settings(settings, "bench_stream") as scratch:
+        report = replay(scratch, ratings, limit=limit)  # pre-load: measure consuming only
+        events = report.acknowledged
+
+        worker = WorkerProcess(scratch, log_dir / "bench-worker.log").start()
+        try:
+            ready_s = worker.wait_ready()
+            started = time.perf_counter()
+            wait_until_consumed(scratch, report.end_offsets, timeout_s=1800)
+            worker_s = time.perf_counter() - started
+            peak = _peak_rss_mb(worker.proc.pid)  # type: ignore[union-attr]
+        finally:
+            worker.stop()
+
+        raw_s = _raw_faust(scratch, events, timeout_s=900)
+
+        with EventStore(scratch.postgres_dsn) as store:
+            stored = store.count_ratings()
+            checkpoint = store.load_checkpoint(scratch.worker_id)
+        model = OnlineRecommender.from_bytes(checkpoint.model)  # type: ignore[union-attr]
+        return StreamBench(
+            events=events,
+            worker_ready_s=ready_s,
+            worker_s=worker_s,
+            raw_faust_s=raw_s,
+            peak_rss_mb=peak,
+            topn_us=_topn_us(model),
+            movies=len(model.index),
+            stored=stored,
+        )
