@@ -133,17 +133,22 @@ class BatchProcessor:
         outcome.stored = len(stored)
         outcome.duplicates = len(messages) - len(outcome.dead_letters) - len(stored)
 
-        last_event: dict[int, RatingEvent] = {}
+        failed: set[object] = set()
         for event, seq in stored:
             try:
                 self._learn(event)
             except Exception as exc:  # a bad event must not stop the stream: dead-letter it
                 log.exception("learning event %s failed", event.event_id)
                 outcome.dead_letters.append(DeadLetter(events[event.event_id][1], repr(exc), "process"))
+                failed.add(event.event_id)
                 continue
-            last_event[event.user_id] = event
             self.last_seq = max(self.last_seq, seq)
 
+        # Duplicates refresh their user too: a worker that died after storing an event but
+        # before writing Redis leaves that user's list behind; the redelivery repairs it.
+        last_event = {
+            event.user_id: event for event, _ in events.values() if event.event_id not in failed
+        }
         if last_event:
             self._refresh(last_event)
         outcome.users_refreshed = len(last_event)

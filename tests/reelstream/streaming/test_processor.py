@@ -124,3 +124,18 @@ def test_restart_learns_exactly_what_was_stored_after_the_checkpoint(worker_sett
         assert second.model.predict_one(e.user_id, e.movie_id) == pytest.approx(
             uninterrupted.predict_one(e.user_id, e.movie_id)
         )
+
+
+def test_a_redelivered_event_repairs_a_lost_cache_entry(worker_settings, cache):
+    events = make_events(40)
+    processor = make_processor(worker_settings, cache)
+    processor.handle(messages(events))
+    user = events[-1].user_id
+    cache.client.delete(cache.user_key(user))  # the worker "died" before writing Redis
+
+    outcome = processor.handle(messages(events[-1:]))
+
+    assert (outcome.stored, outcome.duplicates) == (0, 1)
+    recs = cache.get_user_recommendations(user)
+    assert recs is not None and recs.last_event_id == events[-1].event_id
+    assert processor.model.events_learned == 40
