@@ -27,10 +27,9 @@ def nightly_retrain():
     @task
     def snapshot(data_interval_end=None) -> dict:
         """Write the ratings stored before the interval end to a parquet file."""
-        from reelstream.settings import get_settings
         from reelstream.training.data import postgres_snapshot
 
-        settings = get_settings()
+        settings = _settings()
         end = pendulum.instance(data_interval_end).in_tz("UTC")
         ratings = postgres_snapshot(settings.postgres_dsn, end)
         folder = settings.state_dir / "airflow" / "snapshots"
@@ -44,7 +43,6 @@ def nightly_retrain():
         """Train, evaluate, log, register; move `champion` only if NDCG@10 improves."""
         import pandas as pd
 
-        from reelstream.settings import get_settings
         from reelstream.training.data import load_params
         from reelstream.training.run import retrain_once
 
@@ -52,7 +50,7 @@ def nightly_retrain():
             return {"skipped": "empty snapshot", "promoted": False}
         ratings = pd.read_parquet(snap["path"])
         params_file = _params_file()
-        outcome, _ = retrain_once(ratings, get_settings(), snap["interval_end"],
+        outcome, _ = retrain_once(ratings, _settings(), snap["interval_end"],
                                   load_params(params_file))
         return {"version": outcome.version, "promoted": outcome.promoted,
                 "champion": outcome.champion, "reused": outcome.reused,
@@ -63,15 +61,25 @@ def nightly_retrain():
         """Tell running workers about a new champion (they also poll, so this is a fast path)."""
         if not outcome.get("promoted") or outcome.get("reused"):
             return 0
-        from reelstream.settings import get_settings
         from reelstream.streaming.promotion import announce_promotion
 
         try:
-            return announce_promotion(get_settings(), outcome["version"])
+            return announce_promotion(_settings(), outcome["version"])
         except Exception:  # noqa: BLE001 - Redis down must not fail a registered model
             return 0
 
     announce(retrain(snapshot()))
+
+
+def _settings():
+    """Fresh settings from the ``REELSTREAM_*`` variables of this task's environment.
+
+    Not the cached ``get_settings()``: tasks run in a long-lived process under ``dag.test``
+    and the variables (DSN, MLflow URI, Redis URL) are the task's configuration.
+    """
+    from reelstream.settings import Settings
+
+    return Settings()
 
 
 def _params_file():

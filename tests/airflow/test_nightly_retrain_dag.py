@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,7 @@ DAGS = Path(__file__).resolve().parents[2] / "airflow" / "dags"
 
 
 @pytest.fixture(scope="module")
-def dagbag(tmp_path_factory):
-    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+def dagbag(airflow_home):
     airflow_models = pytest.importorskip("airflow.models")
     return airflow_models.DagBag(dag_folder=str(DAGS))
 
