@@ -16,8 +16,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/uv pip install --python $(PY) --override $(VENV)/overrides.txt -e ".[dev,airflow,dvc]"
 	touch $@
 
+# The MovieLens copy beside the repository when there is one; else the demo downloads it.
+DATASET ?= $(wildcard ../shared/movielens/ml-latest-small)
+
 demo: install
-	$(BIN)/reelstream demo
+	$(BIN)/reelstream demo $(if $(DATASET),--dataset $(DATASET))
 
 test: install
 	$(BIN)/pytest

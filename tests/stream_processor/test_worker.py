@@ -18,28 +18,9 @@ from reelstream.replay import events_in_time_order
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
 from reelstream.streaming.process import WorkerProcess
+from tests.stream_processor.worker_helpers import learned, stored, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
-def stored(settings) -> int:
-    with EventStore(settings.postgres_dsn) as store:
-        return store.count_ratings()
-
-
-def learned(settings, worker_id: str) -> int:
-    with EventStore(settings.postgres_dsn) as store:
-        checkpoint = store.load_checkpoint(worker_id)
-    return OnlineRecommender.from_bytes(checkpoint.model).events_learned if checkpoint else 0
 
 
 @pytest.fixture

@@ -24,7 +24,14 @@ def register(app: typer.Typer) -> None:
         """Stack up → worker → replay MovieLens → counts in PostgreSQL → recommendations."""
         from producers.movielens_replay import replay
         from reelstream.cli.replay import load_dataset
-        from reelstream.demo import expected_events, log_dir, stored_events, wait_until_consumed
+        from reelstream.demo import (
+            expected_events,
+            log_dir,
+            retrain_and_promote,
+            stored_events,
+            wait_for_log,
+            wait_until_consumed,
+        )
         from reelstream.settings import get_settings
         from reelstream.stack import EmbeddedStack, StackError
         from reelstream.store import EventStore
@@ -33,9 +40,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         console.rule("1. embedded stack")
         try:
-            EmbeddedStack(settings).up(
-                ["kafka", "redis", "postgres"], on_status=lambda s: console.print(s.line())
-            )
+            EmbeddedStack(settings).up(on_status=lambda s: console.print(s.line()))
         except StackError as exc:
             fail(str(exc))
 
@@ -70,22 +75,76 @@ def register(app: typer.Typer) -> None:
                     on_wait=lambda behind: status.update(f"worker: {behind:,} events to go"),
                 )
             ingest_s = time.perf_counter() - started
-        except (WorkerFailed, TimeoutError) as exc:
+
+            console.rule("5. PostgreSQL")
+            with EventStore(settings.postgres_dsn) as store:
+                counts = store.counts()
+            for table, count in counts.items():
+                console.print(f"{table:<12} {count:>10,}")
+            after = counts["ratings"]
+            console.print(
+                f"{after - before:,} new events stored "
+                f"({report.acknowledged - (after - before):,} duplicates ignored); "
+                f"end-to-end {report.acknowledged / ingest_s:,.0f} events/s"
+            )
+            expected = expected_events(ratings)
+            if after < expected:
+                fail(f"only {after:,} of the dataset's {expected:,} events are stored")
+
+            console.rule("6. nightly retraining, once: PostgreSQL → MLflow → champion → worker")
+            with console.status("training the batch model on the PostgreSQL snapshot..."):
+                champion, promoted, metrics = retrain_and_promote(settings)
+            console.print(
+                f"champion v{champion} ({'promoted now' if promoted else 'unchanged'}); "
+                f"NDCG@10 {metrics.get('ndcg_at_10', float('nan')):.4f}, "
+                f"RMSE {metrics.get('rmse', float('nan')):.4f}; MLflow UI: "
+                f"{settings.mlflow_tracking_uri}"
+            )
+            if wait_for_log(worker.log_path, f"now serving champion-v{champion}"):
+                console.print(f"the worker warm-started from champion v{champion}")
+
+            console.rule("7. HTTP: post a rating, read fresh recommendations (from Redis)")
+            show_recommendations(settings, sorted(ratings["user_id"].unique().tolist())[:3])
+        except typer.Exit:
+            raise
+        except (WorkerFailed, TimeoutError, RuntimeError) as exc:  # incl. the API not starting
             worker.kill()
             fail(str(exc))
         finally:
             worker.stop()
-
-        console.rule("5. PostgreSQL")
-        with EventStore(settings.postgres_dsn) as store:
-            counts = store.counts()
-        for table, count in counts.items():
-            console.print(f"{table:<12} {count:>10,}")
-        after = counts["ratings"]
         console.print(
-            f"{after - before:,} new events stored ({report.acknowledged - (after - before):,} "
-            f"duplicates ignored); end-to-end {report.acknowledged / ingest_s:,.0f} events/s"
+            f"Serve the API yourself: [bold]reelstream api[/] (and [bold]reelstream worker[/]), "
+            f"docs at http://{settings.api_host}:{settings.api_port}/docs. "
+            "Stop the stack: [bold]reelstream stack down[/]."
         )
-        expected = expected_events(ratings)
-        if after < expected:
-            fail(f"only {after:,} of the dataset's {expected:,} events are stored")
+
+
+def show_recommendations(settings, users: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Post one rating per user over HTTP, then poll until their list includes it."""
+    import httpx
+
+    from reelstream.demo import serve_api
+
+    headers = {"X-API-Key": settings.api_key.get_secret_value()}
+    with serve_api(settings) as url, httpx.Client(base_url=url, timeout=10) as http:
+        popular = http.get("/popular", params={"n": 1}).json()["items"]
+        for user in users:
+            movie = popular[0]["movie_id"] if popular else 1
+            posted = time.perf_counter()
+            accepted = http.post(
+                "/ratings", headers=headers, json={"user_id": user, "movie_id": movie, "rating": 4.5}
+            )
+            accepted.raise_for_status()
+            event_id = accepted.json()["event_id"]
+            while True:
+                body = http.get(f"/users/{user}/recommendations", params={"n": 5}).json()
+                if body.get("last_event_id") == event_id or time.perf_counter() - posted > 10:
+                    break
+                time.sleep(0.005)
+            fresh_ms = (time.perf_counter() - posted) * 1000
+            titles = ", ".join(item["title"] or str(item["movie_id"]) for item in body["items"])
+            console.print(
+                f"user {user}: rated movie {movie} → list refreshed in {fresh_ms:.0f} ms "
+                f"[{body['source']}, {body['model_version']}]: {titles}",
+                highlight=False,
+            )
