@@ -61,13 +61,15 @@ def fetch_new_champion(settings: Settings, current_base: str | None) -> Champion
 def rebase_on_champion(model: OnlineRecommender, champion: Champion) -> OnlineRecommender:
     """A model warm-started from ``champion`` that keeps ``model``'s stream state.
 
-    The item index (movie id → row), the rated sets and the trending counts are all kept by
-    row, so they are carried over as they are; the factors and biases come from the champion.
+    The item index (movie id → row), the rated sets, the trending counts and the item
+    transitions are all kept by row, so they are carried over as they are; the factors and
+    biases come from the champion.
     """
     batch = champion.model
     config = model.config.model_copy(update={"n_factors": batch.n_factors})
     fresh = OnlineRecommender(config)
     fresh.index, fresh.rated, fresh.trending = model.index, model.rated, model.trending
+    fresh.transitions = model.transitions
     fresh.events_learned = model.events_learned
     fresh._ensure_capacity()
     fresh.warm_start(
