@@ -12,7 +12,6 @@ import logging
 from pathlib import Path
 
 import orjson
-import redis.asyncio as aioredis
 
 from reelstream.cache import RecommendationCache
 from reelstream.models import OnlineRecommender, load_online_config
@@ -56,6 +55,8 @@ async def listen_for_promotions(
     settings: Settings, processor: BatchProcessor, lock: asyncio.Lock
 ) -> None:
     """Adopt the registry's champion now, then each time one is announced."""
+    import redis.asyncio as aioredis  # only here: keeps the worker's start-up imports lean
+
     await _adopt(settings, processor, lock)
     client = aioredis.Redis.from_url(settings.redis_url)
     pubsub = client.pubsub()
