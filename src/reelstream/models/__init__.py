@@ -12,6 +12,7 @@ from .cooccurrence import Transitions
 from .online import OnlineRecommender
 from .numpy_mf import NumpyBiasedMF
 from .popularity import Popularity
+from .rating_blend import RatingBlend
 from .river_mf import RiverMF
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "NumpyBiasedMF",
     "OnlineRecommender",
     "Popularity",
+    "RatingBlend",
     "Recommender",
     "RiverMF",
     "Transitions",

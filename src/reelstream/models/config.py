@@ -35,6 +35,12 @@ class OnlineConfig(BaseModel):
     clip_gradient: float = Field(1e12, gt=0, description="Bound on |loss gradient| (River's).")
     min_rating: float = 0.5
     max_rating: float = 5.0
+    rating_blend: bool = Field(
+        False, description="Stack the MF rating with user/item means by online least squares."
+    )
+    blend_shrinkage: float = Field(5.0, ge=0)
+    blend_residual_decay: float = Field(0.3, gt=0, le=1)
+    blend_forgetting: float = Field(0.9999, gt=0, le=1)
     popularity_half_life: float | None = Field(
         None, gt=0, description="Events after which a rating counts half for trending."
     )

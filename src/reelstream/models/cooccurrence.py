@@ -46,6 +46,9 @@ class Transitions:
 
     """
 
+    #: Pending links of a row beyond which they are merged at once (bounds memory).
+    MAX_PENDING = 256
+
     def __init__(
         self,
         window: int = 5,
@@ -62,7 +65,7 @@ class Transitions:
         self._cols: list[np.ndarray] = []
         self._vals: list[np.ndarray] = []
         self._pending: list[list[tuple[int, float]]] = []
-        self._totals = np.zeros(64)
+        self._totals: list[float] = []  # weight leaving each row
 
     def __len__(self) -> int:
         return len(self._cols)
@@ -72,27 +75,31 @@ class Transitions:
             self._cols.append(np.zeros(0, dtype=np.int32))
             self._vals.append(np.zeros(0))
             self._pending.append([])
-        if row >= len(self._totals):
-            totals = np.zeros(max(2 * len(self._totals), row + 1))
-            totals[: len(self._totals)] = self._totals
-            self._totals = totals
+            self._totals.append(0.0)
 
     def add(self, user: int, row: int) -> None:
         """Link ``row`` to ``user``'s recent movies, then push it onto their history."""
-        self._ensure(row)
+        if row >= len(self._cols):
+            self._ensure(row)
         recent = self.history.get(user)
         if recent is None:
             self.history[user] = [row]
             return
         pending, totals, back = self._pending, self._totals, self.reverse_weight
+        limit = self.MAX_PENDING
         for w, j in zip(self._weights, reversed(recent), strict=False):
             if j == row:
                 continue
-            pending[j].append((row, w))
+            links = pending[j]
+            links.append((row, w))
             totals[j] += w
+            if len(links) > limit:
+                self._merge(j)
             if back:
                 pending[row].append((j, back * w))
                 totals[row] += back * w
+                if len(pending[row]) > self.MAX_PENDING:
+                    self._merge(row)
         recent.append(row)
         if len(recent) > self.window:
             del recent[0]
@@ -132,9 +139,9 @@ class Transitions:
         self.scores_into(user, out)
         return out
 
-    def scores_into(self, user: int, out: np.ndarray) -> np.ndarray | None:
-        """Add ``user``'s transition scores into ``out`` (float64, zero where untouched) at
-        the rows they reach only; returns those rows (maybe repeated), or None when none."""
+    def scores_into(self, user: int, out: np.ndarray, scale: float = 1.0) -> np.ndarray | None:
+        """Add ``scale`` times ``user``'s transition scores into ``out`` at the rows they
+        reach only; returns those rows (maybe repeated), or None when none."""
         recent = self.history.get(user)
         if not recent:
             return None
@@ -145,6 +152,7 @@ class Transitions:
                 continue
             self._merge(j)
             cols = self._cols[j]
+            w *= scale
             if power:
                 w = w / total**power
             out[cols] += w * self._vals[j]

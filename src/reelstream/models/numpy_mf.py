@@ -46,7 +46,7 @@ class NumpyBiasedMF:
 
     >>> mf = NumpyBiasedMF(n_factors=2, bias_lr=0.1, latent_lr=0.1, seed=1)
     >>> for user, row, y in [(1, 0, 4.0), (1, 1, 2.0), (2, 0, 5.0)]:
-    ...     mf.learn_one(user, row, y)
+    ...     _ = mf.learn_one(user, row, y)
     >>> round(mf.predict_one(2, 0), 4), round(mf.global_mean, 4)
     (4.213, 3.6667)
     >>> mf.n_users, mf.n_items
@@ -118,8 +118,10 @@ class NumpyBiasedMF:
         return self._rng.normal(loc=self.init_mu, scale=self.init_sigma, size=self.n_factors)
 
     # --- learning --------------------------------------------------------------------------
-    def learn_one(self, user: int, item: int, y: float) -> None:
-        """One SGD step on ``(user, item row, y)``."""
+    def learn_one(self, user: int, item: int, y: float) -> float:
+        """One SGD step on ``(user, item row, y)``; returns the prediction made before ``y``
+        was seen (the step's prediction minus the change ``y`` made to the global mean)."""
+        mean_before = self.global_mean
         self.mean_n += 1.0
         self.global_mean += (1.0 / self.mean_n) * (y - self.global_mean)
         u = self._user_row(user)
@@ -129,8 +131,8 @@ class NumpyBiasedMF:
             self.item_known[item] = True
             self.item_factors[item] = self._draw()
         p, q = self.user_factors[u], self.item_factors[item]
-        bu, bi = self.user_biases[u], self.item_biases[item]
-        y_pred = self.global_mean + bu + bi + float(p @ q)
+        bu, bi = self.user_biases.item(u), self.item_biases.item(item)
+        y_pred = self.global_mean + bu + bi + p.dot(q).item()
         g = 2.0 * (y_pred - y)
         clip = self.clip_gradient
         g = -clip if g < -clip else clip if g > clip else g
@@ -145,6 +147,7 @@ class NumpyBiasedMF:
             p_old = p.copy()
             p -= (lr * g) * q
             q -= (lr * g) * p_old
+        return y_pred - (self.global_mean - mean_before)
 
     # --- reading ---------------------------------------------------------------------------
     def user(self, user: int) -> tuple[float, np.ndarray | None]:

@@ -14,6 +14,7 @@ from .cooccurrence import Transitions
 from .decayed_counts import DecayedCounts
 from .item_index import grow
 from .numpy_mf import NumpyBiasedMF
+from .rating_blend import RatingBlend
 
 __all__ = ["OnlineRecommender"]
 
@@ -22,7 +23,9 @@ class OnlineRecommender(Recommender):
     """Biased MF learning every event, blended with online signals to rank all movies at once.
 
     * **Rating** (``predict_one``, RMSE): River's ``BiasedMF`` SGD step, vectorised in numpy
-      (:class:`NumpyBiasedMF`; equal to River's predictions with the same seed), clipped.
+      (:class:`NumpyBiasedMF`; equal to River's predictions with the same seed), clipped;
+      with ``rating_blend``, stacked with running user/item means and the user's recent
+      residual by online least squares (:class:`RatingBlend`).
     * **Ranking** (``recommend``, HR@k), over all known movies minus those the user rated::
 
           mf_weight * predicted_rating
@@ -80,6 +83,15 @@ class OnlineRecommender(Recommender):
             position_decay=cfg.transition_decay,
             reverse_weight=cfg.transition_reverse_weight,
         )
+        self.blend = (
+            RatingBlend(
+                shrinkage=cfg.blend_shrinkage,
+                residual_decay=cfg.blend_residual_decay,
+                forgetting=cfg.blend_forgetting,
+            )
+            if cfg.rating_blend
+            else None
+        )
         self.base_version: str | None = None
         self._warm_users: set[int] = set()
         self._allocate(64)
@@ -88,14 +100,16 @@ class OnlineRecommender(Recommender):
     def _allocate(self, capacity: int) -> None:
         """float32 mirror of the item weights and scratch buffers for ``capacity`` rows."""
         k = self.config.n_factors
-        self._factors = np.zeros((capacity, k), dtype=np.float32)
+        # transposed (k x capacity): a top-N's vector-matrix product then streams rows
+        self._factors_t = np.zeros((k, capacity), dtype=np.float32)
         self._biases = np.zeros(capacity, dtype=np.float32)
         self._score_buf = np.zeros(capacity, dtype=np.float32)
         self._static = np.zeros(capacity, dtype=np.float32)  # item terms, cached
         self._static_at: tuple[int, int] | None = None
-        self._transition_buf = np.zeros(capacity)
+        self._transition_buf = np.zeros(capacity, dtype=np.float32)
+        self._dirty: list[int] = []
         n = min(len(self.index), capacity, self.mf.item_biases.shape[0])
-        self._factors[:n] = self.mf.item_factors[:n]
+        self._factors_t[:, :n] = self.mf.item_factors[:n].T
         self._biases[:n] = self.mf.item_biases[:n]
 
     def _ensure_capacity(self) -> None:
@@ -110,13 +124,24 @@ class OnlineRecommender(Recommender):
     def _learn(self, user, item, row, y, ts):
         if row >= len(self._biases):
             self._ensure_capacity()
-        mf = self.mf
-        mf.learn_one(user, row, y)
-        self._factors[row] = mf.item_factors[row]
-        self._biases[row] = mf.item_biases[row]
+        mean_before = self.mf.global_mean
+        y_pred = self.mf.learn_one(user, row, y)
+        self._dirty.append(row)  # the float32 mirror is synced before the next scoring
+        if len(self._dirty) >= 4096:
+            self._sync()
         self.trending.add(row)
         if self.config.transition_weight:
             self.transitions.add(user, row)
+        if self.blend is not None:
+            self.blend.learn(user, row, self.blend.features(user, row, y_pred, mean_before), y)
+
+    def _sync(self) -> None:
+        """Copy the rows learned since the last scoring into the float32 mirror."""
+        if self._dirty:
+            rows = np.fromiter(self._dirty, dtype=np.int64, count=len(self._dirty))
+            self._factors_t[:, rows] = self.mf.item_factors[rows].T
+            self._biases[rows] = self.mf.item_biases[rows]
+            self._dirty.clear()
 
     def warm_start(
         self,
@@ -145,7 +170,7 @@ class OnlineRecommender(Recommender):
             row = self.index.add(movie)
             self._ensure_capacity()
             mf.set_item(row, vec, None)
-            self._factors[row] = vec
+            self._factors_t[:, row] = vec
         for movie, bias in _pairs(item_biases):
             row = self.index.add(movie)
             self._ensure_capacity()
@@ -173,11 +198,13 @@ class OnlineRecommender(Recommender):
     @property
     def item_factors(self) -> np.ndarray:
         """Item factors by row, shape ``(n_items, n_factors)`` (a float32 view)."""
-        return self._factors[: len(self.index)]
+        self._sync()
+        return self._factors_t[:, : len(self.index)].T
 
     @property
     def item_biases(self) -> np.ndarray:
         """Item biases by row (a float32 view)."""
+        self._sync()
         return self._biases[: len(self.index)]
 
     def is_known(self, user: int) -> bool:
@@ -188,7 +215,10 @@ class OnlineRecommender(Recommender):
 
     def predict_one(self, user: int, item: int) -> float:
         """Predicted rating, clipped; an unknown user/movie is not created."""
-        y = self.mf.predict_one(user, self.index.get(item))
+        row = self.index.get(item)
+        y = self.mf.predict_one(user, row)
+        if self.blend is not None:
+            y = self.blend.predict(self.blend.features(user, row, y, self.mf.global_mean))
         return min(max(y, self.config.min_rating), self.config.max_rating)
 
     def popularity_scores(self) -> np.ndarray:
@@ -198,10 +228,11 @@ class OnlineRecommender(Recommender):
     def mf_scores(self, user: int) -> np.ndarray:
         """Predicted rating of every known movie (by row), unclipped, float32, a new array."""
         n = len(self.index)
+        self._sync()
         bias, vec = self.mf.user(user)
         scores = self._biases[:n] + np.float32(self.global_mean + bias)
         if vec is not None:
-            scores += self._factors[:n] @ vec.astype(np.float32)
+            scores += vec.astype(np.float32) @ self._factors_t[:, :n]
         return scores
 
     def _item_terms(self, n: int) -> np.ndarray:
@@ -225,12 +256,13 @@ class OnlineRecommender(Recommender):
         if n > len(self._score_buf):
             self._ensure_capacity()
         out = self._score_buf[:n]
+        self._sync()
         if not self.is_known(user):
             np.copyto(out, self.trending.log_values(n), casting="same_kind")
             return out, 0.0
         bias, vec = self.mf.user(user)
         if vec is not None and cfg.mf_weight:
-            np.matmul(self._factors[:n], (cfg.mf_weight * vec).astype(np.float32), out=out)
+            np.matmul((cfg.mf_weight * vec).astype(np.float32), self._factors_t[:, :n], out=out)
             out += self._item_terms(n)
         else:
             np.copyto(out, self._item_terms(n))
@@ -243,12 +275,13 @@ class OnlineRecommender(Recommender):
         with a transition score; ``log1p(0) = 0`` elsewhere."""
         cfg = self.config
         buf = self._transition_buf
-        touched = self.transitions.scores_into(user, buf)
+        touched = self.transitions.scores_into(user, buf, scale=cfg.transition_scale)
         if touched is None:
             return
-        out[touched] += (cfg.transition_weight * np.log1p(cfg.transition_scale * buf[touched])).astype(
-            np.float32
-        )
+        values = np.log1p(buf[touched])
+        if cfg.transition_weight != 1.0:
+            values *= np.float32(cfg.transition_weight)
+        out[touched] += values
         buf[touched] = 0.0
 
     def _scores(self, user: int) -> np.ndarray:
@@ -295,7 +328,15 @@ class OnlineRecommender(Recommender):
         return f"online-{digest}"
 
     # The float32 mirror and the buffers are rebuilt from the learner on load.
-    _BUFFERS = ("_factors", "_biases", "_score_buf", "_static", "_static_at", "_transition_buf")
+    _BUFFERS = (
+        "_factors_t",
+        "_biases",
+        "_score_buf",
+        "_static",
+        "_static_at",
+        "_transition_buf",
+        "_dirty",
+    )
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

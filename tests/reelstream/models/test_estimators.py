@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from reelstream.models import OnlineConfig, OnlineRecommender, Popularity, RiverMF
+from reelstream.models import (
+    OnlineConfig,
+    OnlineRecommender,
+    Popularity,
+    RiverMF,
+    load_online_config,
+)
 
 from .checks import yield_checks
 
@@ -15,6 +21,10 @@ ESTIMATORS = {
     ),
     "online-transitions": lambda: OnlineRecommender(
         OnlineConfig(popularity_half_life=50, popularity_weight=1.0, transition_weight=1.0)
+    ),
+    "online-params": lambda: OnlineRecommender(load_online_config()),
+    "online-stacked": lambda: OnlineRecommender(
+        OnlineConfig(rating_blend=True, blend_forgetting=0.99, transition_weight=0.5)
     ),
     "river-mf": lambda: RiverMF(),
     "popularity": lambda: Popularity(),

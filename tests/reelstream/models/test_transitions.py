@@ -99,3 +99,13 @@ def test_transitions_change_ranking_not_ratings():
     blend.learn_many(EVENTS)
     assert all(plain.predict_one(u, m) == blend.predict_one(u, m) for u, m, _, _ in EVENTS[:50])
     assert any(plain.recommend(u, 5) != blend.recommend(u, 5) for u in range(1, 41))
+
+
+def test_pending_links_are_bounded():
+    tr = Transitions(window=1, position_decay=1.0, reverse_weight=1.0, norm_power=0.0)
+    for user in range(1000):
+        tr.add(user, 0)
+        tr.add(user, 1 + user % 3)
+    assert len(tr._pending[0]) <= Transitions.MAX_PENDING
+    assert tr.row(0).tolist() == [0.0, 334.0, 333.0, 333.0]
+    assert tr.row(1).tolist() == [334.0, 0.0, 0.0, 0.0]
