@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -144,11 +144,11 @@ class BatchProcessor:
                 continue
             self.last_seq = max(self.last_seq, seq)
 
-        # Duplicates refresh their user too: a worker that died after storing an event but
-        # before writing Redis leaves that user's list behind; the redelivery repairs it.
+        new_ids = {event.event_id for event, _ in stored} - failed
         last_event = {
-            event.user_id: event for event, _ in events.values() if event.event_id not in failed
+            event.user_id: event for event, _ in events.values() if event.event_id in new_ids
         }
+        last_event.update(self._lost_in_cache(events.values(), skip=last_event.keys()))
         if last_event:
             self._refresh(last_event)
         outcome.users_refreshed = len(last_event)
@@ -190,6 +190,28 @@ class BatchProcessor:
                 if row is not None:
                     self.model.rated.add(user_id, row)
         self._known_users |= new_users
+
+    @_retry_io
+    def _lost_in_cache(
+        self, events: Iterable[tuple[RatingEvent, RawMessage]], skip: Iterable[int]
+    ) -> dict[int, RatingEvent]:
+        """Redelivered events whose user's cached list does not include them.
+
+        A worker that died after storing an event but before writing Redis leaves that user's
+        list behind; the redelivery repairs it. An older duplicate never rolls a list back.
+        """
+        newest: dict[int, RatingEvent] = {}
+        for event, _ in events:
+            if event.user_id not in skip and (
+                event.user_id not in newest or event.timestamp >= newest[event.user_id].timestamp
+            ):
+                newest[event.user_id] = event
+        lost = {}
+        for user_id, event in newest.items():
+            cached = self.cache.get_user_recommendations(user_id)
+            if cached is None or cached.last_event_at is None or cached.last_event_at < event.timestamp:
+                lost[user_id] = event
+        return lost
 
     @_retry_io
     def _refresh(self, last_event: dict[int, RatingEvent]) -> None:

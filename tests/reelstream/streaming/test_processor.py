@@ -139,3 +139,16 @@ def test_a_redelivered_event_repairs_a_lost_cache_entry(worker_settings, cache):
     recs = cache.get_user_recommendations(user)
     assert recs is not None and recs.last_event_id == events[-1].event_id
     assert processor.model.events_learned == 40
+
+
+def test_an_old_duplicate_never_rolls_a_list_back(worker_settings, cache):
+    events = make_events(40)
+    processor = make_processor(worker_settings, cache)
+    processor.handle(messages(events))
+    user = events[-1].user_id
+    older = [e for e in events if e.user_id == user][0]
+    assert older.event_id != events[-1].event_id
+
+    processor.handle(messages([older]))
+
+    assert cache.get_user_recommendations(user).last_event_id == events[-1].event_id
