@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     )
     worker_batch_size: int = Field(500, ge=1)
     worker_batch_within_s: float = Field(0.05, gt=0)
-    worker_web_port: int = 16066
+    worker_metrics_port: int = Field(
+        0, ge=0, le=65535, description="Serve the worker's Prometheus metrics here (0: off)."
+    )
     checkpoint_every_events: int = Field(5000, ge=1)
     checkpoint_every_s: float = Field(30.0, gt=0)
 

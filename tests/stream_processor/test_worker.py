@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import uuid
 
+import httpx
 import pytest
 from kafka import TopicPartition
 
@@ -36,6 +38,9 @@ def settings(isolated):
 
 def test_replayed_slice_lands_in_postgres_and_redis_once(settings, ratings, tmp_path):
     n = 3000
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        settings = settings.model_copy(update={"worker_metrics_port": sock.getsockname()[1]})
     with WorkerProcess(settings, tmp_path / "worker.log") as worker:
         worker.wait_ready()
         replay(settings, ratings, limit=n)
@@ -60,6 +65,9 @@ def test_replayed_slice_lands_in_postgres_and_redis_once(settings, ratings, tmp_
         headers = dict(records[0].headers)
         assert b"movie_id" in headers["reelstream.error"] and b"rating" in headers["reelstream.error"]
         time.sleep(2)  # let redelivered duplicates drain
+        metrics = httpx.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics").text
+        assert f'reelstream_worker_events_total{{outcome="stored"}} {float(n + 1)}' in metrics
+        assert 'reelstream_worker_dead_letters_total{stage="validate"} 1.0' in metrics
     assert stored(settings) == n + 1
     assert learned(settings, settings.worker_id) == n + 1  # duplicates were not learned
 

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 def build_processor(settings: Settings) -> BatchProcessor:
     """Connect to the stores, restore the last checkpoint and learn what came after it."""
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port, addr="0.0.0.0")
     params = Path("params.yaml")
     config = load_online_config(params) if params.exists() else None
     processor = BatchProcessor(
