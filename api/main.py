@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -55,6 +56,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = ServingContext.open(settings, metrics)
         app.state.context = context
+        # Everything loaded so far (~100k objects: FastAPI, pydantic, kafka, psycopg...) lives
+        # as long as the process. Left to the collector, each full (gen 2) collection walked
+        # them all: a 100-300 ms pause every few thousand requests, the whole p99 tail of the
+        # recommendations endpoint at 500 req/s. Frozen, they are no longer scanned.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -69,9 +76,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.include_router(api_router)
+    _hot_route_first(app)
     app.add_middleware(LatencyMiddleware, metrics=metrics)
     _add_exception_handlers(app, metrics)
     return app
+
+
+def _hot_route_first(app: FastAPI) -> None:
+    """Match ``GET /users/{id}/recommendations`` before every other route (paths do not
+    overlap, so only the cost changes: FastAPI's docs routes come first otherwise)."""
+    routes = app.router.routes
+    hot = next(r for r in routes if isinstance(r, users.RecommendationsRoute))
+    routes.remove(hot)
+    routes.insert(0, hot)
 
 
 def _add_exception_handlers(app: FastAPI, metrics: ApiMetrics) -> None:

@@ -21,5 +21,5 @@ async def read_popular(
     reader: ReaderDep, metrics: MetricsDep, n: Annotated[int, Query(ge=1, le=500)] = 10
 ) -> Recommendations:
     served = await reader.popular(n)
-    metrics.recommendations_served.labels(served.source, served.origin).inc()
+    metrics.served(served.source, served.origin).inc()
     return Recommendations.model_validate(served)

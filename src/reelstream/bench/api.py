@@ -8,7 +8,9 @@
    recommendations`` (then the bare endpoint) for ``duration_s`` or ``max_requests``;
    report req/s, p50, p99 and the API/bare throughput ratio.
 4. Open loop: requests *scheduled* at a fixed ``rate`` (500/s) for ``rate_duration_s``;
-   latency counts from the scheduled time, so a stalled server cannot hide its queueing.
+   latency counts from the scheduled time, so a stalled server cannot hide its queueing. The
+   bare endpoint is run the same way, so the p99 can be read against the machine's own
+   scheduling noise (on a shared 2-core machine that alone can exceed the target).
 
 Everything is loopback-only and bounded in count and time.
 """
@@ -78,6 +80,7 @@ class ApiBenchReport:
     bare_fastapi: LoadResult  # the same body from a one-route FastAPI app
     api_at_rate: LoadResult
     rate: float
+    bare_at_rate: LoadResult | None = None  # the machine's noise floor at the same rate
 
     @property
     def ratio(self) -> float:
@@ -191,22 +194,32 @@ class RawHttpClient:
         self._writer: asyncio.StreamWriter | None = None
 
     async def get(self, path: str) -> int:
+        return (await self.request("GET", path))[0]
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """Send one request on the kept-alive connection; return (status, body)."""
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         assert self._reader is not None
+        head_lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}"]
+        if body or method != "GET":
+            head_lines.append(f"Content-Length: {len(body)}")
+        head_lines.extend(f"{k}: {v}" for k, v in (headers or {}).items())
         try:
-            self._writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+            self._writer.write(("\r\n".join(head_lines) + "\r\n\r\n").encode() + body)
             head = await self._reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
             length = 0
             for line in head.split(b"\r\n"):
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
-            await self._reader.readexactly(length)
+            content = await self._reader.readexactly(length)
         except BaseException:
             await self.aclose()  # the stream is in an unknown state: reconnect next time
             raise
-        return status
+        return status, content
 
     async def aclose(self) -> None:
         if self._writer is not None:
@@ -371,6 +384,11 @@ def run_api_bench(
             fixed_rate("api@rate", api_url, rec_path, config.rate, config.rate_duration_s,
                       client_kind=config.client)
         )
+        bare_at_rate = asyncio.run(
+            fixed_rate("bare@rate", bare_url, lambda: "/", config.rate, config.rate_duration_s,
+                       client_kind=config.client)
+        )
     return ApiBenchReport(
-        api=api, bare=bare, bare_fastapi=bare_fastapi, api_at_rate=at_rate, rate=config.rate
+        api=api, bare=bare, bare_fastapi=bare_fastapi, api_at_rate=at_rate, rate=config.rate,
+        bare_at_rate=bare_at_rate,
     )

@@ -84,12 +84,14 @@ def register(app: typer.Typer) -> None:
             "bare": "bare uvicorn (ASGI) JSON",
             "bare-fastapi": "bare FastAPI JSON",
             "api@rate": "reelstream API",
+            "bare@rate": "bare uvicorn (ASGI) JSON",
         }
         for result, load in (
             (report.api, f"{concurrency} clients"),
             (report.bare, f"{concurrency} clients"),
             (report.bare_fastapi, f"{concurrency} clients"),
             (report.api_at_rate, f"{rate:g} req/s"),
+            *([(report.bare_at_rate, f"{rate:g} req/s")] if report.bare_at_rate else []),
         ):
             table.add_row(
                 names[result.name],
@@ -104,4 +106,8 @@ def register(app: typer.Typer) -> None:
             f"{report.ratio_fastapi:.2f}); target >= 0.5: "
             f"{'met' if ratio_ok else 'MISSED'}. p99 at {rate:g} req/s: "
             f"{report.api_at_rate.pct(99):.2f} ms (target <= 20 ms: {'met' if p99_ok else 'MISSED'})"
+            + (
+                f"; bare uvicorn at the same rate: p99 {report.bare_at_rate.pct(99):.2f} ms"
+                if report.bare_at_rate else ""
+            )
         )

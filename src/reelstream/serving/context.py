@@ -15,30 +15,13 @@ from reelstream.serving.catalog import MovieCatalog
 from reelstream.serving.metrics import ApiMetrics
 from reelstream.serving.publisher import RatingPublisher
 from reelstream.serving.recommendations import RecommendationReader
+from reelstream.serving.redis_get import async_get_client
 from reelstream.serving.store_pool import StorePool
 from reelstream.settings import Settings
 
 __all__ = ["ServingContext", "ServiceStatus"]
 
 ServiceStatus = Literal["up", "down"]
-
-
-def _async_redis(url: str, timeout_s: float = 2.0, max_connections: int = 1000) -> Any:
-    """The asyncio client of the hot path; short timeouts so a dead Redis fails fast.
-
-    redis-py's default asyncio pool *raises* past 100 connections (which would look like
-    "Redis down" and serve the fallback under load), and its ``BlockingConnectionPool``
-    halved GET throughput here; so: the plain pool with a ceiling far above any concurrency
-    one API process reaches (Redis' own limit is 10 000 clients).
-    """
-    import redis.asyncio
-
-    return redis.asyncio.Redis.from_url(
-        url,
-        max_connections=max_connections,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
-    )
 
 
 @dataclass
@@ -62,7 +45,7 @@ class ServingContext:
             settings.redis_url, settings.recommendation_ttl_s, prefix=settings.redis_prefix
         )
         catalog = MovieCatalog(stores)
-        redis_async = _async_redis(settings.redis_url)
+        redis_async = async_get_client(settings.redis_url)
         return cls(
             settings=settings,
             publisher=publisher,

@@ -51,6 +51,27 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+        self._served: dict[tuple[str, str], Any] = {}
+        self._latency: dict[tuple[str, str, int], Any] = {}
+
+    # ``labels()`` costs a lock and a tuple check per call: the hot path reuses the children.
+    def served(self, source: str, origin: str) -> Any:
+        """The ``recommendations_served`` counter child for ``(source, origin)``."""
+        child = self._served.get((source, origin))
+        if child is None:
+            child = self._served[(source, origin)] = self.recommendations_served.labels(
+                source, origin
+            )
+        return child
+
+    def latency(self, route: str, method: str, status: int) -> Any:
+        """The ``request_latency`` histogram child for one route template, method, status."""
+        key = (route, method, status)
+        child = self._latency.get(key)
+        if child is None:
+            child = self._latency[key] = self.request_latency.labels(route, method, str(status))
+        return child
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -84,6 +105,6 @@ class LatencyMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.request_latency.labels(
-                template, scope.get("method", ""), str(status)
-            ).observe(time.perf_counter() - start)
+            self.metrics.latency(template, scope.get("method", ""), status).observe(
+                time.perf_counter() - start
+            )

@@ -187,3 +187,63 @@ def test_user_ratings_paginated(client: TestClient, store: Any, movies: dict[int
 
     empty = client.get(f"/users/{random_id()}/ratings").json()
     assert empty["count"] == 0 and empty["data"] == []
+
+
+# --- the fast path of GET recommendations (api.routes.users.RecommendationsRoute) -----------
+def _scope(user_id: str, query: bytes = b"", method: str = "GET") -> dict[str, Any]:
+    return {"method": method, "path_params": {"user_id": user_id}, "query_string": query}
+
+
+@pytest.mark.parametrize(
+    ("user_id", "query", "expected"),
+    [
+        ("42", b"", (42, 10)),
+        ("42", b"n=3", (42, 3)),
+        ("2147483647", b"n=500", (2**31 - 1, 500)),
+        ("007", b"n=010", (7, 10)),  # leading zeros: int() and pydantic agree
+    ],
+)
+def test_plainly_valid_requests_take_the_fast_path(user_id: str, query: bytes, expected: tuple[int, int]) -> None:
+    from api.routes.users import fast_path_args
+
+    assert fast_path_args(_scope(user_id, query)) == expected
+
+
+@pytest.mark.parametrize(
+    ("user_id", "query", "method"),
+    [
+        ("0", b"", "GET"), ("2147483648", b"", "GET"), ("-1", b"", "GET"), ("x", b"", "GET"),
+        ("１２", b"", "GET"),  # non-ASCII digits: FastAPI decides
+        ("1", b"n=0", "GET"), ("1", b"n=501", "GET"), ("1", b"n=", "GET"), ("1", b"n=1&n=2", "GET"),
+        ("1", b"m=1", "GET"), ("1", b"n=%31", "GET"), ("1", b"", "POST"), ("1", b"", "HEAD"),
+    ],
+)
+def test_anything_else_goes_through_fastapi(user_id: str, query: bytes, method: str) -> None:
+    from api.routes.users import fast_path_args
+
+    assert fast_path_args(_scope(user_id, query, method)) is None
+
+
+def test_fast_and_fastapi_paths_answer_the_same(
+    client: TestClient, cache: RecommendationCache, movies: dict[int, Any]
+) -> None:
+    user_id = random_id()
+    cache.put_user_recommendations(
+        [UserRecommendations(user_id, [Recommendation(m, 2.5) for m in movies], "v", now(), uuid.uuid4(), now())]
+    )
+    fast = client.get(f"/users/{user_id}/recommendations?n=2")
+    slow = client.get(f"/users/{user_id}/recommendations?n=2&unused=1")  # not plainly valid
+    assert fast.status_code == slow.status_code == 200
+    assert fast.content == slow.content
+    assert fast.headers["content-type"] == slow.headers["content-type"] == "application/json"
+    Recommendations.model_validate(fast.json())
+    assert client.post(f"/users/{user_id}/recommendations").status_code == 405
+
+
+def test_fast_path_requests_are_timed(client: TestClient) -> None:
+    client.get(f"/users/{random_id()}/recommendations")
+    metrics = client.get("/metrics").text
+    assert (
+        'reelstream_api_request_duration_seconds_count{method="GET",'
+        'route="/users/{user_id}/recommendations",status="200"}'
+    ) in metrics

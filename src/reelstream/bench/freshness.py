@@ -1,0 +1,360 @@
+"""``reelstream bench freshness``: how soon a rating posted over HTTP shows in the user's
+recommendations, while a background load posts ratings at a fixed rate.
+
+On a scratch corner of the configured stack (:func:`~reelstream.bench.scratch.scratch_settings`:
+own schema, topics, group and Redis prefix):
+
+1. pre-load history: the oldest ``preload`` ratings of the dataset are replayed to Kafka and
+   the movies upserted, and a real worker (:class:`~reelstream.streaming.process.WorkerProcess`)
+   consumes them, so users and movies exist;
+2. start the API (``uvicorn api.main:app`` subprocess, as ``bench api`` does);
+3. open loop: ``POST /ratings`` is *scheduled* at ``rate``/s for ``duration_s`` (bounded by
+   ``max_posts``), on loopback only. Every ``sample_every``-th post is a sample: from the moment
+   its POST is sent, ``GET /users/{id}/recommendations`` is polled every ``poll_interval_s``
+   until the answer's ``last_event_id`` is the posted event; that time is its freshness. A
+   sample not seen within ``sample_timeout_s`` is a miss (counted, not in the percentiles).
+
+The worker writes, per batch, each touched user's list with the *newest* event of that user
+as ``last_event_id``. So that a sample cannot be overtaken by a later rating of the same user,
+samples are posted for users reserved for sampling (one sample in flight per user), the
+background posts for the other users.
+
+Step 3 can run for several worker batching windows (``worker_batch_within_s``) in one run: the
+worker is restarted with each (it resumes from its committed offsets) while the API keeps
+running, so the windows compare side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from reelstream.settings import Settings
+
+__all__ = ["FreshnessConfig", "FreshnessResult", "run_freshness_bench", "freshness_summary"]
+
+BENCH_API_KEY = "bench-freshness-key"
+_HALF_STEPS = [x / 2 for x in range(1, 11)]  # 0.5 .. 5.0
+
+
+@dataclass(frozen=True)
+class FreshnessConfig:
+    preload: int = 20_000  # oldest ratings replayed before measuring
+    rate: float = 200.0  # POST /ratings per second (open loop)
+    duration_s: float = 20.0  # per batching window
+    max_posts: int = 20_000  # hard cap per window, whatever rate * duration says
+    sample_every: int = 10  # 1 post in N is a sample (20 samples/s at 200/s)
+    poll_interval_s: float = 0.002
+    sample_timeout_s: float = 5.0
+    connections: int = 16  # keep-alive connections for posts (and as many for polls)
+    batch_within_s: tuple[float | None, ...] = (None,)  # None: the configured window
+    # Experiment: Faust hard-codes the consumer's fetch_max_wait_ms=1500, and tansu answers a
+    # fetch only when that wait is over, even if records arrived meanwhile. Values here run
+    # the benchmark's worker with that one argument patched (None: the worker as shipped).
+    fetch_max_wait_ms: tuple[int | None, ...] = (None,)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class FreshnessResult:
+    batch_within_s: float
+    fetch_max_wait_ms: int | None  # None: Faust's own (1500 ms)
+    posted: int  # POSTs answered 202
+    failed_posts: int  # POSTs answered otherwise, or not at all
+    seconds: float  # wall time of the load
+    freshness_ms: np.ndarray  # one per sample seen
+    missed: int  # samples not seen within the timeout (or whose POST failed)
+    polls: int  # GETs sent by the samplers
+    post_latency_ms: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    @property
+    def samples(self) -> int:
+        return len(self.freshness_ms)
+
+    @property
+    def post_rate(self) -> float:
+        return self.posted / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        return float(np.percentile(self.freshness_ms, q)) if self.samples else float("nan")
+
+    def post_pct(self, q: float) -> float:
+        return (
+            float(np.percentile(self.post_latency_ms, q))
+            if len(self.post_latency_ms) else float("nan")
+        )
+
+
+def freshness_summary(freshness_ms: Sequence[float]) -> dict[str, float]:
+    """p50/p95/p99 (ms) of freshness samples; NaN when there are none."""
+    values = np.asarray(freshness_ms, dtype=float)
+    if not len(values):
+        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan")}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {"p50": float(p50), "p95": float(p95), "p99": float(p99)}
+
+
+def split_users(users: Sequence[int], sample_share: float, seed: int) -> tuple[list[int], list[int]]:
+    """Disjoint (sample users, background users), both non-empty, from the known users."""
+    if len(users) < 2:
+        raise ValueError("need at least two users in the pre-loaded history")
+    shuffled = list(users)
+    random.Random(seed).shuffle(shuffled)
+    k = min(len(shuffled) - 1, max(1, round(len(shuffled) * sample_share)))
+    return shuffled[:k], shuffled[k:]
+
+
+# --- the fetch-wait experiment ------------------------------------------------------------------
+_FETCH_WAIT_ENV = "REELSTREAM_BENCH_FETCH_MAX_WAIT_MS"
+
+
+def patch_fetch_max_wait(ms: int) -> None:
+    """Make every aiokafka consumer created in this process use ``fetch_max_wait_ms=ms``."""
+    import aiokafka
+
+    base = aiokafka.AIOKafkaConsumer
+
+    class Consumer(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            kwargs["fetch_max_wait_ms"] = ms
+            super().__init__(*args, **kwargs)
+
+    aiokafka.AIOKafkaConsumer = Consumer  # Faust's driver looks it up on the module
+
+
+class _FetchWaitWorker:
+    """A :class:`WorkerProcess` whose process patches ``fetch_max_wait_ms`` first (below)."""
+
+    @staticmethod
+    def make(settings: Settings, log_path: Path, fetch_max_wait_ms: int | None):  # -> WorkerProcess
+        import subprocess
+        import sys
+
+        from reelstream.streaming.process import WorkerProcess
+
+        worker = WorkerProcess(settings, log_path)
+        if fetch_max_wait_ms is None:
+            return worker
+
+        def start() -> WorkerProcess:  # WorkerProcess.start with this module as the entry point
+            worker.log_path.parent.mkdir(parents=True, exist_ok=True)
+            worker._ready_before = worker.log_text().count("[^Worker]: Ready")
+            env = {
+                **os.environ, **settings.to_env(), "PYTHONUNBUFFERED": "1",
+                _FETCH_WAIT_ENV: str(fetch_max_wait_ms),
+            }
+            with worker.log_path.open("ab") as log:
+                worker.proc = subprocess.Popen(
+                    [sys.executable, "-m", "reelstream.bench.freshness", "worker",
+                     "--loglevel", worker.loglevel],
+                    stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                )
+            worker.started_at = time.monotonic()
+            return worker
+
+        worker.start = start  # type: ignore[method-assign]
+        return worker
+
+
+# --- load -------------------------------------------------------------------------------------
+async def _load(
+    api_url: str,
+    config: FreshnessConfig,
+    sample_users: list[int],
+    background_users: list[int],
+    movies: list[int],
+    rng: random.Random,
+) -> tuple[int, int, float, list[float], int, int, list[float]]:
+    from reelstream.bench.api import RawHttpClient
+
+    total = min(config.max_posts, int(config.rate * config.duration_s))
+    headers = {"X-API-Key": BENCH_API_KEY, "Content-Type": "application/json"}
+    post_pool: asyncio.Queue[RawHttpClient] = asyncio.Queue()
+    poll_pool: asyncio.Queue[RawHttpClient] = asyncio.Queue()
+    for pool in (post_pool, poll_pool):
+        for _ in range(config.connections):
+            client = RawHttpClient(api_url)
+            await client.request("GET", "/popular?n=1")  # connect before measuring
+            pool.put_nowait(client)
+    free_sample_users = asyncio.Queue()
+    for user in sample_users:
+        free_sample_users.put_nowait(user)
+
+    posted = failed = missed = polls = 0
+    freshness: list[float] = []
+    post_latency: list[float] = []
+
+    def body(user_id: int, event_id: str) -> bytes:
+        return orjson.dumps(
+            {
+                "event_id": event_id,
+                "user_id": user_id,
+                "movie_id": rng.choice(movies),
+                "rating": rng.choice(_HALF_STEPS),
+            }
+        )
+
+    async def post(user_id: int, event_id: str) -> bool:
+        nonlocal posted, failed
+        client = await post_pool.get()
+        t0 = time.perf_counter()
+        try:
+            status, _ = await client.request("POST", "/ratings", body(user_id, event_id), headers)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            status = 0
+        finally:
+            post_pool.put_nowait(client)
+        post_latency.append((time.perf_counter() - t0) * 1000)
+        if status == 202:
+            posted += 1
+            return True
+        failed += 1
+        return False
+
+    async def sample() -> None:
+        nonlocal missed, polls
+        user_id = await free_sample_users.get()
+        event_id = str(uuid.uuid4())
+        marker = b'"last_event_id":"' + event_id.encode() + b'"'
+        path = f"/users/{user_id}/recommendations?n=10"
+        client = await poll_pool.get()
+        try:
+            sent = time.perf_counter()
+            posting = asyncio.create_task(post(user_id, event_id))
+            deadline = sent + config.sample_timeout_s
+            seen_at = None
+            while time.perf_counter() < deadline:  # poll from the moment the POST is sent
+                try:
+                    status, content = await client.request("GET", path)
+                except (OSError, asyncio.IncompleteReadError, ValueError):
+                    status, content = 0, b""
+                polls += 1
+                if status == 200 and marker in content:
+                    seen_at = time.perf_counter()
+                    break
+                if posting.done() and not posting.result():
+                    break  # not accepted: it will never show
+                await asyncio.sleep(config.poll_interval_s)
+            accepted = await posting
+            if seen_at is not None and accepted:
+                freshness.append((seen_at - sent) * 1000)
+            else:
+                missed += 1
+        finally:
+            poll_pool.put_nowait(client)
+            free_sample_users.put_nowait(user_id)
+
+    tasks: list[asyncio.Task[object]] = []
+    start = time.perf_counter()
+    for i in range(total):
+        due = start + i / config.rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if i % config.sample_every == 0:
+            tasks.append(asyncio.create_task(sample()))
+        else:
+            tasks.append(asyncio.create_task(post(rng.choice(background_users), str(uuid.uuid4()))))
+    await asyncio.gather(*tasks)
+    seconds = time.perf_counter() - start
+    for pool in (post_pool, poll_pool):
+        while not pool.empty():
+            await pool.get_nowait().aclose()
+    return posted, failed, seconds, freshness, missed, polls, post_latency
+
+
+# --- the whole run ----------------------------------------------------------------------------
+def run_freshness_bench(
+    settings: Settings,
+    ratings: pd.DataFrame,
+    movies: Sequence[object],
+    config: FreshnessConfig,
+    log_dir: Path,
+    log: Callable[[str], None] = print,
+) -> list[FreshnessResult]:
+    """Run the benchmark (module docstring); one result per batching window in the config."""
+    from producers.movielens_replay import replay
+    from reelstream.bench.api import free_port, serve
+    from reelstream.bench.scratch import scratch_settings
+    from reelstream.demo import wait_until_consumed
+    from reelstream.store import EventStore
+
+    results = []
+    rng = random.Random(config.seed)
+    with scratch_settings(settings, "bench_fresh") as scratch:
+        with EventStore(scratch.postgres_dsn) as store:
+            store.upsert_movies(movies)
+        log(f"pre-loading the oldest {config.preload:,} ratings")
+        report = replay(scratch, ratings, limit=config.preload)
+        history = ratings.sort_values("timestamp", kind="stable").head(config.preload)
+        users = sorted(int(u) for u in history["user_id"].unique())
+        known_movies = sorted(int(m) for m in history["movie_id"].unique())
+        sample_users, background_users = split_users(users, 0.5, config.seed)
+
+        api_port = free_port()
+        env = os.environ | scratch.to_env() | {
+            "REELSTREAM_ENVIRONMENT": "development",
+            "REELSTREAM_API_KEY": BENCH_API_KEY,
+        }
+        first = True
+        with serve("api.main:app", api_port, env, log_dir / "bench-freshness-api.log"):
+            variants = [(w, f) for w in config.batch_within_s for f in config.fetch_max_wait_ms]
+            for within, fetch_wait in variants:
+                window = scratch.worker_batch_within_s if within is None else within
+                run_settings = scratch.model_copy(update={"worker_batch_within_s": window})
+                worker = _FetchWaitWorker.make(
+                    run_settings, log_dir / "bench-freshness-worker.log", fetch_wait
+                )
+                worker.start()
+                try:
+                    ready = worker.wait_ready(120)
+                    log(
+                        f"worker (batch window {window * 1000:g} ms, fetch_max_wait "
+                        f"{'1500 (Faust)' if fetch_wait is None else fetch_wait} ms) "
+                        f"ready after {ready:.1f} s"
+                    )
+                    if first:
+                        log("waiting for the worker to consume the pre-loaded history")
+                        wait_until_consumed(run_settings, report.end_offsets, timeout_s=900)
+                        first = False
+                    log(
+                        f"posting {config.rate:g} ratings/s for {config.duration_s:g} s "
+                        f"({len(users)} users, {len(sample_users)} reserved for samples)"
+                    )
+                    out = asyncio.run(
+                        _load(
+                            f"http://127.0.0.1:{api_port}", config, sample_users,
+                            background_users, known_movies, rng,
+                        )
+                    )
+                finally:
+                    worker.stop()
+                posted, failed, seconds, fresh, missed, polls, post_ms = out
+                results.append(
+                    FreshnessResult(
+                        batch_within_s=window, fetch_max_wait_ms=fetch_wait, posted=posted,
+                        failed_posts=failed, seconds=seconds, freshness_ms=np.asarray(fresh),
+                        missed=missed, polls=polls, post_latency_ms=np.asarray(post_ms),
+                    )
+                )
+    return results
+
+
+if __name__ == "__main__":  # the experiment's worker: ``python -m reelstream.bench.freshness worker``
+    import sys
+
+    patch_fetch_max_wait(int(os.environ[_FETCH_WAIT_ENV]))
+    from reelstream.cli import main
+
+    sys.argv = ["reelstream", *sys.argv[1:]]
+    main()
