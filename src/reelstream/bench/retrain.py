@@ -65,7 +65,9 @@ def _insert(dsn: str, ratings: pd.DataFrame, chunk: int = 50_000) -> int:
                    for i in range(0, len(events), chunk))
 
 
-def bench_dag(settings, ratings: pd.DataFrame, work_dir: Path | None = None) -> DagBench:  # noqa: ANN001
+def bench_dag(
+    settings, ratings: pd.DataFrame, work_dir: Path | None = None  # noqa: ANN001 - Settings
+) -> DagBench:
     """Run the DAG once on ``ratings`` (MovieLens frame) in a scratch corner of ``settings``."""
     from reelstream.bench.scratch import scratch_settings
     from reelstream.training.local_airflow import airflow_env, init_metadata_db, load_dag, run_dag
@@ -95,7 +97,7 @@ def bench_dag(settings, ratings: pd.DataFrame, work_dir: Path | None = None) -> 
             started = time.perf_counter()
             run = run_dag(datetime.now(UTC).replace(microsecond=0), retries=0, dag=dag)
             dag_s = time.perf_counter() - started
-            tasks, outcome = {}, {}
+            tasks = {}
             for ti in run.get_task_instances():
                 if ti.start_date and ti.end_date:
                     tasks[ti.task_id] = (ti.end_date - ti.start_date).total_seconds()

@@ -85,7 +85,8 @@ def register(app: typer.Typer) -> None:
                     except RuntimeError as exc:
                         fail(str(exc))
             for run in runs:
-                shape = f"{run.n_ratings:,} ratings, {run.n_users:,} users × {run.n_movies:,} movies"
+                shape = (f"{run.n_ratings:,} ratings, {run.n_users:,} users × "
+                         f"{run.n_movies:,} movies")
                 table.add_row(f"(b) {shape}: generate", _fmt_s(run.generate_s), "", "")
                 table.add_row("    split (per-user temporal 80/20)", _fmt_s(run.split_s), "", "")
                 table.add_row("    train (biased MF ALS + implicit ALS ranker)",
