@@ -13,7 +13,10 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q uv==0.13.9
 	printf 'croniter>=6.2.2\n' > $(VENV)/overrides.txt
-	$(BIN)/uv pip install --python $(PY) --override $(VENV)/overrides.txt -e ".[dev,airflow,dvc]"
+	# --compile-bytecode: with PYTHONDONTWRITEBYTECODE set, nothing would ever be cached and
+	# every process (worker, tests) would recompile Faust, MLflow, Airflow... at each start.
+	$(BIN)/uv pip install --python $(PY) --override $(VENV)/overrides.txt --compile-bytecode \
+		-e ".[dev,airflow,dvc]"
 	touch $@
 
 # The MovieLens copy beside the repository when there is one; else the demo downloads it.
