@@ -10,7 +10,9 @@ carry the version ``champion-v{N}+online``.
 from __future__ import annotations
 
 import logging
+import socket
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import orjson
 import redis
@@ -48,8 +50,29 @@ def announce_promotion(settings: Settings, version: str) -> int:
         client.close()
 
 
+def registry_reachable(settings: Settings, timeout_s: float = 1.0) -> bool:
+    """False when an HTTP tracking server does not even accept a connection.
+
+    Checked before importing MLflow, whose client would otherwise retry for minutes.
+    """
+    url = urlsplit(settings.mlflow_tracking_uri)
+    if url.scheme not in ("http", "https"):
+        return True  # a file or database store: MLflow itself will say
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "127.0.0.1", port), timeout=timeout_s).close()
+    except OSError:
+        return False
+    return True
+
+
 def fetch_new_champion(settings: Settings, current_base: str | None) -> Champion | None:
-    """The registry's champion if it differs from ``current_base``, else None (cheap check)."""
+    """The registry's champion if it differs from ``current_base``, else None (cheap check).
+
+    Raises :class:`ConnectionError` when the tracking server is not reachable.
+    """
+    if not registry_reachable(settings):
+        raise ConnectionError(f"MLflow at {settings.mlflow_tracking_uri} is not reachable")
     from reelstream.training.registry import champion_version, load_champion
 
     version = champion_version(settings)
