@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -152,3 +153,16 @@ def test_an_old_duplicate_never_rolls_a_list_back(worker_settings, cache):
     processor.handle(messages([older]))
 
     assert cache.get_user_recommendations(user).last_event_id == events[-1].event_id
+
+
+def test_registry_probe_says_unreachable_without_importing_mlflow():
+    from reelstream.settings import Settings
+    from reelstream.streaming.promotion import fetch_new_champion, registry_reachable
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = Settings(_env_file=None, mlflow_tracking_uri=f"http://127.0.0.1:{sock.getsockname()[1]}")
+    assert not registry_reachable(closed)
+    with pytest.raises(ConnectionError, match="not reachable"):
+        fetch_new_champion(closed, None)
+    assert registry_reachable(Settings(_env_file=None, mlflow_tracking_uri="sqlite:///unused.db"))
