@@ -337,6 +337,11 @@ def run_freshness_bench(
                             background_users, known_movies, rng,
                         )
                     )
+                    if worker.proc is not None and worker.proc.poll() is not None:
+                        raise RuntimeError(
+                            f"the worker exited (code {worker.proc.returncode}) during the load; "
+                            f"see {worker.log_path}"
+                        )
                 finally:
                     worker.stop()
                 posted, failed, seconds, fresh, missed, polls, post_ms = out
