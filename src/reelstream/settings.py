@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     kafka_heartbeat_interval_ms: int = 1000
     kafka_rebalance_timeout_ms: int = 4000
     kafka_request_timeout_ms: int = 10000
+    # Longest a worker fetch waits for new records. Faust hard-codes 1500 ms, and tansu
+    # answers a fetch only when that wait is over, so the default would add ~0.5-1.5 s to
+    # every rating's freshness; 20 ms costs ~50 idle fetches/s.
+    kafka_fetch_max_wait_ms: int = Field(20, ge=1, le=1500)
 
     # --- Stores ----------------------------------------------------------------------------
     redis_url: str = EMBEDDED_DEFAULTS["redis_url"]

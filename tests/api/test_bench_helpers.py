@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from reelstream.bench.freshness import freshness_summary, patch_fetch_max_wait, split_users
+from reelstream.bench.freshness import freshness_summary, split_users
 
 
 def test_split_users_is_disjoint_complete_and_seeded() -> None:
@@ -26,22 +26,6 @@ def test_freshness_summary() -> None:
     assert summary["p50"] == pytest.approx(50.5)
     assert summary["p50"] <= summary["p95"] <= summary["p99"] <= 100
     assert all(math.isnan(v) for v in freshness_summary([]).values())
-
-
-def test_patch_fetch_max_wait_applies_to_new_consumers(monkeypatch: pytest.MonkeyPatch) -> None:
-    import aiokafka
-
-    monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", aiokafka.AIOKafkaConsumer)  # restored after
-    patch_fetch_max_wait(7)
-
-    async def make() -> int:
-        consumer = aiokafka.AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1", fetch_max_wait_ms=1500)
-        try:
-            return consumer._fetch_max_wait_ms
-        finally:
-            await consumer.stop()
-
-    assert asyncio.run(make()) == 7
 
 
 def test_raw_client_posts_and_reads_bodies() -> None:

@@ -40,6 +40,7 @@ import orjson
 import pandas as pd
 
 from reelstream.settings import Settings
+from reelstream.streaming.process import WorkerProcess
 
 __all__ = ["FreshnessConfig", "FreshnessResult", "run_freshness_bench", "freshness_summary"]
 
@@ -58,9 +59,8 @@ class FreshnessConfig:
     sample_timeout_s: float = 5.0
     connections: int = 16  # keep-alive connections for posts (and as many for polls)
     batch_within_s: tuple[float | None, ...] = (None,)  # None: the configured window
-    # Experiment: Faust hard-codes the consumer's fetch_max_wait_ms=1500, and tansu answers a
-    # fetch only when that wait is over, even if records arrived meanwhile. Values here run
-    # the benchmark's worker with that one argument patched (None: the worker as shipped).
+    # Worker fetch waits to compare (REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS); None: the configured
+    # one. tansu answers a fetch only when the wait is over, so it bounds freshness.
     fetch_max_wait_ms: tuple[int | None, ...] = (None,)
     seed: int = 0
 
@@ -68,7 +68,7 @@ class FreshnessConfig:
 @dataclass(frozen=True)
 class FreshnessResult:
     batch_within_s: float
-    fetch_max_wait_ms: int | None  # None: Faust's own (1500 ms)
+    fetch_max_wait_ms: int
     posted: int  # POSTs answered 202
     failed_posts: int  # POSTs answered otherwise, or not at all
     seconds: float  # wall time of the load
@@ -115,56 +115,6 @@ def split_users(users: Sequence[int], sample_share: float, seed: int) -> tuple[l
 
 
 # --- the fetch-wait experiment ------------------------------------------------------------------
-_FETCH_WAIT_ENV = "REELSTREAM_BENCH_FETCH_MAX_WAIT_MS"
-
-
-def patch_fetch_max_wait(ms: int) -> None:
-    """Make every aiokafka consumer created in this process use ``fetch_max_wait_ms=ms``."""
-    import aiokafka
-
-    base = aiokafka.AIOKafkaConsumer
-
-    class Consumer(base):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            kwargs["fetch_max_wait_ms"] = ms
-            super().__init__(*args, **kwargs)
-
-    aiokafka.AIOKafkaConsumer = Consumer  # Faust's driver looks it up on the module
-
-
-class _FetchWaitWorker:
-    """A :class:`WorkerProcess` whose process patches ``fetch_max_wait_ms`` first (below)."""
-
-    @staticmethod
-    def make(settings: Settings, log_path: Path, fetch_max_wait_ms: int | None):  # -> WorkerProcess
-        import subprocess
-        import sys
-
-        from reelstream.streaming.process import WorkerProcess
-
-        worker = WorkerProcess(settings, log_path)
-        if fetch_max_wait_ms is None:
-            return worker
-
-        def start() -> WorkerProcess:  # WorkerProcess.start with this module as the entry point
-            worker.log_path.parent.mkdir(parents=True, exist_ok=True)
-            worker._ready_before = worker.log_text().count("[^Worker]: Ready")
-            env = {
-                **os.environ, **settings.to_env(), "PYTHONUNBUFFERED": "1",
-                _FETCH_WAIT_ENV: str(fetch_max_wait_ms),
-            }
-            with worker.log_path.open("ab") as log:
-                worker.proc = subprocess.Popen(
-                    [sys.executable, "-m", "reelstream.bench.freshness", "worker",
-                     "--loglevel", worker.loglevel],
-                    stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                )
-            worker.started_at = time.monotonic()
-            return worker
-
-        worker.start = start  # type: ignore[method-assign]
-        return worker
-
 
 # --- load -------------------------------------------------------------------------------------
 async def _load(
@@ -311,16 +261,17 @@ def run_freshness_bench(
             variants = [(w, f) for w in config.batch_within_s for f in config.fetch_max_wait_ms]
             for within, fetch_wait in variants:
                 window = scratch.worker_batch_within_s if within is None else within
-                run_settings = scratch.model_copy(update={"worker_batch_within_s": window})
-                worker = _FetchWaitWorker.make(
-                    run_settings, log_dir / "bench-freshness-worker.log", fetch_wait
+                fetch_wait = scratch.kafka_fetch_max_wait_ms if fetch_wait is None else fetch_wait
+                run_settings = scratch.model_copy(
+                    update={"worker_batch_within_s": window, "kafka_fetch_max_wait_ms": fetch_wait}
                 )
+                worker = WorkerProcess(run_settings, log_dir / "bench-freshness-worker.log")
                 worker.start()
                 try:
                     ready = worker.wait_ready(120)
                     log(
                         f"worker (batch window {window * 1000:g} ms, fetch_max_wait "
-                        f"{'1500 (Faust)' if fetch_wait is None else fetch_wait} ms) "
+                        f"{fetch_wait} ms) "
                         f"ready after {ready:.1f} s"
                     )
                     if first:
@@ -353,13 +304,3 @@ def run_freshness_bench(
                     )
                 )
     return results
-
-
-if __name__ == "__main__":  # the experiment's worker: ``python -m reelstream.bench.freshness worker``
-    import sys
-
-    patch_fetch_max_wait(int(os.environ[_FETCH_WAIT_ENV]))
-    from reelstream.cli import main
-
-    sys.argv = ["reelstream", *sys.argv[1:]]
-    main()
