@@ -61,7 +61,10 @@ def top_n(
     """Rows of the ``n`` highest ``scores`` (best first), never one of ``exclude``.
 
     Ties are broken by the lower row (the movie seen first), so the result equals a stable
-    ``argsort`` of ``-scores`` — in O(len(scores)) with ``argpartition``, then a sort of the
+    ``argsort`` of ``-scores``. On a large array, a threshold no higher than the ``n``-th
+    best score is read off the maxima of ``_GROUPS`` disjoint groups of rows (the ``n``-th
+    largest group maximum: ``n`` groups each hold a score at least that high); only the few
+    rows at or above it are then sorted. Otherwise ``argpartition`` then a sort of the
     ``n`` winners. ``overwrite=True`` lets excluded scores be set to ``-inf`` in place.
 
     Examples
@@ -71,7 +74,7 @@ def top_n(
     [3, 2]
 
     """
-    size = len(scores)
+    size = m = len(scores)
     if exclude is not None and len(exclude):
         if not overwrite:
             scores = scores.copy()
@@ -80,16 +83,35 @@ def top_n(
     n = min(n, size)
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
-    if n < len(scores):
-        rows = np.argpartition(scores, len(scores) - n)[len(scores) - n :]
-        threshold = scores[rows].min()
-        if np.count_nonzero(scores >= threshold) > n:
-            # argpartition cut a group of equal scores: keep the whole group, sort it below.
-            rows = np.flatnonzero(scores >= threshold)
+    rows = None
+    if n < m:
+        groups = _GROUPS if m >= _MIN_GROUPED and 4 * n <= _GROUPS else 0
+        if groups:
+            # row r belongs to group r % groups (contiguous rows: one vectorised max)
+            width = m // groups
+            maxima = scores[: width * groups].reshape(width, groups).max(axis=0)
+            threshold = np.partition(maxima, groups - n)[groups - n]
+            if threshold > -np.inf:
+                rows = np.flatnonzero(scores >= threshold)
+                if len(rows) > _GROUPS:  # a flat top: narrow the candidates down first
+                    sub = scores[rows]
+                    best = np.argpartition(sub, len(sub) - n)[len(sub) - n :]
+                    rows = rows[sub >= sub[best].min()]
+        if rows is None:
+            rows = np.argpartition(scores, m - n)[m - n :]
+            threshold = scores[rows].min()
+            if np.count_nonzero(scores >= threshold) > n:
+                # argpartition cut a group of equal scores: keep the whole group, sort it below.
+                rows = np.flatnonzero(scores >= threshold)
     else:
-        rows = np.arange(len(scores))
+        rows = np.arange(m)
     order = np.lexsort((rows, -scores[rows]))
     return rows[order[:n]]
+
+
+#: Groups whose maxima bound a large top-N from below (see :func:`top_n`).
+_GROUPS = 256
+_MIN_GROUPED = 4096
 
 
 class Recommender(abc.ABC):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 __all__ = ["Transitions"]
@@ -18,9 +20,11 @@ class Transitions:
     the total weight leaving ``j``: ``norm_power = 1`` makes each recent movie contribute a
     probability distribution over what comes next.
 
-    Rows of ``C`` are stored as numpy ``(cols, vals)`` pairs with new entries kept in a short
-    Python list and merged on read, so an update is a few list appends and a score is one
-    fancy-indexed add per recent movie.
+    Each row of ``C`` is a pair of growable typed arrays (``array('q')`` columns,
+    ``array('d')`` weights, in order of first link) with a ``{column: position}`` dict: a
+    link is a dict lookup and an in-place float add (no numpy call per event), and scoring
+    reads a row through a zero-copy numpy view, so a top-N costs one fancy-indexed add per
+    recent movie.
 
     Parameters
     ----------
@@ -46,9 +50,6 @@ class Transitions:
 
     """
 
-    #: Pending links of a row beyond which they are merged at once (bounds memory).
-    MAX_PENDING = 256
-
     def __init__(
         self,
         window: int = 5,
@@ -62,9 +63,9 @@ class Transitions:
         self.norm_power = norm_power
         self._weights = [position_decay**d for d in range(window)]
         self.history: dict[int, list[int]] = {}
-        self._cols: list[np.ndarray] = []
-        self._vals: list[np.ndarray] = []
-        self._pending: list[list[tuple[int, float]]] = []
+        self._cols: list[array] = []  # row j -> columns it links to (int64: index without a cast)
+        self._vals: list[array] = []  # row j -> their weights (float64), same order
+        self._pos: list[dict[int, int]] = []  # row j -> {column: position in its arrays}
         self._totals: list[float] = []  # weight leaving each row
 
     def __len__(self) -> int:
@@ -72,10 +73,20 @@ class Transitions:
 
     def _ensure(self, row: int) -> None:
         while len(self._cols) <= row:
-            self._cols.append(np.zeros(0, dtype=np.int32))
-            self._vals.append(np.zeros(0))
-            self._pending.append([])
+            self._cols.append(array("q"))
+            self._vals.append(array("d"))
+            self._pos.append({})
             self._totals.append(0.0)
+
+    def _link(self, j: int, i: int, w: float) -> None:
+        k = self._pos[j].get(i)
+        if k is None:
+            self._pos[j][i] = len(self._cols[j])
+            self._cols[j].append(i)
+            self._vals[j].append(w)
+        else:
+            self._vals[j][k] += w
+        self._totals[j] += w
 
     def add(self, user: int, row: int) -> None:
         """Link ``row`` to ``user``'s recent movies, then push it onto their history."""
@@ -85,46 +96,34 @@ class Transitions:
         if recent is None:
             self.history[user] = [row]
             return
-        pending, totals, back = self._pending, self._totals, self.reverse_weight
-        limit = self.MAX_PENDING
+        pos, cols, vals, totals = self._pos, self._cols, self._vals, self._totals
+        back = self.reverse_weight
+        # most recent first: recent[-1] at distance 1
         for w, j in zip(self._weights, reversed(recent), strict=False):
             if j == row:
                 continue
-            links = pending[j]
-            links.append((row, w))
+            k = pos[j].get(row)
+            if k is None:
+                pos[j][row] = len(cols[j])
+                cols[j].append(row)
+                vals[j].append(w)
+            else:
+                vals[j][k] += w
             totals[j] += w
-            if len(links) > limit:
-                self._merge(j)
             if back:
-                pending[row].append((j, back * w))
-                totals[row] += back * w
-                if len(pending[row]) > self.MAX_PENDING:
-                    self._merge(row)
+                self._link(row, j, back * w)
         recent.append(row)
         if len(recent) > self.window:
             del recent[0]
-
-    def _merge(self, j: int) -> None:
-        pending = self._pending[j]
-        if not pending:
-            return
-        cols = np.fromiter((c for c, _ in pending), dtype=np.int32, count=len(pending))
-        vals = np.fromiter((v for _, v in pending), dtype=np.float64, count=len(pending))
-        cols = np.concatenate([self._cols[j], cols])
-        vals = np.concatenate([self._vals[j], vals])
-        uniq, inverse = np.unique(cols, return_inverse=True)
-        self._cols[j] = uniq.astype(np.int32)
-        self._vals[j] = np.bincount(inverse, weights=vals, minlength=len(uniq))
-        pending.clear()
 
     def row(self, j: int, n: int | None = None) -> np.ndarray:
         """Dense weights ``C[j, :n]`` (``n`` defaults to the number of rows)."""
         n = len(self) if n is None else n
         out = np.zeros(n)
         if j < len(self._cols):
-            self._merge(j)
-            keep = self._cols[j] < n
-            out[self._cols[j][keep]] = self._vals[j][keep]
+            cols = np.array(self._cols[j], dtype=np.int64)
+            keep = cols < n
+            out[cols[keep]] = np.array(self._vals[j])[keep]
         return out
 
     def recent(self, user: int) -> list[int]:
@@ -141,31 +140,52 @@ class Transitions:
 
     def scores_into(self, user: int, out: np.ndarray, scale: float = 1.0) -> np.ndarray | None:
         """Add ``scale`` times ``user``'s transition scores into ``out`` at the rows they
-        reach only; returns those rows (maybe repeated), or None when none."""
+        reach only; returns those rows (maybe repeated, a new array), or None when none."""
         recent = self.history.get(user)
         if not recent:
             return None
         power, touched = self.norm_power, []
+        totals, cols_of, vals_of = self._totals, self._cols, self._vals
+        frombuffer, intp, float64 = np.frombuffer, np.intp, np.float64
         for w, j in zip(self._weights, reversed(recent), strict=False):
-            total = self._totals[j]
+            total = totals[j]
             if total <= 0:
                 continue
-            self._merge(j)
-            cols = self._cols[j]
+            # zero-copy views, dropped before the arrays can grow again
+            cols = frombuffer(cols_of[j], dtype=intp)
             w *= scale
             if power:
                 w = w / total**power
-            out[cols] += w * self._vals[j]
+            out[cols] += w * frombuffer(vals_of[j], dtype=float64)
             touched.append(cols)
         if not touched:
             return None
-        return touched[0] if len(touched) == 1 else np.concatenate(touched)
+        return np.concatenate(touched) if len(touched) > 1 else touched[0].copy()
 
-    # Compact state: merge every pending list into the arrays.
+    # Compact state: one CSR triple instead of thousands of small arrays and dicts.
     def __getstate__(self) -> dict:
-        for j in range(len(self._cols)):
-            self._merge(j)
-        return self.__dict__.copy()
+        state = self.__dict__.copy()
+        for name in ("_cols", "_vals", "_pos"):
+            del state[name]
+        lengths = np.fromiter(map(len, self._cols), dtype=np.int64, count=len(self._cols))
+        state["_csr"] = (
+            lengths,
+            np.frombuffer(b"".join(c.tobytes() for c in self._cols), dtype=np.int64).astype(np.int32),
+            np.frombuffer(b"".join(v.tobytes() for v in self._vals), dtype=np.float64),
+        )
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        lengths, cols, vals = state.pop("_csr")
+        self.__dict__.update(state)
+        self._cols, self._vals, self._pos = [], [], []
+        start = 0
+        for length in lengths.tolist():
+            c = array("q", cols[start : start + length].astype(np.int64).tobytes())
+            self._cols.append(c)
+            self._vals.append(array("d", vals[start : start + length].tobytes()))
+            self._pos.append({col: k for k, col in enumerate(c)})
+            start += length
 
     def __repr__(self) -> str:
         return f"Transitions(window={self.window}, items={len(self)})"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
+from array import array
 
-from .item_index import grow
+import numpy as np
 
 __all__ = ["DecayedCounts"]
 
@@ -15,7 +15,8 @@ class DecayedCounts:
     Instead of decaying every count at each event, each new event adds a weight that grows
     by ``2 ** (1 / half_life)`` per event; relative values are what a ranking needs, and the
     scale is folded back in (``values()``) when read. Weights are renormalised before they
-    overflow.
+    overflow. Counts live in an ``array('d')`` (an add is a plain float add, no numpy call)
+    read through a zero-copy numpy view.
 
     Parameters
     ----------
@@ -36,26 +37,34 @@ class DecayedCounts:
         self.half_life = half_life
         self._growth = 1.0 if half_life is None else 2.0 ** (1.0 / half_life)
         self._weight = 1.0  # weight of the current event
-        self._counts = np.zeros(64)
+        self._counts = array("d", bytes(8 * 64))
         self.total = 0.0
+
+    def _grow(self, size: int) -> None:
+        self._counts.frombytes(bytes(8 * (size - len(self._counts))))
 
     def add(self, row: int, w: float = 1.0) -> None:
         """Count one event of the item at ``row`` and advance the clock by one event."""
-        if row >= len(self._counts):
-            self._counts = grow(self._counts, max(2 * len(self._counts), row + 1))
-        self._counts[row] += w * self._weight
-        self.total += w * self._weight
-        self._weight *= self._growth
-        if self._weight > 1e100:
-            self._counts /= self._weight
-            self.total /= self._weight
+        counts = self._counts
+        if row >= len(counts):
+            self._grow(max(2 * len(counts), row + 1))
+        weight = self._weight
+        counts[row] += w * weight
+        self.total += w * weight
+        self._weight = weight = weight * self._growth
+        if weight > 1e100:
+            scaled = np.frombuffer(self._counts, dtype=np.float64) / weight
+            self._counts = array("d", scaled.tobytes())
+            self.total /= weight
             self._weight = 1.0
 
     def values(self, n: int) -> np.ndarray:
         """Decayed counts of rows ``0..n-1``, in units of "events now" (a new array)."""
         if n > len(self._counts):
-            self._counts = grow(self._counts, n)
-        return self._counts[:n] * (self._growth / self._weight)
+            self._grow(n)
+        return np.frombuffer(self._counts, dtype=np.float64, count=n) * (
+            self._growth / self._weight
+        )
 
     def log_values(self, n: int) -> np.ndarray:
         """``log1p`` of the decayed counts: a popularity feature on a rating-like scale."""

@@ -21,9 +21,9 @@ class NumpyBiasedMF:
 
     A new user's, then a new item's, latent vector is drawn from one
     ``np.random.RandomState(seed)`` in that order, as River's shared initialiser does, so with
-    the same seed the weights equal River's (up to float rounding). Instead of one small array
-    per key in dicts, users and items are rows of 2-d float64 arrays grown geometrically;
-    items are addressed by their dense row (see :class:`ItemIndex`), users by id.
+    the same seed the weights equal River's (up to float rounding). Users and items are rows
+    (one small float64 array each, biases as Python floats); items are addressed by their
+    dense row (see :class:`ItemIndex`), users by id.
 
     Unlike River, :meth:`predict_one` never creates an unknown user or item (it scores them
     with zero weights), so predicting does not consume random draws.
@@ -79,11 +79,12 @@ class NumpyBiasedMF:
         self.mean_n = 0.0
         self.global_mean = 0.0
         self.users: dict[int, int] = {}
-        self.user_factors = np.zeros((64, n_factors))
-        self.user_biases = np.zeros(64)
-        self.item_factors = np.zeros((64, n_factors))
-        self.item_biases = np.zeros(64)
-        self.item_known = np.zeros(64, dtype=bool)
+        # One small float64 array per user/item row and biases as Python floats: a step then
+        # costs one dot product and three vector updates (no 2-d row views, no 0-d arrays).
+        self._uf: list[np.ndarray] = []
+        self._ub: list[float] = []
+        self._if: list[np.ndarray | None] = []  # None: item not seen yet
+        self._ib: list[float] = []
 
     # --- sizes -----------------------------------------------------------------------------
     @property
@@ -91,27 +92,60 @@ class NumpyBiasedMF:
         return len(self.users)
 
     @property
+    def n_rows(self) -> int:
+        """Item rows allocated (see :meth:`ensure_items`)."""
+        return len(self._ib)
+
+    @property
     def n_items(self) -> int:
-        return int(np.count_nonzero(self.item_known))
+        return sum(q is not None for q in self._if)
+
+    @property
+    def item_factors(self) -> np.ndarray:
+        """Item factors by row, shape ``(n_rows, n_factors)`` (a new array; zeros when not
+        seen yet)."""
+        return self.item_factors_of(range(len(self._if)))
+
+    @property
+    def item_biases(self) -> np.ndarray:
+        """Item biases by row (a new array)."""
+        return np.array(self._ib, dtype=np.float64)
+
+    @property
+    def item_known(self) -> np.ndarray:
+        return np.array([q is not None for q in self._if], dtype=bool)
+
+    @property
+    def user_factors(self) -> np.ndarray:
+        """User factors by user row (``users[user]``), a new array."""
+        return _stack(self._uf, self.n_factors)
+
+    @property
+    def user_biases(self) -> np.ndarray:
+        return np.array(self._ub, dtype=np.float64)
+
+    def item_factors_of(self, rows) -> np.ndarray:
+        """Factors of the item ``rows``, shape ``(len(rows), n_factors)`` (zeros if unseen)."""
+        items = self._if
+        return _stack([items[r] for r in rows], self.n_factors)
+
+    def item_biases_of(self, rows) -> list[float]:
+        biases = self._ib
+        return [biases[r] for r in rows]
 
     def ensure_items(self, capacity: int) -> None:
-        """Make room for item rows ``0..capacity-1`` (geometric growth)."""
-        size = len(self.item_biases)
-        if capacity <= size:
-            return
-        size = max(2 * size, capacity)
-        self.item_factors = _grow(self.item_factors, size)
-        self.item_biases = _grow(self.item_biases, size)
-        self.item_known = _grow(self.item_known, size)
+        """Make room for item rows ``0..capacity-1``."""
+        missing = capacity - len(self._ib)
+        if missing > 0:
+            self._if.extend([None] * missing)
+            self._ib.extend([0.0] * missing)
 
     def _user_row(self, user: int) -> int:
         row = self.users.get(user)
         if row is None:
             row = self.users[user] = len(self.users)
-            if row == len(self.user_biases):
-                self.user_factors = _grow(self.user_factors, 2 * row)
-                self.user_biases = _grow(self.user_biases, 2 * row)
-            self.user_factors[row] = self._draw()
+            self._uf.append(self._draw())
+            self._ub.append(0.0)
         return row
 
     def _draw(self) -> np.ndarray:
@@ -121,33 +155,38 @@ class NumpyBiasedMF:
     def learn_one(self, user: int, item: int, y: float) -> float:
         """One SGD step on ``(user, item row, y)``; returns the prediction made before ``y``
         was seen (the step's prediction minus the change ``y`` made to the global mean)."""
-        mean_before = self.global_mean
-        self.mean_n += 1.0
-        self.global_mean += (1.0 / self.mean_n) * (y - self.global_mean)
-        u = self._user_row(user)
-        if item >= len(self.item_biases):
+        mean_before = mean = self.global_mean
+        self.mean_n = n = self.mean_n + 1.0
+        self.global_mean = mean = mean + (1.0 / n) * (y - mean)
+        u = self.users.get(user)
+        if u is None:
+            u = self._user_row(user)
+        if item >= len(self._ib):
             self.ensure_items(item + 1)
-        if not self.item_known[item]:
-            self.item_known[item] = True
-            self.item_factors[item] = self._draw()
-        p, q = self.user_factors[u], self.item_factors[item]
-        bu, bi = self.user_biases.item(u), self.item_biases.item(item)
-        y_pred = self.global_mean + bu + bi + p.dot(q).item()
+        q = self._if[item]
+        if q is None:
+            q = self._if[item] = self._draw()
+        p = self._uf[u]
+        ub, ib = self._ub, self._ib
+        bu, bi = ub[u], ib[item]
+        y_pred = mean + bu + bi + float(p.dot(q))
         g = 2.0 * (y_pred - y)
         clip = self.clip_gradient
         g = -clip if g < -clip else clip if g > clip else g
-        self.user_biases[u] = bu - self.bias_lr * (g + self.l2_bias * bu)
-        self.item_biases[item] = bi - self.bias_lr * (g + self.l2_bias * bi)
+        lr, l2 = self.bias_lr, self.l2_bias
+        ub[u] = bu - lr * (g + l2 * bu)
+        ib[item] = bi - lr * (g + l2 * bi)
         lr, l2 = self.latent_lr, self.l2_latent
         if l2:
-            p_old = p.copy()
+            dq = lr * (g * p + l2 * q)
             p -= lr * (g * q + l2 * p)
-            q -= lr * (g * p_old + l2 * q)
+            q -= dq
         else:
-            p_old = p.copy()
-            p -= (lr * g) * q
-            q -= (lr * g) * p_old
-        return y_pred - (self.global_mean - mean_before)
+            c = lr * g
+            dq = p * c
+            p -= q * c
+            q -= dq
+        return y_pred - (mean - mean_before)
 
     # --- reading ---------------------------------------------------------------------------
     def user(self, user: int) -> tuple[float, np.ndarray | None]:
@@ -155,57 +194,65 @@ class NumpyBiasedMF:
         row = self.users.get(user)
         if row is None:
             return 0.0, None
-        return float(self.user_biases[row]), self.user_factors[row]
+        return self._ub[row], self._uf[row]
 
     def predict_one(self, user: int, item: int | None) -> float:
         """Unclipped predicted rating; unknown users/items count with zero weights."""
         y = self.global_mean
         u = self.users.get(user)
-        known = item is not None and item < len(self.item_known) and self.item_known[item]
+        q = self._if[item] if item is not None and item < len(self._if) else None
         if u is not None:
-            y += self.user_biases[u]
-        if known:
-            y += self.item_biases[item]
+            y += self._ub[u]
+        if q is not None:
+            y += self._ib[item]
             if u is not None:
-                y += float(self.user_factors[u] @ self.item_factors[item])
-        return float(y)
+                y += float(self._uf[u] @ q)
+        return y
 
     def set_item(self, item: int, factors: np.ndarray | None, bias: float | None) -> None:
         """Overwrite an item's weights (a warm start); it then counts as known."""
         self.ensure_items(item + 1)
         if factors is not None:
-            self.item_factors[item] = factors
-            self.item_known[item] = True
+            self._if[item] = np.array(factors, dtype=np.float64)
         if bias is not None:
-            self.item_biases[item] = bias
+            self._ib[item] = float(bias)
 
     def set_user(self, user: int, factors: np.ndarray | None, bias: float | None) -> None:
         """Overwrite a user's weights (a warm start); draws factors when only a bias is set."""
         u = self._user_row(user)
         if factors is not None:
-            self.user_factors[u] = factors
+            self._uf[u] = np.array(factors, dtype=np.float64)
         if bias is not None:
-            self.user_biases[u] = bias
+            self._ub[u] = float(bias)
 
-    # Checkpoints hold only the rows in use.
+    # Checkpoints hold 2-d arrays, not thousands of small ones.
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        n = len(self.users)
-        state["user_factors"] = self.user_factors[:n].copy()
-        state["user_biases"] = self.user_biases[:n].copy()
+        state["_uf"] = self.user_factors
+        state["_ub"] = np.array(self._ub, dtype=np.float64)
+        state["_if"] = self.item_factors
+        state["_ib"] = np.array(self._ib, dtype=np.float64)
+        state["_known"] = self.item_known
         return state
 
     def __setstate__(self, state: dict) -> None:
+        known = state.pop("_known")
         self.__dict__.update(state)
-        size = max(64, 2 * len(self.users))
-        self.user_factors = _grow(self.user_factors, size)
-        self.user_biases = _grow(self.user_biases, size)
+        self._uf = list(self._uf.copy())
+        self._ub = self._ub.tolist()
+        self._if = [q if k else None for q, k in zip(self._if.copy(), known.tolist(), strict=True)]
+        self._ib = self._ib.tolist()
 
     def __repr__(self) -> str:
         return f"NumpyBiasedMF(n_factors={self.n_factors}, users={self.n_users}, items={self.n_items})"
 
 
-def _grow(array: np.ndarray, size: int) -> np.ndarray:
-    out = np.zeros((size, *array.shape[1:]), dtype=array.dtype)
-    out[: len(array)] = array
+def _stack(vectors: list[np.ndarray | None], k: int) -> np.ndarray:
+    """Rows ``vectors`` as one ``(len, k)`` array, zeros for ``None``."""
+    if vectors and all(vec is not None for vec in vectors):
+        return np.array(vectors, dtype=np.float64)
+    out = np.zeros((len(vectors), k))
+    for i, vec in enumerate(vectors):
+        if vec is not None:
+            out[i] = vec
     return out

@@ -107,10 +107,12 @@ class OnlineRecommender(Recommender):
         self._static = np.zeros(capacity, dtype=np.float32)  # item terms, cached
         self._static_at: tuple[int, int] | None = None
         self._transition_buf = np.zeros(capacity, dtype=np.float32)
-        self._dirty: list[int] = []
-        n = min(len(self.index), capacity, self.mf.item_biases.shape[0])
-        self._factors_t[:, :n] = self.mf.item_factors[:n].T
-        self._biases[:n] = self.mf.item_biases[:n]
+        self._dirty: set[int] = set()
+        self._views: tuple | None = None  # (n, scores, factors, static) views for n movies
+        n = min(len(self.index), capacity, self.mf.n_rows)
+        rows = range(n)
+        self._factors_t[:, :n] = self.mf.item_factors_of(rows).T
+        self._biases[:n] = self.mf.item_biases_of(rows)
 
     def _ensure_capacity(self) -> None:
         """Grow every per-item array to the item index's capacity (after a new movie, or
@@ -119,28 +121,32 @@ class OnlineRecommender(Recommender):
         self.mf.ensure_items(capacity)
         if len(self._biases) < capacity:
             self._allocate(max(capacity, 2 * len(self._biases)))
+        self._views = None
 
     # --- learning --------------------------------------------------------------------------
     def _learn(self, user, item, row, y, ts):
         if row >= len(self._biases):
             self._ensure_capacity()
-        mean_before = self.mf.global_mean
-        y_pred = self.mf.learn_one(user, row, y)
-        self._dirty.append(row)  # the float32 mirror is synced before the next scoring
-        if len(self._dirty) >= 4096:
+        mf = self.mf
+        mean_before = mf.global_mean
+        y_pred = mf.learn_one(user, row, y)
+        dirty = self._dirty
+        dirty.add(row)  # the float32 mirror is synced before the next scoring
+        if len(dirty) >= 4096:
             self._sync()
         self.trending.add(row)
         if self.config.transition_weight:
             self.transitions.add(user, row)
-        if self.blend is not None:
-            self.blend.learn(user, row, self.blend.features(user, row, y_pred, mean_before), y)
+        blend = self.blend
+        if blend is not None:
+            blend.learn(user, row, blend.feature_list(user, row, y_pred, mean_before), y)
 
     def _sync(self) -> None:
         """Copy the rows learned since the last scoring into the float32 mirror."""
         if self._dirty:
-            rows = np.fromiter(self._dirty, dtype=np.int64, count=len(self._dirty))
-            self._factors_t[:, rows] = self.mf.item_factors[rows].T
-            self._biases[rows] = self.mf.item_biases[rows]
+            rows = list(self._dirty)
+            self._factors_t[:, rows] = self.mf.item_factors_of(rows).T
+            self._biases[rows] = self.mf.item_biases_of(rows)
             self._dirty.clear()
 
     def warm_start(
@@ -239,7 +245,7 @@ class OnlineRecommender(Recommender):
         """``mf_weight * item_bias + popularity_weight * log1p(trending)``, cached until the
         next event is learned (a batch of top-Ns after a batch of events computes it once)."""
         key = (self.events_learned, n)
-        static = self._static[:n]
+        static = self._views_for(n)[3]
         if self._static_at != key:
             cfg = self.config
             np.multiply(self._biases[:n], cfg.mf_weight, out=static)
@@ -248,21 +254,37 @@ class OnlineRecommender(Recommender):
             self._static_at = key
         return static
 
+    def _views_for(self, n: int) -> tuple:
+        """``(n, scores, factors_t, static)``: the buffers' views over ``n`` movies, kept
+        until ``n`` changes or the buffers are reallocated."""
+        views = self._views
+        if views is None or views[0] != n:
+            if n > len(self._score_buf):
+                self._ensure_capacity()
+            views = self._views = (
+                n,
+                self._score_buf[:n],
+                self._factors_t[:, :n],
+                self._static[:n],
+            )
+        return views
+
     def _score_into(self, user: int) -> tuple[np.ndarray, float]:
         """Ranking scores of all ``n`` movies written into the score buffer, minus a constant
         (returned) common to every movie, so a top-N adds it to its winners only."""
         cfg = self.config
         n = len(self.index)
-        if n > len(self._score_buf):
-            self._ensure_capacity()
-        out = self._score_buf[:n]
-        self._sync()
+        _, out, factors_t, _ = self._views_for(n)
+        if self._dirty:
+            self._sync()
         if not self.is_known(user):
             np.copyto(out, self.trending.log_values(n), casting="same_kind")
             return out, 0.0
         bias, vec = self.mf.user(user)
         if vec is not None and cfg.mf_weight:
-            np.matmul((cfg.mf_weight * vec).astype(np.float32), self._factors_t[:, :n], out=out)
+            weight = cfg.mf_weight
+            vec32 = (vec if weight == 1.0 else weight * vec).astype(np.float32)
+            np.matmul(vec32, factors_t, out=out)
             out += self._item_terms(n)
         else:
             np.copyto(out, self._item_terms(n))
@@ -336,6 +358,7 @@ class OnlineRecommender(Recommender):
         "_static_at",
         "_transition_buf",
         "_dirty",
+        "_views",
     )
 
     def __getstate__(self) -> dict:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 __all__ = ["RatedItems"]
 
 
 class RatedItems:
-    """Per-user growable arrays of item rows, plus sets for membership tests.
+    """Per-user growable arrays of item rows (``array('q')``: an add is a Python append,
+    no numpy call), plus sets for membership tests.
 
     Examples
     --------
@@ -22,7 +25,7 @@ class RatedItems:
     """
 
     def __init__(self) -> None:
-        self._rows: dict[int, np.ndarray] = {}
+        self._rows: dict[int, array] = {}
         self._sets: dict[int, set[int]] = {}
 
     def __len__(self) -> int:
@@ -41,23 +44,19 @@ class RatedItems:
         seen = self._sets.get(user)
         if seen is None:
             seen = self._sets[user] = set()
-            self._rows[user] = np.zeros(8, dtype=np.int64)
-        if row in seen:
+            self._rows[user] = array("q")
+        elif row in seen:
             return False
-        n = len(seen)
-        rows = self._rows[user]
-        if n == len(rows):
-            rows = self._rows[user] = np.concatenate([rows, np.zeros(n, dtype=np.int64)])
-        rows[n] = row
+        self._rows[user].append(row)
         seen.add(row)
         return True
 
     def rows(self, user: int) -> np.ndarray:
-        """Rows rated by ``user``, in order of first rating (a view)."""
-        seen = self._sets.get(user)
-        if not seen:
+        """Rows rated by ``user``, in order of first rating (a new int64 array)."""
+        rows = self._rows.get(user)
+        if not rows:
             return np.zeros(0, dtype=np.int64)
-        return self._rows[user][: len(seen)]
+        return np.array(rows, dtype=np.int64)
 
     def count(self, user: int) -> int:
         return len(self._sets.get(user, ()))
@@ -77,6 +76,6 @@ class RatedItems:
         self._rows, self._sets = {}, {}
         offsets = np.concatenate([[0], np.cumsum(state["lengths"])])
         for k, user in enumerate(state["users"].tolist()):
-            rows = state["rows"][offsets[k] : offsets[k + 1]].astype(np.int64)
+            rows = array("q", state["rows"][offsets[k] : offsets[k + 1]].astype(np.int64).tobytes())
             self._rows[user] = rows
-            self._sets[user] = set(rows.tolist())
+            self._sets[user] = set(rows)

@@ -20,7 +20,8 @@ class RatingBlend:
     the factors expect). One SGD pass of matrix factorisation is noisy for users and movies
     with few ratings; the running means and the recent residual correct it, and least
     squares learns by how much: ``A = Σ λ^age x xᵀ`` and ``b = Σ λ^age x y`` are updated at
-    every event and ``(A + ridge I) w = b + ridge w₀`` is solved every ``solve_every`` events,
+    every event (folded in every ``solve_every`` events) and ``(A + ridge I) w = b + ridge w₀``
+    is solved when the weights are next read after a fold,
     where ``w₀`` is "the MF prediction alone". Unlike recursive least squares with
     forgetting, which can blow up when a direction is not excited, the ridge keeps the
     solve well conditioned however long the stream.
@@ -36,7 +37,7 @@ class RatingBlend:
     ridge
         Strength of the pull towards ``w₀``.
     solve_every
-        Events between two solves of the 5×5 system.
+        Events between two folds of the pending events into ``A`` and ``b`` (and refits).
 
     Examples
     --------
@@ -65,42 +66,62 @@ class RatingBlend:
         self.solve_every = solve_every
         # Start as the MF prediction alone.
         self.prior = np.array([0.0, 1.0, 0.0, 0.0, 0.0])
-        self.weights = self.prior.copy()
+        self._weights = self.prior.copy()
+        self._stale = False  # folded since the last solve: solved when the weights are read
         self.gram = np.zeros((5, 5))
         self.moment = np.zeros(5)
         self.n_learned = 0
-        # Events since the last solve, folded into gram/moment by one product at the solve.
-        self._xs = np.zeros((solve_every, 5))
-        self._ys = np.zeros(solve_every)
-        self._n_pending = 0
+        # Events since the last fold (Python lists: no numpy call per event), folded into
+        # gram/moment by one product every ``solve_every`` events.
+        self._xs: list = []
+        self._ys: list[float] = []
+        self._decay: np.ndarray | None = None
         self.users: dict[int, list[float]] = {}  # user -> [sum, count, residual]
         self.items: dict[int, list[float]] = {}  # item row -> [sum, count]
 
-    def features(
+    def feature_list(
         self, user: int, item: int | None, mf_prediction: float, global_mean: float
-    ) -> np.ndarray:
-        """The feature vector of ``user`` and the item at row ``item`` (``None``: unknown)."""
+    ) -> list[float]:
+        """:meth:`features` as a Python list (what :meth:`learn` stores)."""
         k, mu = self.shrinkage, global_mean
         u = self.users.get(user)
         i = self.items.get(item) if item is not None else None
         u_mean = (u[0] + k * mu) / (u[1] + k) - mu if u is not None and u[1] + k else 0.0
         i_mean = (i[0] + k * mu) / (i[1] + k) - mu if i is not None and i[1] + k else 0.0
         residual = u[2] if u is not None else 0.0
-        return np.array([1.0, mf_prediction, u_mean, i_mean, residual])
+        return [1.0, mf_prediction, u_mean, i_mean, residual]
 
-    def predict(self, x: np.ndarray) -> float:
-        return float(self.weights @ x)
+    def features(
+        self, user: int, item: int | None, mf_prediction: float, global_mean: float
+    ) -> np.ndarray:
+        """The feature vector of ``user`` and the item at row ``item`` (``None``: unknown)."""
+        return np.array(self.feature_list(user, item, mf_prediction, global_mean))
 
-    def learn(self, user: int, item: int, x: np.ndarray, y: float) -> None:
-        """Add ``(x, y)`` to the least squares (folded in and solved every ``solve_every``
-        events), then ``y`` joins the user's and the item's means."""
-        k = self._n_pending
-        self._xs[k] = x
-        self._ys[k] = y
-        self._n_pending = k + 1
+    @property
+    def weights(self) -> np.ndarray:
+        """The fitted weights (the 5×5 system is solved lazily, when they are read after a
+        fold: a worker that only learns never pays for the solve)."""
+        if self._stale:
+            self._solve_weights()
+        return self._weights
+
+    @weights.setter
+    def weights(self, value: np.ndarray) -> None:
+        self._weights = np.asarray(value, dtype=np.float64)
+        self._stale = False
+
+    def predict(self, x) -> float:
+        return float(self.weights @ np.asarray(x, dtype=np.float64))
+
+    def learn(self, user: int, item: int, x, y: float) -> None:
+        """Add ``(x, y)`` to the least squares (folded in every ``solve_every`` events),
+        then ``y`` joins the user's and the item's means."""
+        xs = self._xs
+        xs.append(x)
+        self._ys.append(y)
         self.n_learned += 1
-        if self._n_pending == self.solve_every:
-            self.solve()
+        if len(xs) == self.solve_every:
+            self._fold()
         u = self.users.get(user)
         if u is None:
             u = self.users[user] = [0.0, 0.0, 0.0]
@@ -113,21 +134,36 @@ class RatingBlend:
         i[0] += y
         i[1] += 1.0
 
+    def _fold(self) -> None:
+        """Fold the pending events into the sums (the weights are then refitted lazily)."""
+        k = len(self._xs)
+        if not k:
+            return
+        xs = np.array(self._xs, dtype=np.float64).reshape(k, len(self.prior))
+        ys = np.array(self._ys, dtype=np.float64)
+        self._xs, self._ys = [], []
+        # the newest event weighs 1, one before it lam, ...
+        decay = self._decay
+        if decay is None or len(decay) != k:
+            decay = self.forgetting ** np.arange(k - 1, -1, -1, dtype=np.float64)
+            if k == self.solve_every:
+                self._decay = decay
+        weighted = xs * decay[:, None]
+        self.gram *= self.forgetting**k
+        self.moment *= self.forgetting**k
+        self.gram += weighted.T @ xs
+        self.moment += weighted.T @ ys
+        self._stale = True
+
+    def _solve_weights(self) -> None:
+        ridge = self.ridge * np.eye(len(self.prior))
+        self._weights = np.linalg.solve(self.gram + ridge, self.moment + self.ridge * self.prior)
+        self._stale = False
+
     def solve(self) -> None:
         """Fold the pending events into the sums and refit the weights on them."""
-        k = self._n_pending
-        if k:
-            xs, ys = self._xs[:k], self._ys[:k]
-            # the newest event weighs 1, one before it lam, ...
-            decay = self.forgetting ** np.arange(k - 1, -1, -1, dtype=np.float64)
-            weighted = xs * decay[:, None]
-            self.gram *= self.forgetting**k
-            self.moment *= self.forgetting**k
-            self.gram += weighted.T @ xs
-            self.moment += weighted.T @ ys
-            self._n_pending = 0
-        ridge = self.ridge * np.eye(len(self.prior))
-        self.weights = np.linalg.solve(self.gram + ridge, self.moment + self.ridge * self.prior)
+        self._fold()
+        self._solve_weights()
 
     def __repr__(self) -> str:
         return f"RatingBlend(weights={np.round(self.weights, 3).tolist()})"

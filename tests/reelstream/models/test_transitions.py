@@ -101,11 +101,26 @@ def test_transitions_change_ranking_not_ratings():
     assert any(plain.recommend(u, 5) != blend.recommend(u, 5) for u in range(1, 41))
 
 
-def test_pending_links_are_bounded():
+def test_links_update_in_place():
     tr = Transitions(window=1, position_decay=1.0, reverse_weight=1.0, norm_power=0.0)
     for user in range(1000):
         tr.add(user, 0)
         tr.add(user, 1 + user % 3)
-    assert len(tr._pending[0]) <= Transitions.MAX_PENDING
+    assert len(tr._cols[0]) == 3 and len(tr._pos[0]) == 3  # one entry per distinct link
     assert tr.row(0).tolist() == [0.0, 334.0, 333.0, 333.0]
     assert tr.row(1).tolist() == [334.0, 0.0, 0.0, 0.0]
+    assert tr._totals[0] == 1000.0
+
+
+def test_scores_do_not_pin_rows():
+    """Scoring reads rows through zero-copy views; none may outlive the call, or the row's
+    array could not grow at the next link."""
+    tr = Transitions(window=2, position_decay=0.5, norm_power=0.0)
+    for user, row in [(1, 0), (1, 1), (2, 0), (2, 2)]:
+        tr.add(user, row)
+    touched = tr.scores_into(1, np.zeros(4))
+    for user, row in [(3, 0), (3, 3), (1, 3)]:  # rows 0 and 1 grow while touched is alive
+        tr.add(user, row)
+    assert touched.tolist() == [1, 2]  # row 1 links nowhere yet
+    assert tr.row(0).tolist() == [0.0, 1.0, 1.0, 1.5]
+    assert tr.row(1).tolist() == [0.0, 0.0, 0.0, 1.0]
