@@ -23,8 +23,7 @@ class Transitions:
     Each row of ``C`` is a pair of growable typed arrays (``array('q')`` columns,
     ``array('d')`` weights, in order of first link) with a ``{column: position}`` dict: a
     link is a dict lookup and an in-place float add (no numpy call per event), and scoring
-    reads a row through a zero-copy numpy view, so a top-N costs one fancy-indexed add per
-    recent movie.
+    joins the user's recent rows' buffers into one index array and adds them at once.
 
     Parameters
     ----------
@@ -140,27 +139,37 @@ class Transitions:
 
     def scores_into(self, user: int, out: np.ndarray, scale: float = 1.0) -> np.ndarray | None:
         """Add ``scale`` times ``user``'s transition scores into ``out`` at the rows they
-        reach only; returns those rows (maybe repeated, a new array), or None when none."""
+        reach only; returns those rows (maybe repeated, a new array), or None when none.
+
+        The recent movies' rows are gathered into one index and one weight array and added
+        with a single ``np.add.at``, which adds them in the same order (most recent movie
+        first) and with the same rounding as one fancy-indexed add per row would."""
         recent = self.history.get(user)
         if not recent:
             return None
-        power, touched = self.norm_power, []
-        totals, cols_of, vals_of = self._totals, self._cols, self._vals
-        frombuffer, intp, float64 = np.frombuffer, np.intp, np.float64
+        power, totals = self.norm_power, self._totals
+        weights, cols, vals = [], [], []
         for w, j in zip(self._weights, reversed(recent), strict=False):
             total = totals[j]
             if total <= 0:
                 continue
-            # zero-copy views, dropped before the arrays can grow again
-            cols = frombuffer(cols_of[j], dtype=intp)
             w *= scale
             if power:
                 w = w / total**power
-            out[cols] += w * frombuffer(vals_of[j], dtype=float64)
-            touched.append(cols)
-        if not touched:
+            weights.append(w)
+            cols.append(self._cols[j])
+            vals.append(self._vals[j])
+        if not weights:
             return None
-        return np.concatenate(touched) if len(touched) > 1 else touched[0].copy()
+        if len(weights) == 1:
+            touched = np.array(cols[0], dtype=np.intp)
+            out[touched] += weights[0] * np.frombuffer(vals[0], dtype=np.float64)
+            return touched
+        # joined into new buffers: no view of a row's array outlives the call
+        touched = np.frombuffer(b"".join(cols), dtype=np.intp)
+        values = np.frombuffer(b"".join(vals), dtype=np.float64)
+        np.add.at(out, touched, values * np.repeat(weights, [len(c) for c in cols]))
+        return touched
 
     # Compact state: one CSR triple instead of thousands of small arrays and dicts.
     def __getstate__(self) -> dict:

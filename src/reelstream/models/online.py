@@ -106,7 +106,8 @@ class OnlineRecommender(Recommender):
         self._score_buf = np.zeros(capacity, dtype=np.float32)
         self._static = np.zeros(capacity, dtype=np.float32)  # item terms, cached
         self._static_at: tuple[int, int] | None = None
-        self._transition_buf = np.zeros(capacity, dtype=np.float32)
+        # float64: the recent movies' rows are summed by one same-type np.add.at
+        self._transition_buf = np.zeros(capacity, dtype=np.float64)
         self._dirty: set[int] = set()
         self._views: tuple | None = None  # (n, scores, factors, static) views for n movies
         n = min(len(self.index), capacity, self.mf.n_rows)
@@ -300,7 +301,7 @@ class OnlineRecommender(Recommender):
         touched = self.transitions.scores_into(user, buf, scale=cfg.transition_scale)
         if touched is None:
             return
-        values = np.log1p(buf[touched])
+        values = np.log1p(buf[touched].astype(np.float32))
         if cfg.transition_weight != 1.0:
             values *= np.float32(cfg.transition_weight)
         out[touched] += values
