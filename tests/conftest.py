@@ -14,9 +14,7 @@
 
 from __future__ import annotations
 
-import itertools
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,40 +148,12 @@ def movielens_small() -> Path:
     return MOVIELENS_SMALL
 
 
-_REDIS_DBS = itertools.cycle(range(8, 16))  # 0-7 are left to other suites (API tests: 3)
-
-
 @pytest.fixture
 def isolated(stack: Settings) -> Iterator[Settings]:
     """The stack's settings with a fresh world for one test: a migrated PostgreSQL schema of
-    its own, its own topics, consumer group and worker id, and an empty Redis database."""
-    import psycopg
-    import redis
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
+    its own (dropped afterwards), its own topics, consumer group, worker id and Redis key
+    prefix (the same corner a benchmark uses: :func:`reelstream.bench.scratch.scratch_settings`)."""
+    from reelstream.bench.scratch import scratch_settings
 
-    from reelstream.store import upgrade
-
-    tag = uuid.uuid4().hex[:10]
-    schema = f"rs_{tag}"
-    with psycopg.connect(stack.postgres_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    dsn = make_conninfo(stack.postgres_dsn, options=f"-csearch_path={schema}")
-    upgrade(dsn)
-    db = next(_REDIS_DBS)
-    redis_url = stack.redis_url.rsplit("/", 1)[0] + f"/{db}"
-    redis.Redis.from_url(redis_url).flushdb()
-    try:
-        yield stack.model_copy(
-            update={
-                "postgres_dsn": dsn,
-                "redis_url": redis_url,
-                "ratings_topic": f"ratings-{tag}",
-                "dlq_topic": f"ratings-{tag}.dlq",
-                "consumer_group": f"group-{tag}",
-                "worker_id": f"worker-{tag}",
-            }
-        )
-    finally:
-        with psycopg.connect(stack.postgres_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    with scratch_settings(stack, "test") as settings:
+        yield settings

@@ -31,6 +31,8 @@ from uuid import UUID
 import orjson
 import redis
 
+from reelstream.settings import Settings
+
 __all__ = [
     "Recommendation",
     "UserRecommendations",
@@ -100,6 +102,13 @@ class RecommendationCache:
             url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
         )
         return cls(client, ttl_s, **kwargs)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> RecommendationCache:
+        """The cache every reelstream process shares: URL, TTL and key prefix from settings."""
+        return cls.from_url(
+            settings.redis_url, settings.recommendation_ttl_s, prefix=settings.redis_prefix, **kwargs
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -3,9 +3,6 @@ recommendations change to include them (the issue's end-to-end acceptance test).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 from api_testing import API_KEY, make_client
 from pydantic import SecretStr
@@ -14,18 +11,11 @@ from reelstream.kafka import ensure_topics
 from reelstream.settings import Settings
 from reelstream.store import EventStore
 from reelstream.streaming.process import WorkerProcess
+from tests.stream_processor.worker_helpers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def wait_for(predicate: Callable[[], object], timeout_s: float, what: str) -> None:
-    """Poll until true; the bound only stops a broken run from hanging (not a timed check)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def test_post_rating_reaches_postgres_and_changes_recommendations(isolated: Settings, tmp_path) -> None:

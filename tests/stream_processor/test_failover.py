@@ -56,7 +56,7 @@ def test_killed_workers_partitions_move_and_nothing_is_lost(isolated, movielens_
     last = {e.user_id: e for e in events}
     with EventStore(settings.postgres_dsn) as store:
         rated = store.rated_movie_ids(last)
-    cache = RecommendationCache.from_url(settings.redis_url)
+    cache = RecommendationCache.from_settings(settings)
     for user_id, event in last.items():
         recs = cache.get_user_recommendations(user_id)
         assert recs is not None, f"user {user_id} has no recommendations"

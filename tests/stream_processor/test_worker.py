@@ -71,7 +71,7 @@ def test_replayed_slice_lands_in_postgres_and_redis_once(settings, ratings, tmp_
     assert stored(settings) == n + 1
     assert learned(settings, settings.worker_id) == n + 1  # duplicates were not learned
 
-    cache = RecommendationCache.from_url(settings.redis_url)
+    cache = RecommendationCache.from_settings(settings)
     events = list(events_in_time_order(ratings, limit=n))
     last = {e.user_id: e for e in events}
     last[1] = extra
@@ -131,7 +131,7 @@ def test_two_workers_in_one_group_keep_every_user_correct(settings, ratings, tmp
 
     per_worker = [learned(settings, w.settings.worker_id) for w in workers]
     assert sum(per_worker) == n and all(per_worker)  # the partitions were shared
-    cache = RecommendationCache.from_url(settings.redis_url)
+    cache = RecommendationCache.from_settings(settings)
     events = list(events_in_time_order(ratings, limit=n))
     last = {e.user_id: e for e in events}
     with EventStore(settings.postgres_dsn) as store:

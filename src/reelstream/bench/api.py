@@ -118,9 +118,7 @@ def populate(settings: Settings, config: ApiBenchConfig) -> list[int]:
             Movie(m, f"Bench Movie {m - _FIRST_MOVIE}", tuple(rng.sample(genres, 2)), 2000)
             for m in movie_ids
         )
-    cache = RecommendationCache.from_url(
-        settings.redis_url, settings.recommendation_ttl_s, prefix=settings.redis_prefix
-    )
+    cache = RecommendationCache.from_settings(settings)
     now = datetime.now(UTC)
     user_ids = list(range(1, config.users + 1))
     try:

@@ -41,9 +41,7 @@ class ServingContext:
         stores = StorePool(settings.postgres_dsn)
         publisher = RatingPublisher(settings)
         publisher.warm_up()
-        cache = RecommendationCache.from_url(
-            settings.redis_url, settings.recommendation_ttl_s, prefix=settings.redis_prefix
-        )
+        cache = RecommendationCache.from_settings(settings)
         catalog = MovieCatalog(stores)
         redis_async = async_get_client(settings.redis_url)
         return cls(

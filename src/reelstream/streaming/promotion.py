@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from reelstream.training.registry import Champion
 
 __all__ = [
-    "PROMOTIONS_CHANNEL",
+    "promotions_channel",
     "announce_promotion",
     "champion_label",
     "fetch_new_champion",
@@ -34,7 +34,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROMOTIONS_CHANNEL = "reelstream:promotions"
+
+def promotions_channel(settings: Settings) -> str:
+    """The Redis pub/sub channel of promotions (under the key prefix: pub/sub ignores DBs)."""
+    return f"{settings.redis_prefix}promotions"
 
 
 def champion_label(version: str) -> str:
@@ -45,7 +48,7 @@ def announce_promotion(settings: Settings, version: str) -> int:
     """Tell every running worker that ``version`` is the champion; returns listeners reached."""
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
     try:
-        return int(client.publish(PROMOTIONS_CHANNEL, orjson.dumps({"champion": str(version)})))
+        return int(client.publish(promotions_channel(settings), orjson.dumps({"champion": str(version)})))
     finally:
         client.close()
 

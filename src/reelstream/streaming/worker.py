@@ -18,7 +18,7 @@ from reelstream.models import OnlineRecommender, load_online_config
 from reelstream.settings import Settings
 from reelstream.store import EventStore
 from reelstream.streaming.processor import BatchProcessor
-from reelstream.streaming.promotion import PROMOTIONS_CHANNEL, adopt, fetch_new_champion
+from reelstream.streaming.promotion import adopt, fetch_new_champion, promotions_channel
 
 __all__ = ["build_processor", "listen_for_promotions"]
 
@@ -35,9 +35,7 @@ def build_processor(settings: Settings) -> BatchProcessor:
     config = load_online_config(params) if params.exists() else None
     processor = BatchProcessor(
         store=EventStore(settings.postgres_dsn),
-        cache=RecommendationCache.from_url(
-            settings.redis_url, settings.recommendation_ttl_s, prefix=settings.redis_prefix
-        ),
+        cache=RecommendationCache.from_settings(settings),
         model=OnlineRecommender(config),
         checkpoint_name=settings.worker_id,
         top_n=settings.top_n,
@@ -64,7 +62,7 @@ async def listen_for_promotions(
     await _adopt(settings, processor, lock)
     client = aioredis.Redis.from_url(settings.redis_url)
     pubsub = client.pubsub()
-    await pubsub.subscribe(PROMOTIONS_CHANNEL)
+    await pubsub.subscribe(promotions_channel(settings))
     try:
         async for message in pubsub.listen():
             if message.get("type") != "message":

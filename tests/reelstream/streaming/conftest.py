@@ -17,7 +17,7 @@ def worker_settings(isolated: Settings) -> Settings:
 
 @pytest.fixture
 def cache(worker_settings: Settings) -> Iterator[RecommendationCache]:
-    cache = RecommendationCache.from_url(worker_settings.redis_url)
+    cache = RecommendationCache.from_settings(worker_settings)
     try:
         yield cache
     finally:

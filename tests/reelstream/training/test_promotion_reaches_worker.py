@@ -6,7 +6,6 @@ MLflow store shared with the test (the registry needs no server).
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,9 +21,10 @@ from reelstream.replay import events_in_time_order
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
 from reelstream.streaming.process import WorkerProcess
-from reelstream.streaming.promotion import PROMOTIONS_CHANNEL, announce_promotion
+from reelstream.streaming.promotion import announce_promotion, promotions_channel
 from reelstream.training.data import load_params, postgres_snapshot
 from reelstream.training.run import retrain_once
+from tests.stream_processor.worker_helpers import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -32,13 +32,6 @@ REPO = Path(__file__).resolve().parents[3]
 N = 3000
 
 
-def wait_for(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def checkpointed(settings) -> OnlineRecommender | None:
@@ -68,13 +61,13 @@ def test_promoted_champion_is_adopted_by_the_running_worker(settings, movielens_
     ratings = load_ratings(movielens_small)
     events = list(events_in_time_order(ratings, limit=N))
     last = {e.user_id: e for e in events}
-    cache = RecommendationCache.from_url(settings.redis_url, prefix=settings.redis_prefix)
+    cache = RecommendationCache.from_settings(settings)
     pubsub = redis.Redis.from_url(settings.redis_url)
 
     with WorkerProcess(settings, tmp_path / "worker.log") as worker:
         worker.wait_ready()
         # The worker looked for a champion at start (none yet) and now listens for promotions.
-        wait_for(lambda: pubsub.pubsub_numsub(PROMOTIONS_CHANNEL)[0][1] >= 1, 120,
+        wait_for(lambda: pubsub.pubsub_numsub(promotions_channel(settings))[0][1] >= 1, 120,
                  "the worker to subscribe to promotions")
         replay(settings, ratings, limit=N)
         wait_for(lambda: stored(settings) == N, 90, f"{N} stored events")
