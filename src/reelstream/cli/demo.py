@@ -145,6 +145,7 @@ def show_recommendations(settings, users: list[int]) -> None:  # type: ignore[no
             titles = ", ".join(item["title"] or str(item["movie_id"]) for item in body["items"])
             console.print(
                 f"user {user}: rated movie {movie} → list refreshed in {fresh_ms:.0f} ms "
-                f"[{body['source']}, {body['model_version']}]: {titles}",
+                f"({body['source']}, model {body['model_version']}): {titles}",
                 highlight=False,
+                markup=False,
             )
