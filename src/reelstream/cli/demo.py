@@ -120,8 +120,15 @@ def register(app: typer.Typer) -> None:
 
 
 def show_recommendations(settings, users: list[int]) -> None:  # type: ignore[no-untyped-def]
-    """Post one rating per user over HTTP, then poll until their list includes it."""
+    """Post one rating per user over HTTP, then poll until their list includes it.
+
+    The event ids are fixed (uuid5 of user and movie), so a second demo stores nothing new.
+    """
+    import uuid
+
     import httpx
+
+    from reelstream.replay import REPLAY_NAMESPACE
 
     from reelstream.demo import serve_api
 
@@ -131,11 +138,13 @@ def show_recommendations(settings, users: list[int]) -> None:  # type: ignore[no
         for user in users:
             movie = popular[0]["movie_id"] if popular else 1
             posted = time.perf_counter()
+            event_id = str(uuid.uuid5(REPLAY_NAMESPACE, f"demo:{user}:{movie}"))
             accepted = http.post(
-                "/ratings", headers=headers, json={"user_id": user, "movie_id": movie, "rating": 4.5}
+                "/ratings",
+                headers=headers,
+                json={"event_id": event_id, "user_id": user, "movie_id": movie, "rating": 4.5},
             )
             accepted.raise_for_status()
-            event_id = accepted.json()["event_id"]
             while True:
                 body = http.get(f"/users/{user}/recommendations", params={"n": 5}).json()
                 if body.get("last_event_id") == event_id or time.perf_counter() - posted > 10:
