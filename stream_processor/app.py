@@ -31,6 +31,7 @@ def use_fetch_max_wait(ms: int) -> None:
 
 use_fetch_max_wait(settings.kafka_fetch_max_wait_ms)
 
+(settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust makes only the leaf
 app = faust.App(
     settings.consumer_group,
     **faust_broker_settings(settings),
@@ -39,6 +40,7 @@ app = faust.App(
     # Kafka is not the durable record here (PostgreSQL is), and the model lives outside
     # Faust tables: no changelog topics, no local RocksDB.
     store="memory://",
+    datadir=str(settings.state_dir / "faust" / "{conf.id}"),  # not the working directory
     web_enabled=False,
     autodiscover=False,
 )

@@ -20,12 +20,14 @@ from reelstream.settings import get_settings
 settings = get_settings()
 expected = int(sys.argv[1]) if len(sys.argv) > 1 else 0
 
+(settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust makes only the leaf
 app = faust.App(
     f"{settings.consumer_group}.raw",
     **faust_broker_settings(settings),
     value_serializer="raw",
     key_serializer="raw",
     store="memory://",
+    datadir=str(settings.state_dir / "faust" / "{conf.id}"),
     web_enabled=False,
     autodiscover=False,
 )
