@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import random
-import socket
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from reelstream.bench.api import free_port as closed_port
+from reelstream.bench.api import with_redis_db
 from reelstream.settings import Settings
+
+__all__ = ["API_KEY", "REDIS_DB", "closed_port", "make_client", "now", "random_id", "with_redis_db"]
 
 API_KEY = "api-tests-key"
 REDIS_DB = 3
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def with_redis_db(url: str, db: int) -> str:
-    base, _, last = url.rpartition("/")
-    return f"{base}/{db}" if last.isdigit() else f"{url.rstrip('/')}/{db}"
 
 
 def random_id() -> int:

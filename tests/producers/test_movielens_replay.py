@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-
 import pandas as pd
 import pytest
 from kafka import TopicPartition
 from typer.testing import CliRunner
 
 from producers.movielens_replay import ReplayFailed, replay
+from reelstream.bench.api import free_port
 from reelstream.cli import app
 from reelstream.kafka import make_consumer
 from reelstream.schemas import RatingEvent
@@ -53,9 +52,7 @@ def test_replay_publishes_every_event_in_time_order_keyed_by_user(isolated):
 
 
 def test_unreachable_broker_is_a_clear_failure(isolated):
-    with socket.socket() as sock:  # a loopback port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     settings = isolated.model_copy(
         update={"kafka_bootstrap_servers": f"127.0.0.1:{port}", "kafka_request_timeout_ms": 1500}
     )

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-import uuid
 
 import httpx
 import pytest
 from kafka import TopicPartition
 
 from producers.movielens_replay import replay
+from reelstream.bench.api import free_port
 from reelstream.cache import RecommendationCache
 from reelstream.kafka import ensure_topics, make_consumer, make_producer
-from reelstream.models import OnlineRecommender
 from reelstream.movielens import load_ratings
 from reelstream.replay import events_in_time_order
 from reelstream.schemas import RatingEvent
@@ -38,9 +36,7 @@ def settings(isolated):
 
 def test_replayed_slice_lands_in_postgres_and_redis_once(settings, ratings, tmp_path):
     n = 3000
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        settings = settings.model_copy(update={"worker_metrics_port": sock.getsockname()[1]})
+    settings = settings.model_copy(update={"worker_metrics_port": free_port()})
     with WorkerProcess(settings, tmp_path / "worker.log") as worker:
         worker.wait_ready()
         replay(settings, ratings, limit=n)

@@ -94,12 +94,14 @@ class ApiBenchReport:
 
 # --- setup -----------------------------------------------------------------------------------
 def free_port() -> int:
+    """A loopback port nothing listens on now (bound, then released)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _redis_db_url(url: str, db: int) -> str:
+def with_redis_db(url: str, db: int) -> str:
+    """``url`` pointing at Redis database ``db``."""
     base, _, last = url.rpartition("/")
     return f"{base}/{db}" if last.isdigit() else f"{url.rstrip('/')}/{db}"
 
@@ -336,7 +338,7 @@ def run_api_bench(
     settings: Settings, config: ApiBenchConfig, workdir: Path, log: Callable[[str], None] = print
 ) -> ApiBenchReport:
     settings = settings.model_copy(
-        update={"redis_url": _redis_db_url(settings.redis_url, BENCH_REDIS_DB)}
+        update={"redis_url": with_redis_db(settings.redis_url, BENCH_REDIS_DB)}
     )
     log(f"populating {config.users} users x {config.items_per_user} items, {config.movies} movies")
     user_ids = populate(settings, config)

@@ -12,7 +12,6 @@ from .base import Recommender, top_n
 from .config import OnlineConfig
 from .cooccurrence import Transitions
 from .decayed_counts import DecayedCounts
-from .item_index import grow
 from .numpy_mf import NumpyBiasedMF
 from .rating_blend import RatingBlend
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -159,9 +158,9 @@ def test_registry_probe_says_unreachable_without_importing_mlflow():
     from reelstream.settings import Settings
     from reelstream.streaming.promotion import fetch_new_champion, registry_reachable
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = Settings(_env_file=None, mlflow_tracking_uri=f"http://127.0.0.1:{sock.getsockname()[1]}")
+    from reelstream.bench.api import free_port
+
+    closed = Settings(_env_file=None, mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}")
     assert not registry_reachable(closed)
     with pytest.raises(ConnectionError, match="not reachable"):
         fetch_new_champion(closed, None)
