@@ -80,6 +80,7 @@ def test_replayed_slice_lands_in_postgres_and_redis_once(settings, ratings, tmp_
         assert len(recs.items) == settings.top_n
         assert not {r.movie_id for r in recs.items} & rated[user_id]
     assert cache.get_popular(10)
+    assert any(cache.get_similar(e.movie_id) for e in events[-50:])  # recently rated movies
 
 
 def test_sigkill_mid_stream_loses_nothing_and_learns_each_event_once(settings, ratings, tmp_path):

@@ -80,6 +80,8 @@ class BatchProcessor:
         popular_n: int = 100,
         checkpoint_every_events: int = 5000,
         checkpoint_every_s: float = 30.0,
+        similar_per_batch: int = 20,
+        similar_every_s: float = 60.0,
     ) -> None:
         self.store = store
         self.cache = cache
@@ -89,6 +91,11 @@ class BatchProcessor:
         self.popular_n = popular_n
         self.checkpoint_every_events = checkpoint_every_events
         self.checkpoint_every_s = checkpoint_every_s
+        # Similar-movie lists are refreshed for the movies just rated, a bounded number per
+        # batch and each at most once a minute, so they stay off the hot path's budget.
+        self.similar_per_batch = similar_per_batch
+        self.similar_every_s = similar_every_s
+        self._similar_at: dict[int, float] = {}
         self.last_seq = 0
         self._since_checkpoint = 0
         self._checkpointed_at = time.monotonic()
@@ -151,6 +158,7 @@ class BatchProcessor:
         last_event.update(self._lost_in_cache(events.values(), skip=last_event.keys()))
         if last_event:
             self._refresh(last_event)
+        self._refresh_similar([event.movie_id for event, _ in reversed(stored)])
         outcome.users_refreshed = len(last_event)
         self._since_checkpoint += len(stored)
         self._maybe_checkpoint()
@@ -237,6 +245,26 @@ class BatchProcessor:
         self.cache.put_user_recommendations(batch)
         popular = [Recommendation(movie_id=m, score=s) for m, s in self.model.popular(self.popular_n)]
         self.cache.put_popular(popular, version)
+
+    @_retry_io
+    def _refresh_similar(self, movie_ids: list[int]) -> None:
+        """Write the similar lists of the most recently rated movies not refreshed lately."""
+        now = time.monotonic()
+        due: list[int] = []
+        for movie_id in dict.fromkeys(movie_ids):  # newest first, once each
+            if now - self._similar_at.get(movie_id, -1e18) >= self.similar_every_s:
+                due.append(movie_id)
+                if len(due) == self.similar_per_batch:
+                    break
+        if not due:
+            return
+        self.cache.put_similar(
+            {
+                movie_id: [Recommendation(movie_id=m, score=s) for m, s in self.model.similar(movie_id, 20)]
+                for movie_id in due
+            }
+        )
+        self._similar_at.update(dict.fromkeys(due, now))
 
     # -- checkpoints ------------------------------------------------------------------------
     def _maybe_checkpoint(self) -> None:

@@ -165,3 +165,17 @@ def test_registry_probe_says_unreachable_without_importing_mlflow():
     with pytest.raises(ConnectionError, match="not reachable"):
         fetch_new_champion(closed, None)
     assert registry_reachable(Settings(_env_file=None, mlflow_tracking_uri="sqlite:///unused.db"))
+
+
+def test_rated_movies_get_similar_lists_bounded_per_batch(worker_settings, cache):
+    events = make_events(200)
+    processor = make_processor(worker_settings, cache)
+    processor.similar_per_batch = 5
+    processor.handle(messages(events))
+
+    newest_first = list(dict.fromkeys(e.movie_id for e in reversed(events)))
+    written = [m for m in newest_first if cache.get_similar(m)]
+    assert written == newest_first[:5]
+    similar = cache.get_similar(newest_first[0])
+    assert newest_first[0] not in {r.movie_id for r in similar}
+    assert [r.score for r in similar] == sorted((r.score for r in similar), reverse=True)
