@@ -77,7 +77,8 @@ def test_replayed_slice_lands_in_postgres_and_redis_once(settings, ratings, tmp_
         recs = cache.get_user_recommendations(user_id)
         assert recs is not None, user_id
         assert recs.last_event_id == event.event_id
-        assert len(recs.items) == settings.top_n
+        # at most top_n; fewer only when the movies known then were nearly all rated by the user
+        assert 1 <= len(recs.items) <= settings.top_n
         assert not {r.movie_id for r in recs.items} & rated[user_id]
     assert cache.get_popular(10)
     assert any(cache.get_similar(e.movie_id) for e in events[-50:])  # recently rated movies
