@@ -20,24 +20,13 @@ from reelstream.cache import (
     UserRecommendations,
 )
 
-_FALLBACK_EXTERNAL_URL = "redis://127.0.0.1:6379/15"
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def _url(request: pytest.FixtureRequest) -> str:
     if request.param == "embedded":
-        try:
-            return request.getfixturevalue("stack").redis_url
-        except pytest.FixtureLookupError:
-            pytest.skip("the `stack` fixture (tests/conftest.py) is not available yet")
-    try:
-        return request.getfixturevalue("external_redis_url")
-    except pytest.FixtureLookupError:
-        try:
-            redis.Redis.from_url(_FALLBACK_EXTERNAL_URL, socket_connect_timeout=2).ping()
-        except redis.RedisError as exc:
-            pytest.skip(f"Redis at {_FALLBACK_EXTERNAL_URL} unreachable: {exc}")
-        return _FALLBACK_EXTERNAL_URL
+        return request.getfixturevalue("stack").redis_url
+    return request.getfixturevalue("external_redis_url")  # skips when unreachable
 
 
 @pytest.fixture(

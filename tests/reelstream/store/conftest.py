@@ -13,24 +13,10 @@ from psycopg.conninfo import make_conninfo
 
 from reelstream.store import upgrade
 
-_FALLBACK_EXTERNAL_DSN = "postgresql://127.0.0.1:5432/test"
-
-
 def _base_dsn(request: pytest.FixtureRequest) -> str:
     if request.param == "embedded":
-        try:
-            return request.getfixturevalue("stack").postgres_dsn
-        except pytest.FixtureLookupError:
-            pytest.skip("the `stack` fixture (tests/conftest.py) is not available yet")
-    try:
-        return request.getfixturevalue("external_postgres_dsn")
-    except pytest.FixtureLookupError:
-        # Until tests/conftest.py provides it: probe the machine's PostgreSQL ourselves.
-        try:
-            psycopg.connect(_FALLBACK_EXTERNAL_DSN, connect_timeout=2).close()
-        except psycopg.Error as exc:
-            pytest.skip(f"PostgreSQL at {_FALLBACK_EXTERNAL_DSN} unreachable: {exc}")
-        return _FALLBACK_EXTERNAL_DSN
+        return request.getfixturevalue("stack").postgres_dsn
+    return request.getfixturevalue("external_postgres_dsn")  # skips when unreachable
 
 
 @pytest.fixture(
