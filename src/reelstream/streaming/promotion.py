@@ -28,6 +28,7 @@ __all__ = [
     "promotions_channel",
     "announce_promotion",
     "champion_label",
+    "current_champion_version",
     "fetch_new_champion",
     "rebase_on_champion",
 ]
@@ -69,6 +70,37 @@ def registry_reachable(settings: Settings, timeout_s: float = 1.0) -> bool:
     return True
 
 
+def current_champion_version(settings: Settings) -> str | None:
+    """The version the registry's ``champion`` alias points at, or None if there is none.
+
+    Against a tracking server this is one REST call (``GET registered-models/alias``), so the
+    worker checks for a champion without importing MLflow — that import costs seconds of CPU
+    the stream would feel. File and database stores go through the MLflow client.
+    Raises :class:`ConnectionError` when the tracking server is not reachable.
+    """
+    url = settings.mlflow_tracking_uri.rstrip("/")
+    if urlsplit(url).scheme not in ("http", "https"):
+        from reelstream.training.registry import champion_version
+
+        return champion_version(settings)
+    import httpx
+
+    try:
+        response = httpx.get(
+            f"{url}/api/2.0/mlflow/registered-models/alias",
+            params={"name": settings.registered_model_name, "alias": "champion"},
+            timeout=5.0,
+        )
+    except httpx.TransportError as exc:
+        raise ConnectionError(f"MLflow at {url} is not reachable: {exc}") from exc
+    if response.status_code == 404:  # no such registered model yet
+        return None
+    if response.status_code == 400 and "alias" in response.json().get("message", ""):
+        return None  # the model exists but no version is champion
+    response.raise_for_status()
+    return str(response.json()["model_version"]["version"])
+
+
 def fetch_new_champion(settings: Settings, current_base: str | None) -> Champion | None:
     """The registry's champion if it differs from ``current_base``, else None (cheap check).
 
@@ -76,11 +108,11 @@ def fetch_new_champion(settings: Settings, current_base: str | None) -> Champion
     """
     if not registry_reachable(settings):
         raise ConnectionError(f"MLflow at {settings.mlflow_tracking_uri} is not reachable")
-    from reelstream.training.registry import champion_version, load_champion
-
-    version = champion_version(settings)
+    version = current_champion_version(settings)
     if version is None or champion_label(version) == current_base:
         return None
+    from reelstream.training.registry import load_champion  # imports MLflow: only when needed
+
     return load_champion(settings)
 
 
