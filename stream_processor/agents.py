@@ -67,4 +67,5 @@ async def checkpoint_on_shutdown(app, **kwargs) -> None:
     if processor is not None:
         async with _lock:
             await asyncio.to_thread(processor.checkpoint)
+            processor.close()
         log.info("checkpoint saved on shutdown")

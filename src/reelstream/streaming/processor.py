@@ -30,6 +30,7 @@ from reelstream.cache import Recommendation, RecommendationCache, UserRecommenda
 from reelstream.models.online import OnlineRecommender
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
+from reelstream.streaming.checkpoints import BackgroundCheckpoints
 from reelstream.streaming.messages import DeadLetter, RawMessage
 from reelstream.streaming.metrics import (
     BATCH_SECONDS,
@@ -99,6 +100,7 @@ class BatchProcessor:
         self.last_seq = 0
         self._since_checkpoint = 0
         self._checkpointed_at = time.monotonic()
+        self._background = BackgroundCheckpoints(store.dsn)
         self._known_users: set[int] = set()  # users whose stored history the model knows
 
     # -- start-up ---------------------------------------------------------------------------
@@ -268,14 +270,31 @@ class BatchProcessor:
 
     # -- checkpoints ------------------------------------------------------------------------
     def _maybe_checkpoint(self) -> None:
+        """Every N events or T seconds: snapshot the model now, write it in the background."""
+        if self._background.busy:
+            return
+        try:
+            self._background.wait()  # surfaces a failed write of the previous checkpoint
+        except Exception:
+            log.exception("checkpoint write failed; retrying after the next batch")
+            self._since_checkpoint = max(self._since_checkpoint, self.checkpoint_every_events)
         due_by_count = self._since_checkpoint >= self.checkpoint_every_events
         due_by_time = time.monotonic() - self._checkpointed_at >= self.checkpoint_every_s
         if self._since_checkpoint and (due_by_count or due_by_time):
-            self.checkpoint()
+            # The bytes and last_seq are taken together between two batches: one snapshot.
+            self._background.submit(
+                self.checkpoint_name, self.model.to_bytes(), self.last_seq, self.model.events_learned
+            )
+            self._since_checkpoint = 0
+            self._checkpointed_at = time.monotonic()
 
     @_retry_io
     def checkpoint(self) -> None:
-        """Save the model with the sequence of the last event it learned, atomically."""
+        """Save the model with the sequence of the last event it learned, now (blocking)."""
+        try:
+            self._background.wait()  # an older snapshot must not land after this one
+        except Exception:
+            log.warning("an earlier background checkpoint failed; this one supersedes it")
         self.store.save_checkpoint(
             self.checkpoint_name,
             self.model.to_bytes(),
@@ -284,3 +303,7 @@ class BatchProcessor:
         )
         self._since_checkpoint = 0
         self._checkpointed_at = time.monotonic()
+
+    def close(self) -> None:
+        """Finish a checkpoint write in flight and close the connections this processor opened."""
+        self._background.close()

@@ -126,6 +126,29 @@ def test_restart_learns_exactly_what_was_stored_after_the_checkpoint(worker_sett
         )
 
 
+def test_background_checkpoints_pair_the_model_with_its_sequence(worker_settings, cache):
+    """Checkpoints written off the hot path still hold one consistent snapshot, and a
+    restart from the last of them learns exactly the rest."""
+    events = make_events(400, seed=3)
+    first = make_processor(worker_settings, cache, checkpoint_every_events=150)
+    for start in range(0, 400, 50):
+        first.handle(messages(events[start:start + 50]))
+    first.close()  # waits for the write in flight
+    with EventStore(worker_settings.postgres_dsn) as store:
+        saved = store.load_checkpoint(worker_settings.worker_id)
+        stored_up_to_seq = len(store.ratings_after(0, limit=10**6)) - len(
+            store.ratings_after(saved.offsets["seq"], limit=10**6)
+        )
+    model = OnlineRecommender.from_bytes(saved.model)
+    assert 150 <= model.events_learned < 400  # written in the background, mid-stream
+    assert model.events_learned == saved.events_learned == stored_up_to_seq
+
+    second = make_processor(worker_settings, cache)
+    assert second.recover() == 400 - model.events_learned
+    assert second.model.events_learned == 400
+    second.close()
+
+
 def test_a_redelivered_event_repairs_a_lost_cache_entry(worker_settings, cache):
     events = make_events(40)
     processor = make_processor(worker_settings, cache)
