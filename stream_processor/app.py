@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faust
+from faust.tables import TableManager
 
 from reelstream.kafka import faust_broker_settings
 from reelstream.settings import get_settings
@@ -31,6 +32,18 @@ def use_fetch_max_wait(ms: int) -> None:
 
 use_fetch_max_wait(settings.kafka_fetch_max_wait_ms)
 
+class TablelessTableManager(TableManager):
+    """Faust's table manager waits 1 s at start for tables to register; this app keeps no
+    Faust tables (the model lives in the processor), so it goes straight to recovery."""
+
+    async def on_start(self) -> None:
+        if len(self):  # someone registered a table after all: keep Faust's behaviour
+            await super().on_start()
+            return
+        await self._update_channels()
+        await self.recovery.start()
+
+
 (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust makes only the leaf
 app = faust.App(
     settings.consumer_group,
@@ -43,4 +56,5 @@ app = faust.App(
     datadir=str(settings.state_dir / "faust" / "{conf.id}"),  # not the working directory
     web_enabled=False,
     autodiscover=False,
+    TableManager=TablelessTableManager,
 )
