@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = ServingContext.open(settings, metrics)
         app.state.context = context
+        # Bootstrap + metadata take ~2 s on tansu: connect now so the first POST does not wait.
+        warm_up = asyncio.create_task(context.publisher.warm_up())
         # Everything loaded so far (~100k objects: FastAPI, pydantic, kafka, psycopg...) lives
         # as long as the process. Left to the collector, each full (gen 2) collection walked
         # them all: a 100-300 ms pause every few thousand requests, the whole p99 tail of the
@@ -65,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            warm_up.cancel()
             await context.aclose()
 
     app = FastAPI(

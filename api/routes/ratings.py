@@ -24,7 +24,7 @@ async def post_rating(
     event: RatingEvent, publisher: PublisherDep, metrics: MetricsDep
 ) -> RatingAccepted:
     """Publish one rating event (``event_id`` generated when absent), keyed by user id."""
-    accepted = await publisher.publish_async([event])
+    accepted = await publisher.publish([event])
     metrics.events_accepted.inc(len(accepted))
     return RatingAccepted(event_id=accepted[0])
 
@@ -52,6 +52,6 @@ async def post_ratings(
                 }
             ]
         )
-    accepted = await publisher.publish_async(batch.events)
+    accepted = await publisher.publish(batch.events)
     metrics.events_accepted.inc(len(accepted))
     return RatingsAccepted(event_ids=accepted, accepted=len(accepted))

@@ -40,7 +40,6 @@ class ServingContext:
 
         stores = StorePool(settings.postgres_dsn)
         publisher = RatingPublisher(settings)
-        publisher.warm_up()
         cache = RecommendationCache.from_settings(settings)
         catalog = MovieCatalog(stores)
         redis_async = async_get_client(settings.redis_url)
@@ -58,10 +57,10 @@ class ServingContext:
 
     async def aclose(self) -> None:
         await self.reader.redis.aclose()
+        await self.publisher.aclose()
         self.close()
 
     def close(self) -> None:
-        self.publisher.close()
         self.stores.close()
         close = getattr(self.cache, "close", None)
         if close is not None:
