@@ -49,6 +49,19 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id, seq
 """
 
+# Small batches (a lightly loaded worker's) go in one statement, one round trip, with no
+# transaction around a staging table. Measured here (p50): 3 events 0.5 ms vs 1.1-1.4 ms by
+# COPY, 64 events 1.95 vs 2.66 ms, 200 events 5.7 vs 5.4 ms, 500 events 12.2 vs 10.3 ms.
+_SMALL_BATCH = 128
+_INSERT_RATINGS_SMALL = """
+INSERT INTO ratings (event_id, user_id, movie_id, rating, rated_at, ingested_by)
+SELECT event_id, user_id, movie_id, rating, rated_at, %s::text
+  FROM unnest(%s::uuid[], %s::int4[], %s::int4[], %s::float4[], %s::timestamptz[])
+       AS t(event_id, user_id, movie_id, rating, rated_at)
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id, seq
+"""
+
 _UPSERT_MOVIES = """
 INSERT INTO movies (movie_id, title, genres, year)
 SELECT movie_id, title, genres, year FROM _movies_in
@@ -122,6 +135,24 @@ class EventStore:
         """
         if not events:
             return {}
+        if len(events) <= _SMALL_BATCH:
+            rows = self._conn.execute(
+                _INSERT_RATINGS_SMALL,
+                (
+                    ingested_by,
+                    [e.event_id for e in events],
+                    [e.user_id for e in events],
+                    [e.movie_id for e in events],
+                    [e.rating for e in events],
+                    [e.timestamp for e in events],
+                ),
+            ).fetchall()
+        else:
+            rows = self._copy_ratings(events, ingested_by)
+        inserted = dict(rows)
+        return {e.event_id: inserted.pop(e.event_id) for e in events if e.event_id in inserted}
+
+    def _copy_ratings(self, events: Sequence[RatingEvent], ingested_by: str | None) -> list[Any]:
         nested = self._conn.info.transaction_status != TransactionStatus.IDLE
         with self._conn.transaction(), self._conn.cursor() as cur:
             with cur.copy(_COPY_RATINGS) as copy:
@@ -131,8 +162,7 @@ class EventStore:
             rows = cur.execute(_INSERT_RATINGS, (ingested_by,)).fetchall()
             if nested:  # inside a caller's transaction the commit won't empty the staging table
                 cur.execute("TRUNCATE _ratings_in")
-        inserted = dict(rows)
-        return {e.event_id: inserted.pop(e.event_id) for e in events if e.event_id in inserted}
+        return rows
 
     def ratings_after(
         self, after_seq: int, *, ingested_by: str | None = None, limit: int = 10_000

@@ -41,13 +41,18 @@ def test_insert_is_idempotent(store):
     assert store.count_ratings() == 2500
 
 
-def test_insert_returns_only_new_ids_in_input_order(store):
+@pytest.mark.parametrize("padding", [0, 300], ids=["one-statement", "copy"])
+def test_insert_returns_only_new_ids_in_input_order(store, padding):
+    """Both insert paths (one statement for small batches, COPY for large ones) agree."""
     old = _events(3)
     store.insert_ratings(old[:2])
     new = RatingEvent(user_id=9, movie_id=9, rating=3.0, timestamp=T0)
-    batch = [old[0], new, old[2], new, old[1]]  # a duplicate inside the batch too
-    assert list(store.insert_ratings(batch)) == [new.event_id, old[2].event_id]
-    assert store.count_ratings() == 4
+    pad = _events(padding, start=T0 + timedelta(days=1))
+    batch = [old[0], new, old[2], new, old[1], *pad]  # a duplicate inside the batch too
+    inserted = store.insert_ratings(batch)
+    assert list(inserted) == [new.event_id, old[2].event_id, *(e.event_id for e in pad)]
+    assert list(inserted.values()) == sorted(inserted.values())  # seq follows input order
+    assert store.count_ratings() == 4 + padding
     assert store.insert_ratings([]) == {}
 
 
