@@ -81,7 +81,12 @@ class Settings(BaseSettings):
         description="Stable name of this worker (its checkpoint's key); unique per replica.",
     )
     worker_batch_size: int = Field(500, ge=1)
-    worker_batch_within_s: float = Field(0.05, gt=0)
+    worker_batch_within_s: float = Field(
+        0.02,
+        gt=0,
+        description="Longest wait for a batch to fill: 20 ms kept full-load throughput of "
+        "50 ms (4.0k vs 3.95k events/s) and halves the wait a lone event sees; 10 ms cost 10%.",
+    )
     worker_metrics_port: int = Field(
         0, ge=0, le=65535, description="Serve the worker's Prometheus metrics here (0: off)."
     )
