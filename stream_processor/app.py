@@ -5,32 +5,14 @@ from __future__ import annotations
 import faust
 from faust.tables import TableManager
 
-from reelstream.kafka import faust_broker_settings
+from reelstream.kafka import faust_broker_settings, use_fetch_max_wait
 from reelstream.settings import get_settings
 
 __all__ = ["app", "settings"]
 
 settings = get_settings()
-
-
-def use_fetch_max_wait(ms: int) -> None:
-    """Faust passes ``fetch_max_wait_ms=1500`` to aiokafka with no setting to change it; its
-    driver looks the consumer class up on the ``aiokafka`` module, so narrow it there."""
-    import aiokafka
-
-    base = getattr(aiokafka.AIOKafkaConsumer, "unpatched", aiokafka.AIOKafkaConsumer)
-
-    class Consumer(base):  # type: ignore[misc, valid-type]
-        unpatched = base
-
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            kwargs["fetch_max_wait_ms"] = ms
-            super().__init__(*args, **kwargs)
-
-    aiokafka.AIOKafkaConsumer = Consumer
-
-
 use_fetch_max_wait(settings.kafka_fetch_max_wait_ms)
+
 
 class TablelessTableManager(TableManager):
     """Faust's table manager waits 1 s at start for tables to register; this app keeps no

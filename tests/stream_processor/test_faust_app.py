@@ -10,7 +10,7 @@ import pytest
 def test_worker_consumers_use_the_configured_fetch_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     import aiokafka
 
-    from stream_processor.app import use_fetch_max_wait
+    from reelstream.kafka import use_fetch_max_wait
 
     monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", aiokafka.AIOKafkaConsumer)  # restored after
     use_fetch_max_wait(7)

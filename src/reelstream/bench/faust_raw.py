@@ -1,8 +1,10 @@
 """A Faust agent that only counts messages: the raw consume rate ``bench stream`` compares to.
 
-Run as ``python -m reelstream.bench.faust_raw N`` with ``REELSTREAM_*`` settings in the
-environment; prints one JSON line ``{"events": N, "seconds": s}`` (timed from the first
-message) and exits.
+Run as ``python -m reelstream.bench.faust_raw N [faust|worker]`` with ``REELSTREAM_*``
+settings in the environment; prints one JSON line ``{"events": N, "seconds": s}`` (timed from
+the first message) and exits. ``faust`` (default) keeps Faust's consumer as it ships (fetch
+wait 1500 ms); ``worker`` gives it the worker's consumer settings (the fetch wait narrowed to
+``REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS`` for freshness on tansu).
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ import time
 
 import faust
 
-from reelstream.kafka import faust_broker_settings
+from reelstream.kafka import faust_broker_settings, use_fetch_max_wait
 from reelstream.settings import get_settings
 
 settings = get_settings()
 expected = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+consumer = sys.argv[2] if len(sys.argv) > 2 else "faust"
+if consumer == "worker":
+    use_fetch_max_wait(settings.kafka_fetch_max_wait_ms)
 
 (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust makes only the leaf
 app = faust.App(
-    f"{settings.consumer_group}.raw",
+    f"{settings.consumer_group}.raw.{consumer}",  # a group of its own: reads from the start
     **faust_broker_settings(settings),
     value_serializer="raw",
     key_serializer="raw",

@@ -35,7 +35,8 @@ class StreamBench:
     events: int
     worker_ready_s: float
     worker_s: float
-    raw_faust_s: float
+    raw_faust_s: float  # Faust's consumer as it ships (fetch wait 1500 ms)
+    raw_worker_consumer_s: float  # the same agent with the worker's consumer settings
     peak_rss_mb: float
     topn_us: float
     movies: int
@@ -50,8 +51,16 @@ class StreamBench:
         return self.events / self.raw_faust_s
 
     @property
+    def raw_worker_consumer_per_s(self) -> float:
+        return self.events / self.raw_worker_consumer_s
+
+    @property
     def ratio(self) -> float:
         return self.worker_per_s / self.raw_per_s
+
+    @property
+    def ratio_same_consumer(self) -> float:
+        return self.worker_per_s / self.raw_worker_consumer_per_s
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -61,10 +70,10 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _raw_faust(settings: Settings, expected: int, timeout_s: float) -> float:
+def _raw_faust(settings: Settings, expected: int, timeout_s: float, consumer: str) -> float:
     env = {**os.environ, **settings.to_env()}
     out = subprocess.run(
-        [sys.executable, "-m", "reelstream.bench.faust_raw", str(expected)],
+        [sys.executable, "-m", "reelstream.bench.faust_raw", str(expected), consumer],
         env=env, capture_output=True, text=True, timeout=timeout_s, check=False,
     )
     # Faust's worker routes stdout through its logger: find the JSON line in either stream.
@@ -100,7 +109,8 @@ def bench_stream(
         finally:
             worker.stop()
 
-        raw_s = _raw_faust(scratch, events, timeout_s=900)
+        raw_s = _raw_faust(scratch, events, timeout_s=900, consumer="faust")
+        raw_same_s = _raw_faust(scratch, events, timeout_s=900, consumer="worker")
 
         with EventStore(scratch.postgres_dsn) as store:
             stored = store.count_ratings()
@@ -111,6 +121,7 @@ def bench_stream(
             worker_ready_s=ready_s,
             worker_s=worker_s,
             raw_faust_s=raw_s,
+            raw_worker_consumer_s=raw_same_s,
             peak_rss_mb=peak,
             topn_us=_topn_us(model),
             movies=len(model.index),

@@ -37,6 +37,10 @@ def register(app: typer.Typer) -> None:
         table.add_row("worker end-to-end (store + learn + Redis)", f"{r.worker_per_s:,.0f} ev/s", "≥ 6,000 ev/s")
         table.add_row("raw Faust consume (same topic)", f"{r.raw_per_s:,.0f} ev/s", "")
         table.add_row("ratio worker / raw", f"{r.ratio:.2f}", "≥ 0.5")
+        table.add_row(
+            "raw Faust, worker's consumer settings", f"{r.raw_worker_consumer_per_s:,.0f} ev/s", ""
+        )
+        table.add_row("ratio worker / that", f"{r.ratio_same_consumer:.2f}", "≥ 0.5")
         table.add_row(f"top-N over {r.movies:,} movies", f"{r.topn_us:,.0f} µs", "≤ 100 µs (10k)")
         table.add_row("worker ready after start", f"{r.worker_ready_s:.1f} s", "≤ 5 s")
         table.add_row("worker peak memory (VmHWM)", f"{r.peak_rss_mb:,.0f} MB", "")
