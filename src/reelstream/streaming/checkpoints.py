@@ -2,24 +2,23 @@
 
 Serialising the model is done by the caller, between two batches, so the bytes and the
 sequence number they go with are one consistent snapshot. Writing those bytes to PostgreSQL
-(several MB, ~100 ms) then happens on one background thread with its own connection, while
+(~8 MB, 0.2-0.3 s measured here) then happens on one background thread with its own connection, while
 the next batches are processed. At most one write is in flight: a checkpoint that falls due
 while the previous one is still being written waits for the next batch.
 """
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from reelstream.store import EventStore
 
 __all__ = ["BackgroundCheckpoints"]
 
-log = logging.getLogger(__name__)
-
 
 class BackgroundCheckpoints:
+    """One background writer of checkpoints, with its own PostgreSQL connection."""
+
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._store: EventStore | None = None
