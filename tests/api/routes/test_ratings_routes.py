@@ -188,3 +188,29 @@ def test_broker_unreachable_is_503_and_nothing_is_accepted(api_settings: Setting
     assert len(batch.json()["detail"]["unconfirmed_event_ids"]) == 2
     assert "reelstream_api_events_accepted_total 0.0" in metrics
     assert 'reelstream_api_events_rejected_total{reason="broker_unavailable"} 3.0' in metrics
+
+
+def test_a_broker_that_never_answers_is_503_within_the_timeout(api_settings: Settings) -> None:
+    """A port that accepts connections but never speaks Kafka: the publisher gives up after its
+    timeout (1 s here) instead of hanging the request."""
+    import socket
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        settings = api_settings.model_copy(
+            update={"kafka_bootstrap_servers": f"127.0.0.1:{port}", "kafka_request_timeout_ms": 1000}
+        )
+        with make_client(settings) as client:
+            started = time.monotonic()
+            response = client.post(
+                "/ratings", json={"user_id": 1, "movie_id": 2, "rating": 4.0},
+                headers={"X-API-Key": API_KEY},
+            )
+            waited = time.monotonic() - started
+    assert response.status_code == 503
+    assert "Kafka broker unreachable" in response.json()["detail"]["reason"]
+    assert len(response.json()["detail"]["unconfirmed_event_ids"]) == 1
+    assert waited < 30  # bounded: not a hang (the limit is generous; speed is not tested here)
