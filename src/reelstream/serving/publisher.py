@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+from reelstream.kafka import bootstrap_servers
 from reelstream.schemas import RatingEvent
 from reelstream.settings import Settings
 
@@ -63,7 +64,7 @@ def _default_factory(settings: Settings, timeout_s: float) -> Callable[[], Any]:
         from aiokafka import AIOKafkaProducer
 
         return AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
+            bootstrap_servers=bootstrap_servers(settings),
             client_id="reelstream-api",
             acks="all",
             linger_ms=0,
@@ -101,9 +102,7 @@ class RatingPublisher:
         self._starting: asyncio.Lock | None = None
         self._failed_at = 0.0
         self._failure = ""
-        self._bootstrap = [
-            s.strip() for s in settings.kafka_bootstrap_servers.split(",") if s.strip()
-        ]
+        self._bootstrap = bootstrap_servers(settings)
 
     # -- producer lifecycle ----------------------------------------------------------------
     async def _get_producer(self) -> Any:
@@ -125,7 +124,7 @@ class RatingPublisher:
                 if producer is not None:
                     await _stop_quietly(producer)
                 self._failed_at = time.monotonic()
-                self._failure = _describe(exc) or type(exc).__name__
+                self._failure = _describe(exc)
                 raise BrokerUnavailable(f"Kafka broker unreachable: {self._failure}") from exc
             self._failure = ""
             self._producer = producer
@@ -172,7 +171,7 @@ class RatingPublisher:
                 futures.append((event.event_id, await asyncio.wait_for(queued, self._left(deadline))))
         except Exception as exc:  # metadata unavailable, buffer full, timeout, ...
             sent = {eid for eid, _ in futures}
-            reason = f"Kafka broker did not accept the events: {_describe(exc) or type(exc).__name__}"
+            reason = f"Kafka broker did not accept the events: {_describe(exc)}"
             accepted, unconfirmed = await self._wait(futures, deadline)
             raise BrokerUnavailable(
                 reason, accepted, unconfirmed + [e.event_id for e in events if e.event_id not in sent]
