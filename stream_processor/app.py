@@ -6,6 +6,7 @@ import faust
 from faust.tables import TableManager
 
 from reelstream.kafka import faust_broker_settings, use_fetch_max_wait
+from reelstream.streaming.faust_consumer import use_direct_delivery
 from reelstream.settings import get_settings
 
 __all__ = ["app", "settings"]
@@ -40,3 +41,4 @@ app = faust.App(
     autodiscover=False,
     TableManager=TablelessTableManager,
 )
+use_direct_delivery(app)  # no four tasks per message: see reelstream.streaming.faust_consumer

@@ -3,8 +3,9 @@
 Run as ``python -m reelstream.bench.faust_raw N [faust|worker]`` with ``REELSTREAM_*``
 settings in the environment; prints one JSON line ``{"events": N, "seconds": s}`` (timed from
 the first message) and exits. ``faust`` (default) keeps Faust's consumer as it ships (fetch
-wait 1500 ms); ``worker`` gives it the worker's consumer settings (the fetch wait narrowed to
-``REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS`` for freshness on tansu).
+wait 1500 ms); ``worker`` gives it the worker's consumer: the fetch wait narrowed to
+``REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS`` for freshness on tansu, and messages handed to the
+stream directly (:mod:`reelstream.streaming.faust_consumer`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import faust
 
 from reelstream.kafka import faust_broker_settings, use_fetch_max_wait
 from reelstream.settings import get_settings
+from reelstream.streaming.faust_consumer import use_direct_delivery
 
 settings = get_settings()
 expected = int(sys.argv[1]) if len(sys.argv) > 1 else 0
@@ -36,6 +38,8 @@ app = faust.App(
     web_enabled=False,
     autodiscover=False,
 )
+if consumer == "worker":
+    use_direct_delivery(app)
 topic = app.topic(settings.ratings_topic, value_type=bytes)
 
 
