@@ -1,78 +1,107 @@
-"""Agents: the ratings agent (batches → :class:`BatchProcessor`) and the promotion listener.
+"""Agents: the ratings agent (batches → the processor process → dead letters).
 
-A batch is processed on the event loop itself, not in a thread: Faust fetches in its own
-consumer thread anyway, and handing each batch to a thread made every PostgreSQL and Redis
-round trip wait for the GIL behind the other threads (measured: batch time p50 14.8 ms →
-9.8 ms for small batches, and 3,387 → 3,912 events/s at full load). While PostgreSQL or
-Redis is away, the processor's retries hold the loop: no new batch is taken, which is the
-back-pressure wanted, and the consumer thread keeps the group membership alive.
+The processor (validate, store, learn, top-N, Redis) runs in a child process
+(:mod:`reelstream.streaming.processor_child`): while it works on one batch, this process
+already fills the next, and the two use two cores instead of sharing one GIL. The child also
+follows champion promotions, so model swaps still fall between two batches.
 
 Faust acknowledges a batch from ``take_events`` once the loop body returns — also when the
-body raised — so nothing in the body may raise for a bad message: bad messages are forwarded
-to the dead-letter topic (and awaited) before the batch is acknowledged, and store/cache
-outages are retried inside the processor instead of escaping.
+body raised — so nothing in the body may raise for a bad message: bad messages come back as
+dead letters and are forwarded to the dead-letter topic (and awaited) before the batch is
+acknowledged; store/cache outages are retried inside the processor. If the processor process
+dies, the worker exits at once, before the batch in flight is acknowledged: it is redelivered
+when the worker restarts, and the event-id check makes the redelivery harmless.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from reelstream.streaming.messages import RawMessage
-from reelstream.streaming.worker import build_processor, listen_for_promotions
+from reelstream.streaming.processor_child import ProcessorChild, ProcessorDied
 from stream_processor.app import app, settings
 from stream_processor.topics import dead_letter_topic, ratings_topic
 
 log = logging.getLogger(__name__)
 
-_lock = asyncio.Lock()  # batches and model swaps never interleave
-_state: dict[str, object] = {}
+_state: dict[str, ProcessorChild] = {}
+_starting = asyncio.Lock()
 
 
-async def _processor():
-    """The worker's one processor, built (checkpoint restored, catch-up learned) on first use."""
-    async with _lock:
+async def _processor() -> ProcessorChild:
+    """The worker's one processor process, started on first use (it restores the checkpoint
+    and learns what PostgreSQL holds after it while Faust joins the group)."""
+    async with _starting:
         if "processor" not in _state:
-            _state["processor"] = await asyncio.to_thread(build_processor, settings)
+            loglevel = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
+            _state["processor"] = await ProcessorChild(settings, loglevel).start()
     return _state["processor"]
 
 
 @app.agent(ratings_topic)
 async def process_ratings(stream):
+    """Submit each batch to the processor and take the next while it works; a finisher
+    acknowledges the batches in order once their outcome is back."""
     processor = await _processor()
-    async for events in stream.take_events(
-        settings.worker_batch_size, within=settings.worker_batch_within_s
-    ):
-        batch = [
-            RawMessage(
-                value=e.message.value,
-                key=e.message.key,
-                topic=e.message.topic,
-                partition=e.message.partition,
-                offset=e.message.offset,
-            )
-            for e in events
-        ]
-        async with _lock:
-            outcome = processor.handle(batch)
-        for letter in outcome.dead_letters:
-            fut = await dead_letter_topic.send(
-                key=letter.message.key, value=letter.message.value or b"", headers=letter.headers()
-            )
-            await fut  # acknowledged by the broker before the batch is
+    slots = asyncio.Semaphore(settings.worker_batches_in_flight)
+    in_flight: asyncio.Queue = asyncio.Queue()
+    finisher = asyncio.ensure_future(_finish_in_order(stream, in_flight, slots))
+    try:
+        async for events in stream.noack_take(
+            settings.worker_batch_size, within=settings.worker_batch_within_s
+        ):
+            batch = [
+                RawMessage(
+                    value=e.message.value,
+                    key=e.message.key,
+                    topic=e.message.topic,
+                    partition=e.message.partition,
+                    offset=e.message.offset,
+                )
+                for e in events
+            ]
+            await slots.acquire()  # back-pressure: at most N batches in flight
+            try:
+                outcome = await processor.submit_batch(batch)
+            except ProcessorDied:
+                _exit_unacknowledged()
+            in_flight.put_nowait((events, outcome))
+    finally:
+        finisher.cancel()
 
 
-@app.task
-async def follow_promotions() -> None:
-    processor = await _processor()
-    await listen_for_promotions(settings, processor, _lock)
+async def _finish_in_order(stream, in_flight: asyncio.Queue, slots: asyncio.Semaphore) -> None:
+    """Per batch, oldest first: wait for its outcome, send its dead letters (acknowledged by
+    the broker), then acknowledge its events. Anything failing here stops the worker before
+    the batch is acknowledged."""
+    while True:
+        events, outcome = await in_flight.get()
+        try:
+            done = await outcome
+            for letter in done.dead_letters:
+                fut = await dead_letter_topic.send(
+                    key=letter.message.key, value=letter.message.value or b"", headers=letter.headers()
+                )
+                await fut
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the processor died or the DLQ is unreachable
+            _exit_unacknowledged()
+        for event in events:
+            await stream.ack(event)
+        slots.release()
+
+
+def _exit_unacknowledged() -> None:
+    log.critical("batch not processed; exiting before it is acknowledged", exc_info=True)
+    os._exit(70)  # EX_SOFTWARE: the supervisor restarts the worker, the batch is redelivered
 
 
 @app.on_before_shutdown.connect
 async def checkpoint_on_shutdown(app, **kwargs) -> None:
     processor = _state.get("processor")
     if processor is not None:
-        async with _lock:
-            await asyncio.to_thread(processor.checkpoint)
-            processor.close()
-        log.info("checkpoint saved on shutdown")
+        await processor.close()
+        log.info("processor closed (checkpoint saved)")

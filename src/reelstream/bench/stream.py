@@ -2,7 +2,8 @@
 
 Both read the same pre-loaded topic on the same broker in one run: the worker validates,
 stores in PostgreSQL, learns and writes Redis; the raw agent only counts. Also reported: the
-worker's time to become ready, its peak memory (VmHWM), and the time of one top-N over the
+worker's time to become ready, its peak memory (VmHWM of the Faust process plus the processor
+process it starts), and the time of one top-N over the
 catalogue on the model the worker ended with.
 
 The worker's clock stops when PostgreSQL holds every event (polled every 100 ms; the last
@@ -42,7 +43,8 @@ class StreamBench:
     worker_s: float
     raw_faust_s: float  # Faust's consumer as it ships (fetch wait 1500 ms)
     raw_worker_consumer_s: float  # the same agent with the worker's consumer settings
-    peak_rss_mb: float
+    peak_rss_mb: float  # the Faust process and its processor process, summed
+    processor_peak_rss_mb: float  # of which the processor process
     topn_us: float
     movies: int
     stored: int
@@ -73,6 +75,10 @@ def _peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def _raw_faust(settings: Settings, expected: int, timeout_s: float, consumer: str) -> float:
@@ -120,7 +126,9 @@ def bench_stream(
             _wait_all_stored(scratch, events, timeout_s=1800)
             worker_s = time.perf_counter() - started
             wait_until_consumed(scratch, report.end_offsets, timeout_s=300)
-            peak = _peak_rss_mb(worker.proc.pid)  # type: ignore[union-attr]
+            pid = worker.proc.pid  # type: ignore[union-attr]
+            processor_peak = sum(_peak_rss_mb(child) for child in _children(pid))
+            peak = _peak_rss_mb(pid) + processor_peak
         finally:
             worker.stop()
 
@@ -138,6 +146,7 @@ def bench_stream(
             raw_faust_s=raw_s,
             raw_worker_consumer_s=raw_same_s,
             peak_rss_mb=peak,
+            processor_peak_rss_mb=processor_peak,
             topn_us=_topn_us(model),
             movies=len(model.index),
             stored=stored,
