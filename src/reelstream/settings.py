@@ -96,7 +96,12 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(
         0, ge=0, le=65535, description="Serve the worker's Prometheus metrics here (0: off)."
     )
-    checkpoint_every_events: int = Field(5000, ge=1)
+    checkpoint_every_events: int = Field(
+        20_000,
+        ge=1,
+        description="A restart re-learns at most this many events from PostgreSQL (~0.5 s); "
+        "at full load 5,000 meant a ~8 MB checkpoint every second.",
+    )
     checkpoint_every_s: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")

@@ -92,7 +92,7 @@ def top_n(
             maxima = scores[: width * groups].reshape(width, groups).max(axis=0)
             threshold = np.partition(maxima, groups - n)[groups - n]
             if threshold > -np.inf:
-                rows = np.flatnonzero(scores >= threshold)
+                rows = (scores >= threshold).nonzero()[0]
                 if len(rows) > _GROUPS:  # a flat top: narrow the candidates down first
                     sub = scores[rows]
                     best = np.argpartition(sub, len(sub) - n)[len(sub) - n :]

@@ -300,7 +300,7 @@ class OnlineRecommender(Recommender):
         touched = self.transitions.scores_into(user, buf, scale=cfg.transition_scale)
         if touched is None:
             return
-        values = np.log1p(buf[touched].astype(np.float32))
+        values = np.log1p(buf[touched], dtype=np.float32)  # cast, then log1p in float32
         if cfg.transition_weight != 1.0:
             values *= np.float32(cfg.transition_weight)
         out[touched] += values

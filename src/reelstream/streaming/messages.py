@@ -1,10 +1,11 @@
-"""Raw messages as they come off the topic, and dead letters as they go to the DLQ."""
+"""Raw messages as they come off the topic, dead letters as they go to the DLQ, and the
+outcome of a batch (plain data: the Faust process imports this, not the processor)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["RawMessage", "DeadLetter"]
+__all__ = ["RawMessage", "DeadLetter", "BatchOutcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +34,11 @@ class DeadLetter:
             ("reelstream.source.partition", str(m.partition).encode()),
             ("reelstream.source.offset", str(m.offset).encode()),
         ]
+
+
+@dataclass
+class BatchOutcome:
+    stored: int = 0
+    duplicates: int = 0
+    users_refreshed: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)

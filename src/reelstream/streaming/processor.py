@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -31,7 +30,7 @@ from reelstream.models.online import OnlineRecommender
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
 from reelstream.streaming.checkpoints import BackgroundCheckpoints
-from reelstream.streaming.messages import DeadLetter, RawMessage
+from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
 from reelstream.streaming.metrics import (
     BATCH_SECONDS,
     DEAD_LETTERS,
@@ -51,14 +50,6 @@ _retry_io = retry(
     before_sleep=before_sleep_log(log, logging.WARNING),
     reraise=True,
 )
-
-
-@dataclass
-class BatchOutcome:
-    stored: int = 0
-    duplicates: int = 0
-    users_refreshed: int = 0
-    dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
 def _reason(exc: ValidationError) -> str:

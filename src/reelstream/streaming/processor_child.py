@@ -32,8 +32,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from reelstream.settings import Settings
-from reelstream.streaming.messages import DeadLetter, RawMessage
-from reelstream.streaming.processor import BatchOutcome
+from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
 
 __all__ = ["ProcessorChild", "ProcessorDied"]
 
