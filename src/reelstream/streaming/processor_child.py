@@ -178,8 +178,20 @@ def _outcome_reply(batch: Sequence[RawMessage], outcome: BatchOutcome) -> tuple:
     return ("ok", outcome.stored, outcome.duplicates, outcome.users_refreshed, letters)
 
 
+async def _read_requests(reader: asyncio.StreamReader, requests: asyncio.Queue) -> None:
+    try:
+        while True:
+            requests.put_nowait(await _read_frame(reader))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        requests.put_nowait(None)  # the worker is gone
+
+
 async def _serve(sock: socket.socket) -> None:
+    """Prepare (validate + store) each batch on a thread as soon as it arrives, and apply
+    (learn + Redis) the batches in order on the loop: the next batch's PostgreSQL round trips
+    overlap this batch's learning."""
     import traceback
+    from concurrent.futures import ThreadPoolExecutor
 
     from reelstream.settings import get_settings
     from reelstream.streaming.worker import build_processor, listen_for_promotions
@@ -189,30 +201,47 @@ async def _serve(sock: socket.socket) -> None:
     lock = asyncio.Lock()  # batches and model swaps never interleave
     promotions = asyncio.create_task(listen_for_promotions(settings, processor, lock))
     reader, writer = await asyncio.open_connection(sock=sock)
+    requests: asyncio.Queue = asyncio.Queue()
+    reading = asyncio.create_task(_read_requests(reader, requests))
+    preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")  # in order
+    loop = asyncio.get_running_loop()
+    staged: deque[tuple[list[RawMessage], asyncio.Future]] = deque()
+    closing = False
     try:
         while True:
-            try:
-                request = await _read_frame(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                log.warning("the worker is gone; exiting without a checkpoint (recovery covers it)")
-                return
-            if request[0] == "close":
+            # Start preparing every batch already sent (the worker bounds how many); wait
+            # for a request only when there is nothing left to apply.
+            while not closing and (not staged or not requests.empty()):
+                request = await requests.get()
+                if request is None:
+                    log.warning("the worker is gone; exiting without a checkpoint (recovery covers it)")
+                    return
+                if request[0] == "close":
+                    closing = True
+                    break
+                batch = [RawMessage(*fields) for fields in request[1]]
+                staged.append((batch, loop.run_in_executor(preparer, processor.prepare, batch)))
+            if staged:
+                batch, preparing = staged.popleft()
+                try:
+                    prepared = await preparing
+                    async with lock:
+                        outcome = processor.apply(prepared)
+                except Exception:  # noqa: BLE001 - reported to the worker, which stops
+                    await _write_frame(writer, ("error", traceback.format_exc()))
+                    return
+                await _write_frame(writer, _outcome_reply(batch, outcome))
+            elif closing:  # every batch sent before "close" is applied and answered
                 async with lock:
                     processor.checkpoint()
                     processor.close()
                 log.info("checkpoint saved on shutdown")
                 await _write_frame(writer, ("closed",))
                 return
-            batch = [RawMessage(*fields) for fields in request[1]]
-            try:
-                async with lock:
-                    outcome = processor.handle(batch)
-            except Exception:  # noqa: BLE001 - reported to the worker, which stops
-                await _write_frame(writer, ("error", traceback.format_exc()))
-                return
-            await _write_frame(writer, _outcome_reply(batch, outcome))
     finally:
         promotions.cancel()
+        reading.cancel()
+        preparer.shutdown(wait=False, cancel_futures=True)
 
 
 def main(argv: Sequence[str]) -> None:

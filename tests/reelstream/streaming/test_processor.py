@@ -202,3 +202,15 @@ def test_rated_movies_get_similar_lists_bounded_per_batch(worker_settings, cache
     similar = cache.get_similar(newest_first[0])
     assert newest_first[0] not in {r.movie_id for r in similar}
     assert [r.score for r in similar] == sorted((r.score for r in similar), reverse=True)
+
+
+def test_similar_lists_keep_to_a_per_second_budget(worker_settings, cache):
+    events = make_events(300, movies=200)
+    processor = make_processor(worker_settings, cache)
+    processor.similar_per_batch, processor.similar_per_s = 5, 1e-9  # no refill to speak of
+    processor.handle(messages(events[:100]))
+    processor.handle(messages(events[100:], offset=100))  # the first batch spent the budget
+
+    later = {e.movie_id for e in events[100:]} - {e.movie_id for e in events[:100]}
+    assert not [m for m in later if cache.get_similar(m)]
+    assert sum(1 for m in {e.movie_id for e in events[:100]} if cache.get_similar(m)) == 5
