@@ -6,9 +6,16 @@ and in one process they share one GIL, so the worker ran at the sum of the two. 
 processor in a child, the Faust process fills the next batch while the child works on this
 one, and the two run on two cores.
 
-Semantics stay those of the inline processor: the agent sends a batch and awaits its
-outcome before the batch is acknowledged (at-least-once); the child holds the model, the
-checkpoints and the promotion listener, so batches and model swaps still never interleave.
+Inside the child, each batch is prepared (validated and stored in PostgreSQL) on a thread as
+soon as it arrives, while the loop applies the previous one (learn, top-N, Redis): the
+PostgreSQL round trips of one batch overlap the learning of the other. Batches are applied
+in the order they were sent.
+
+Semantics stay those of the inline processor: the agent acknowledges a batch only after its
+outcome came back (at-least-once; at most ``worker_batches_in_flight`` are outstanding); the
+child holds the model, the checkpoints and the promotion listener, so batches and model swaps
+still never interleave.
+
 The child dies with the worker (``PR_SET_PDEATHSIG``, and it exits when the socket closes);
 on a graceful stop the worker asks it to checkpoint first. If the child dies, the worker
 exits at once without acknowledging the batch in flight, which is redelivered on restart.
