@@ -7,6 +7,7 @@ from faust.tables import TableManager
 
 from reelstream.kafka import faust_broker_settings, use_fetch_max_wait
 from reelstream.streaming.faust_consumer import use_direct_delivery
+from reelstream.streaming.faust_monitor import BatchMonitor
 from reelstream.settings import get_settings
 
 __all__ = ["app", "settings"]
@@ -40,5 +41,6 @@ app = faust.App(
     web_enabled=False,
     autodiscover=False,
     TableManager=TablelessTableManager,
+    Monitor=BatchMonitor,  # no per-message statistics: nothing reads them here
 )
 use_direct_delivery(app)  # no four tasks per message: see reelstream.streaming.faust_consumer

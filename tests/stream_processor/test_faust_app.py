@@ -91,3 +91,14 @@ def test_direct_delivery_awaits_each_message_and_keeps_wait_first_while_suspende
     delivered, via_wait_first = asyncio.run(run())
     assert delivered == [0, 1, 2, 3, 4]
     assert via_wait_first == [3, 4]
+
+
+def test_the_app_keeps_no_per_message_statistics() -> None:
+    from faust.types import TP
+
+    from reelstream.streaming.faust_monitor import BatchMonitor
+    from stream_processor.app import app
+
+    assert isinstance(app.monitor, BatchMonitor)
+    app.monitor.on_message_in(TP("ratings", 0), 0, object())
+    assert app.monitor.messages_received_total == 0  # Faust's own monitor would count it

@@ -4,8 +4,9 @@ Run as ``python -m reelstream.bench.faust_raw N [faust|worker]`` with ``REELSTRE
 settings in the environment; prints one JSON line ``{"events": N, "seconds": s}`` (timed from
 the first message) and exits. ``faust`` (default) keeps Faust's consumer as it ships (fetch
 wait 1500 ms); ``worker`` gives it the worker's consumer: the fetch wait narrowed to
-``REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS`` for freshness on tansu, and messages handed to the
-stream directly (:mod:`reelstream.streaming.faust_consumer`).
+``REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS`` for freshness on tansu, messages handed to the
+stream directly (:mod:`reelstream.streaming.faust_consumer`) and no per-message monitor
+statistics (:mod:`reelstream.streaming.faust_monitor`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import faust
 from reelstream.kafka import faust_broker_settings, use_fetch_max_wait
 from reelstream.settings import get_settings
 from reelstream.streaming.faust_consumer import use_direct_delivery
+from reelstream.streaming.faust_monitor import BatchMonitor
 
 settings = get_settings()
 expected = int(sys.argv[1]) if len(sys.argv) > 1 else 0
@@ -37,6 +39,7 @@ app = faust.App(
     datadir=str(settings.state_dir / "faust" / "{conf.id}"),
     web_enabled=False,
     autodiscover=False,
+    **({"Monitor": BatchMonitor} if consumer == "worker" else {}),
 )
 if consumer == "worker":
     use_direct_delivery(app)
