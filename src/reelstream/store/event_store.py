@@ -212,6 +212,23 @@ class EventStore:
         ).fetchall()
         return [StoredRating(*r) for r in rows]
 
+    def latest_events(self, user_ids: Iterable[int]) -> dict[int, RatingEvent]:
+        """Each user's most recently stored event (highest ``seq``); users with none are left out."""
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        rows = self._conn.execute(
+            "SELECT DISTINCT ON (user_id) event_id, user_id, movie_id, rating, rated_at"
+            " FROM ratings WHERE user_id = ANY(%s::int4[]) ORDER BY user_id, seq DESC",
+            (ids,),
+        ).fetchall()
+        return {
+            row[1]: RatingEvent(
+                event_id=row[0], user_id=row[1], movie_id=row[2], rating=row[3], timestamp=row[4]
+            )
+            for row in rows
+        }
+
     def count_user_ratings(self, user_id: int) -> int:
         return int(self._scalar("SELECT count(*) FROM ratings WHERE user_id = %s", (user_id,)))
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -62,6 +62,7 @@ class PreparedBatch:
     dead_letters: list[DeadLetter]
     histories: dict[int, set[int]]  # first-seen users' earlier movies
     stored: list[tuple[RatingEvent, int]]  # newly stored, in batch order, with their seq
+    latest: dict[int, RatingEvent]  # users with only duplicates here: their latest stored event
     started: float
 
 
@@ -158,7 +159,11 @@ class BatchProcessor:
             events.setdefault(event.event_id, (event, message))
         histories = self._read_histories({event.user_id for event, _ in events.values()})
         stored = self._store([event for event, _ in events.values()]) if events else []
-        return PreparedBatch(len(messages), events, dead_letters, histories, stored, started)
+        only_duplicates = {e.user_id for e, _ in events.values()} - {e.user_id for e, _ in stored}
+        latest = self._latest_events(only_duplicates) if only_duplicates else {}
+        return PreparedBatch(
+            len(messages), events, dead_letters, histories, stored, latest, started
+        )
 
     def apply(self, batch: PreparedBatch) -> BatchOutcome:
         """Learn the newly stored events in order, then refresh Redis; maybe checkpoint."""
@@ -183,7 +188,7 @@ class BatchProcessor:
         last_event = {
             event.user_id: event for event, _ in events.values() if event.event_id in new_ids
         }
-        last_event.update(self._lost_in_cache(events.values(), skip=last_event.keys()))
+        last_event.update(self._lost_in_cache(batch.latest))
         if last_event:
             self._refresh(last_event)
         self._refresh_similar([event.movie_id for event, _ in reversed(stored)])
@@ -231,24 +236,25 @@ class BatchProcessor:
             self._known_users = self._known_users | histories.keys()  # rebound, not mutated
 
     @_retry_io
-    def _lost_in_cache(
-        self, events: Iterable[tuple[RatingEvent, RawMessage]], skip: Iterable[int]
-    ) -> dict[int, RatingEvent]:
-        """Redelivered events whose user's cached list does not include them.
+    def _latest_events(self, user_ids: set[int]) -> dict[int, RatingEvent]:
+        return self.store.latest_events(user_ids)
 
-        A worker that died after storing an event but before writing Redis leaves that user's
-        list behind; the redelivery repairs it. An older duplicate never rolls a list back.
+    @_retry_io
+    def _lost_in_cache(self, latest: dict[int, RatingEvent]) -> dict[int, RatingEvent]:
+        """Users whose cached list does not include their latest stored event.
+
+        A worker that died after storing a batch but before writing Redis (or, in the
+        processor process, after storing the next batch but before learning it) leaves those
+        users' lists behind; the redelivery, all duplicates, repairs them. "Latest" is by
+        ingest sequence, so two events with the same timestamp are told apart, and a list
+        already newer than it (another worker's) is never rolled back.
         """
-        newest: dict[int, RatingEvent] = {}
-        for event, _ in events:
-            if event.user_id not in skip and (
-                event.user_id not in newest or event.timestamp >= newest[event.user_id].timestamp
-            ):
-                newest[event.user_id] = event
         lost = {}
-        for user_id, event in newest.items():
+        for user_id, event in latest.items():
             cached = self.cache.get_user_recommendations(user_id)
-            if cached is None or cached.last_event_at is None or cached.last_event_at < event.timestamp:
+            if cached is None or cached.last_event_at is None or (
+                cached.last_event_id != event.event_id and cached.last_event_at <= event.timestamp
+            ):
                 lost[user_id] = event
         return lost
 

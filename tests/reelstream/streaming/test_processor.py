@@ -214,3 +214,19 @@ def test_similar_lists_keep_to_a_per_second_budget(worker_settings, cache):
     later = {e.movie_id for e in events[100:]} - {e.movie_id for e in events[:100]}
     assert not [m for m in later if cache.get_similar(m)]
     assert sum(1 for m in {e.movie_id for e in events[:100]} if cache.get_similar(m)) == 5
+
+
+def test_a_redelivery_repairs_a_list_behind_by_an_event_with_the_same_timestamp(worker_settings, cache):
+    """Two events of one user with the same timestamp: the list must name the one stored last
+    (a worker died after storing it, before writing Redis), not just one as recent."""
+    first, second = make_events(2, users=1)
+    second = second.model_copy(update={"timestamp": first.timestamp})
+    processor = make_processor(worker_settings, cache)
+    processor.handle(messages([first]))
+    processor.prepare(messages([second], offset=1))  # stored, then the worker "died"
+    assert cache.get_user_recommendations(first.user_id).last_event_id == first.event_id
+
+    outcome = processor.handle(messages([second], offset=1))  # Kafka redelivers it
+
+    assert (outcome.stored, outcome.duplicates) == (0, 1)
+    assert cache.get_user_recommendations(first.user_id).last_event_id == second.event_id
