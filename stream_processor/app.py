@@ -8,6 +8,7 @@ from faust.tables import TableManager
 from reelstream.kafka import faust_broker_settings, use_fetch_max_wait
 from reelstream.streaming.faust_consumer import use_direct_delivery
 from reelstream.streaming.faust_monitor import BatchMonitor
+from reelstream.streaming.faust_producer import use_unthreaded_producer_buffer
 from reelstream.settings import get_settings
 
 __all__ = ["app", "settings"]
@@ -44,3 +45,4 @@ app = faust.App(
     Monitor=BatchMonitor,  # no per-message statistics: nothing reads them here
 )
 use_direct_delivery(app)  # no four tasks per message: see reelstream.streaming.faust_consumer
+use_unthreaded_producer_buffer(app)  # see reelstream.streaming.faust_producer

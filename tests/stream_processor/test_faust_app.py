@@ -102,3 +102,27 @@ def test_the_app_keeps_no_per_message_statistics() -> None:
     assert isinstance(app.monitor, BatchMonitor)
     app.monitor.on_message_in(TP("ratings", 0), 0, object())
     assert app.monitor.messages_received_total == 0  # Faust's own monitor would count it
+
+
+def test_the_producer_buffer_counts_its_queue_without_a_settings_lookup() -> None:
+    import faust
+
+    from reelstream.streaming.faust_producer import (
+        UnthreadedProducerBuffer,
+        use_unthreaded_producer_buffer,
+    )
+    from stream_processor.app import app
+
+    buffer = app.producer.buffer
+    assert isinstance(buffer, UnthreadedProducerBuffer)
+    assert buffer.size == 0
+    buffer.pending.put_nowait(object())  # what send_soon() queues
+    try:
+        assert buffer.size == 1
+        asyncio.run(buffer.wait_until_ebb())  # far below max_messages: returns at once
+    finally:
+        buffer.pending.get_nowait()
+
+    threaded = faust.App("threaded-producer-test", producer_threaded=True, web_enabled=False)
+    with pytest.raises(ValueError, match="producer_threaded"):
+        use_unthreaded_producer_buffer(threaded)

@@ -5,8 +5,9 @@ settings in the environment; prints one JSON line ``{"events": N, "seconds": s}`
 the first message) and exits. ``faust`` (default) keeps Faust's consumer as it ships (fetch
 wait 1500 ms); ``worker`` gives it the worker's consumer: the fetch wait narrowed to
 ``REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS`` for freshness on tansu, messages handed to the
-stream directly (:mod:`reelstream.streaming.faust_consumer`) and no per-message monitor
-statistics (:mod:`reelstream.streaming.faust_monitor`).
+stream directly (:mod:`reelstream.streaming.faust_consumer`), no per-message monitor
+statistics (:mod:`reelstream.streaming.faust_monitor`) and the producer buffer check without
+a settings lookup (:mod:`reelstream.streaming.faust_producer`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from reelstream.kafka import faust_broker_settings, use_fetch_max_wait
 from reelstream.settings import get_settings
 from reelstream.streaming.faust_consumer import use_direct_delivery
 from reelstream.streaming.faust_monitor import BatchMonitor
+from reelstream.streaming.faust_producer import use_unthreaded_producer_buffer
 
 settings = get_settings()
 expected = int(sys.argv[1]) if len(sys.argv) > 1 else 0
@@ -43,6 +45,7 @@ app = faust.App(
 )
 if consumer == "worker":
     use_direct_delivery(app)
+    use_unthreaded_producer_buffer(app)
 topic = app.topic(settings.ratings_topic, value_type=bytes)
 
 
