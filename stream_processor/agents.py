@@ -5,12 +5,12 @@ The processor (validate, store, learn, top-N, Redis) runs in a child process
 already fills the next, and the two use two cores instead of sharing one GIL. The child also
 follows champion promotions, so model swaps still fall between two batches.
 
-Faust acknowledges a batch from ``take_events`` once the loop body returns — also when the
-body raised — so nothing in the body may raise for a bad message: bad messages come back as
-dead letters and are forwarded to the dead-letter topic (and awaited) before the batch is
-acknowledged; store/cache outages are retried inside the processor. If the processor process
-dies, the worker exits at once, before the batch in flight is acknowledged: it is redelivered
-when the worker restarts, and the event-id check makes the redelivery harmless.
+Batches come from ``noack_take``: Faust acknowledges nothing by itself. A finisher task
+acknowledges each batch, in order, once its outcome is back and its dead letters (bad
+messages, with the error) are on the dead-letter topic, acknowledged by the broker; store and
+cache outages are retried inside the processor. If the processor process dies, or a dead
+letter cannot be sent, the worker exits at once, before the batch is acknowledged: it is
+redelivered when the worker restarts, and the event-id check makes the redelivery harmless.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ class ProcessorChild:
         ours, theirs = socket.socketpair()
         env = {**os.environ, **self.settings.to_env()}
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(theirs.fileno()), self.loglevel],
+            [sys.executable, "-m", __name__, str(theirs.fileno()), self.loglevel, str(os.getpid())],
             pass_fds=(theirs.fileno(),),
             env=env,
         )
@@ -168,14 +168,14 @@ def _outcome(batch: Sequence[RawMessage], reply: tuple) -> BatchOutcome | None:
 
 
 # -- the child ------------------------------------------------------------------------------
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Linux: SIGKILL this process when the worker dies (a crash must not leave it running)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # elsewhere the closed socket still ends it, after the batch in hand
-    if os.getppid() == 1:  # the parent died before prctl took effect
+    if os.getppid() != parent:  # the worker died before prctl took effect (it may be PID 1)
         os._exit(0)
 
 
@@ -252,8 +252,8 @@ async def _serve(sock: socket.socket) -> None:
 
 
 def main(argv: Sequence[str]) -> None:
-    fd, loglevel = int(argv[0]), argv[1] if len(argv) > 1 else "info"
-    _die_with_parent()
+    fd, loglevel, parent = int(argv[0]), argv[1], int(argv[2])
+    _die_with_parent(parent)
     # The worker decides when to stop (it sends "close"); a Ctrl-C reaching the whole
     # process group must not kill the child before it checkpoints.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
