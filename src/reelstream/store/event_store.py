@@ -180,15 +180,7 @@ class EventStore:
             f" WHERE {where} ORDER BY seq LIMIT %s",
             [*params, limit],
         ).fetchall()
-        return [
-            SequencedRating(
-                seq=r[0],
-                event=RatingEvent(
-                    event_id=r[1], user_id=r[2], movie_id=r[3], rating=r[4], timestamp=r[5]
-                ),
-            )
-            for r in rows
-        ]
+        return [SequencedRating(seq=r[0], event=_rating_event(r[1:])) for r in rows]
 
     def count_ratings(self) -> int:
         return int(self._scalar("SELECT count(*) FROM ratings"))
@@ -222,12 +214,7 @@ class EventStore:
             " FROM ratings WHERE user_id = ANY(%s::int4[]) ORDER BY user_id, seq DESC",
             (ids,),
         ).fetchall()
-        return {
-            row[1]: RatingEvent(
-                event_id=row[0], user_id=row[1], movie_id=row[2], rating=row[3], timestamp=row[4]
-            )
-            for row in rows
-        }
+        return {row[1]: _rating_event(row) for row in rows}
 
     def count_user_ratings(self, user_id: int) -> int:
         return int(self._scalar("SELECT count(*) FROM ratings WHERE user_id = %s", (user_id,)))
@@ -374,3 +361,10 @@ def _opt_int(value: Any) -> int | None:
     except (TypeError, ValueError):
         pass
     return int(value)
+
+
+def _rating_event(row: Sequence[Any]) -> RatingEvent:
+    """A ``RatingEvent`` from ``(event_id, user_id, movie_id, rating, rated_at)`` columns."""
+    return RatingEvent(
+        event_id=row[0], user_id=row[1], movie_id=row[2], rating=row[3], timestamp=row[4]
+    )

@@ -26,7 +26,7 @@ class UnthreadedProducerBuffer(ProducerBuffer):
         return len(self.pending._queue)  # type: ignore[attr-defined]
 
     async def wait_until_ebb(self) -> None:
-        if len(self.pending._queue) > self.max_messages:  # type: ignore[attr-defined]
+        if self.size > self.max_messages:
             await super().wait_until_ebb()
 
 
