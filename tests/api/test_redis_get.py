@@ -142,3 +142,33 @@ def test_server_closing_fails_pending_gets() -> None:
             server.close()
 
     asyncio.run(run())
+
+
+def test_a_command_behind_an_answered_one_still_times_out() -> None:
+    """One watchdog per connection follows the oldest waiter: a server that answers the first
+    GET and then goes silent fails the second after the timeout, not never."""
+
+    async def run() -> None:
+        async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\nfirst\r\n")
+            writer.write(b"$2\r\nok\r\n")
+            await writer.drain()
+            await reader.read()  # then silence, until the client hangs up
+            writer.close()
+
+        server = await asyncio.start_server(answer_once, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = PipelinedGetClient("127.0.0.1", port, timeout_s=0.3)
+        try:
+            assert await client.get("first") == b"ok"
+            await asyncio.sleep(0.2)  # the watchdog armed for "first" must not fire early
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            with pytest.raises(TimeoutError):
+                await client.get("second")
+            assert 0.25 <= loop.time() - started < 2.0
+        finally:
+            await client.aclose()
+            server.close()
+
+    asyncio.run(run())

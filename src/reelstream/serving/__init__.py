@@ -12,7 +12,6 @@ from reelstream.serving.store_pool import StorePool, StoreUnavailable
 from reelstream.serving.recommendations import (
     RecommendationReader,
     RecommendationsUnavailable,
-    ServedItem,
     ServedRecommendations,
 )
 
@@ -25,7 +24,6 @@ __all__ = [
     "RatingPublisher",
     "RecommendationReader",
     "RecommendationsUnavailable",
-    "ServedItem",
     "ServedRecommendations",
     "ServingContext",
     "StorePool",

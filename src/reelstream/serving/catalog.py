@@ -5,17 +5,23 @@ Movies rarely change, so entries never expire; ids PostgreSQL does not know are 
 unknown for ``negative_ttl_s`` (a catalogue load may add them later). When PostgreSQL is
 unreachable, lookups answer with what is cached (unknown titles are ``None``) and do not retry
 the database for ``retry_after_s``, so an outage cannot slow the hot path down.
+
+Each cached movie also keeps its response item pre-encoded up to the score
+(``{"movie_id":1,"title":"Toy Story (1995)","genres":[...],"score":``): a served list is then
+joined from bytes instead of building and serialising ten dicts per request.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["MovieCatalog", "MovieInfo"]
+import orjson
+
+__all__ = ["MovieCatalog", "MovieInfo", "item_head"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,12 @@ def _genres(value: Any) -> list[str]:
     return [str(g) for g in value]
 
 
+def item_head(movie_id: int, title: str | None, genres: list[str]) -> bytes:
+    """A response item's JSON without its score and closing brace (the score follows)."""
+    head = orjson.dumps({"movie_id": movie_id, "title": title, "genres": genres})
+    return head[:-1] + b',"score":'
+
+
 def to_movie_info(movie: Any) -> MovieInfo:
     """Convert the store's movie record (``reelstream.store.Movie``) to a :class:`MovieInfo`."""
     return MovieInfo(int(movie.movie_id), movie.title, _genres(getattr(movie, "genres", None)))
@@ -54,6 +66,7 @@ class MovieCatalog:
     ) -> None:
         self._store = store
         self._known: dict[int, MovieInfo] = {}
+        self._heads: dict[int, bytes] = {}  # movie id -> item_head(), for every known movie
         self._unknown: dict[int, float] = {}  # movie id -> monotonic time it was found missing
         self._max_entries = max_entries
         self._negative_ttl_s = negative_ttl_s
@@ -89,6 +102,14 @@ class MovieCatalog:
                 missing.append(movie_id)
         return found, missing
 
+    def item_heads(self, ids: Sequence[int]) -> tuple[list[bytes | None], list[int]]:
+        """:func:`item_head` of each id (None where not cached), and the ids worth asking
+        PostgreSQL about. Never blocks."""
+        found = list(map(self._heads.get, ids))
+        if None not in found:
+            return found, []
+        return found, self.cached(m for m, head in zip(ids, found) if head is None)[1]
+
     @staticmethod
     def complete(ids: Iterable[int], found: dict[int, MovieInfo]) -> dict[int, MovieInfo]:
         return {
@@ -112,7 +133,8 @@ class MovieCatalog:
         with self._lock:
             if len(self._known) + len(fetched) > self._max_entries:
                 self._known.clear()  # crude bound; a real catalogue fits comfortably
-            self._known.update(fetched)
+                self._heads.clear()
+            self._remember(fetched.values())
             for movie_id in ids:
                 if movie_id not in fetched:
                     self._unknown[movie_id] = now
@@ -123,5 +145,9 @@ class MovieCatalog:
     def put(self, infos: Iterable[MovieInfo]) -> None:
         """Warm the cache (e.g. with a whole catalogue at start-up)."""
         with self._lock:
-            for info in infos:
-                self._known[info.movie_id] = info
+            self._remember(infos)
+
+    def _remember(self, infos: Iterable[MovieInfo]) -> None:
+        for info in infos:
+            self._known[info.movie_id] = info
+            self._heads[info.movie_id] = item_head(info.movie_id, info.title, info.genres)

@@ -189,39 +189,40 @@ def test_user_ratings_paginated(client: TestClient, store: Any, movies: dict[int
     assert empty["count"] == 0 and empty["data"] == []
 
 
-# --- the fast path of GET recommendations (api.routes.users.RecommendationsRoute) -----------
-def _scope(user_id: str, query: bytes = b"", method: str = "GET") -> dict[str, Any]:
-    return {"method": method, "path_params": {"user_id": user_id}, "query_string": query}
+# --- the fast lane of GET recommendations (api.fast_lane.RecommendationsLane) ---------------
+@pytest.mark.parametrize(
+    ("path", "query", "expected"),
+    [
+        ("/users/42/recommendations", b"", (42, 10)),
+        ("/users/42/recommendations", b"n=3", (42, 3)),
+        ("/users/2147483647/recommendations", b"n=500", (2**31 - 1, 500)),
+        ("/users/007/recommendations", b"n=010", (7, 10)),  # leading zeros: int() and pydantic agree
+    ],
+)
+def test_plainly_valid_requests_take_the_fast_lane(path: str, query: bytes, expected: tuple[int, int]) -> None:
+    from api.fast_lane import lane_args
+
+    assert lane_args("GET", path, query) == expected
 
 
 @pytest.mark.parametrize(
-    ("user_id", "query", "expected"),
+    ("path", "query", "method"),
     [
-        ("42", b"", (42, 10)),
-        ("42", b"n=3", (42, 3)),
-        ("2147483647", b"n=500", (2**31 - 1, 500)),
-        ("007", b"n=010", (7, 10)),  # leading zeros: int() and pydantic agree
+        ("/users/0/recommendations", b"", "GET"), ("/users/2147483648/recommendations", b"", "GET"),
+        ("/users/-1/recommendations", b"", "GET"), ("/users/x/recommendations", b"", "GET"),
+        ("/users/１２/recommendations", b"", "GET"),  # non-ASCII digits: FastAPI decides
+        ("/users//recommendations", b"", "GET"), ("/users/1/2/recommendations", b"", "GET"),
+        ("/users/1/recommendations/", b"", "GET"), ("/users/1/ratings", b"", "GET"),
+        ("/users/1/recommendations", b"n=0", "GET"), ("/users/1/recommendations", b"n=501", "GET"),
+        ("/users/1/recommendations", b"n=", "GET"), ("/users/1/recommendations", b"n=1&n=2", "GET"),
+        ("/users/1/recommendations", b"m=1", "GET"), ("/users/1/recommendations", b"n=%31", "GET"),
+        ("/users/1/recommendations", b"", "POST"), ("/users/1/recommendations", b"", "HEAD"),
     ],
 )
-def test_plainly_valid_requests_take_the_fast_path(user_id: str, query: bytes, expected: tuple[int, int]) -> None:
-    from api.routes.users import fast_path_args
+def test_anything_else_goes_through_fastapi(path: str, query: bytes, method: str) -> None:
+    from api.fast_lane import lane_args
 
-    assert fast_path_args(_scope(user_id, query)) == expected
-
-
-@pytest.mark.parametrize(
-    ("user_id", "query", "method"),
-    [
-        ("0", b"", "GET"), ("2147483648", b"", "GET"), ("-1", b"", "GET"), ("x", b"", "GET"),
-        ("１２", b"", "GET"),  # non-ASCII digits: FastAPI decides
-        ("1", b"n=0", "GET"), ("1", b"n=501", "GET"), ("1", b"n=", "GET"), ("1", b"n=1&n=2", "GET"),
-        ("1", b"m=1", "GET"), ("1", b"n=%31", "GET"), ("1", b"", "POST"), ("1", b"", "HEAD"),
-    ],
-)
-def test_anything_else_goes_through_fastapi(user_id: str, query: bytes, method: str) -> None:
-    from api.routes.users import fast_path_args
-
-    assert fast_path_args(_scope(user_id, query, method)) is None
+    assert lane_args(method, path, query) is None
 
 
 def test_fast_and_fastapi_paths_answer_the_same(
@@ -240,7 +241,7 @@ def test_fast_and_fastapi_paths_answer_the_same(
     assert client.post(f"/users/{user_id}/recommendations").status_code == 405
 
 
-def test_fast_path_requests_are_timed(client: TestClient) -> None:
+def test_fast_lane_requests_are_timed(client: TestClient) -> None:
     client.get(f"/users/{random_id()}/recommendations")
     metrics = client.get("/metrics").text
     assert (
