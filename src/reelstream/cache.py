@@ -4,16 +4,21 @@ Key layout (``{p}`` is the key prefix, ``reelstream:`` by default). Every value 
 orjson blob, so every read is one ``GET`` (one round-trip, one parse):
 
 =================================  ==========================================================
-``{p}user:{user_id}:recs``         ``{"user_id", "items": [[movie_id, score], ...],
+``{p}user:{user_id}:recs``         ``{"user_id", "movie_ids": [...], "scores": [...],
                                    "model_version", "updated_at", "last_event_id",
                                    "last_event_at", "source"}``; expires ``ttl_s`` after the
                                    last write (idle users drop out, memory stays bounded)
-``{p}popular``                     ``{"items": [[movie_id, score], ...], "model_version",
+``{p}popular``                     ``{"movie_ids": [...], "scores": [...], "model_version",
                                    "updated_at"}``; at most ``max_popular`` items, no TTL
                                    (one key, bounded, rewritten on every worker batch)
-``{p}movie:{movie_id}:similar``    ``{"items": [[movie_id, score], ...], "updated_at"}``;
+``{p}movie:{movie_id}:similar``    ``{"movie_ids": [...], "scores": [...], "updated_at"}``;
                                    at most ``max_similar`` items, expires after ``ttl_s``
 =================================  ==========================================================
+
+Lists are two flat arrays, best first (``scores[i]`` is the score of ``movie_ids[i]``): the
+API parses one value per request, and two arrays parse into two objects where the earlier
+``"items": [[movie_id, score], ...]`` parsed into one list per item. :func:`ranked_list` reads
+both layouts, so values written before the change serve until they are rewritten or expire.
 
 Times are ISO-8601 UTC strings. Writes of a whole batch go through one non-transactional
 pipeline (one round-trip). A missing or expired key reads as ``None`` (or ``[]``), never an
@@ -39,6 +44,7 @@ __all__ = [
     "PopularRecommendations",
     "RecommendationCache",
     "DEFAULT_PREFIX",
+    "ranked_list",
 ]
 
 DEFAULT_PREFIX = "reelstream:"
@@ -159,7 +165,7 @@ class RecommendationCache:
     ) -> None:
         """Replace the popular list (kept to ``max_popular`` items, best first as given)."""
         payload = {
-            "items": _pairs(items[: self.max_popular]),
+            **_ranked(items[: self.max_popular]),
             "model_version": model_version,
             "updated_at": updated_at or datetime.now(UTC),
         }
@@ -171,9 +177,8 @@ class RecommendationCache:
         if raw is None:
             return None
         data = orjson.loads(raw)  # type: ignore[arg-type]
-        pairs = data["items"] if n is None else data["items"][:n]
         return PopularRecommendations(
-            items=[Recommendation(int(m), float(s)) for m, s in pairs],
+            items=_recommendations(data, n),
             model_version=data["model_version"],
             updated_at=_dt(data["updated_at"]),  # type: ignore[arg-type]
         )
@@ -186,7 +191,7 @@ class RecommendationCache:
         stamp = updated_at or datetime.now(UTC)
         pipe = self.client.pipeline(transaction=False)
         for movie_id, items in mapping.items():
-            payload = {"items": _pairs(items[: self.max_similar]), "updated_at": stamp}
+            payload = {**_ranked(items[: self.max_similar]), "updated_at": stamp}
             pipe.set(self.similar_key(movie_id), orjson.dumps(payload), ex=self.ttl_s)
         if mapping:
             pipe.execute()
@@ -197,22 +202,38 @@ class RecommendationCache:
         raw = self.client.get(self.similar_key(movie_id))
         if raw is None:
             return []
-        pairs = orjson.loads(raw)["items"]  # type: ignore[arg-type]
-        if n is not None:
-            pairs = pairs[:n]
-        return [Recommendation(int(m), float(s)) for m, s in pairs]
+        return _recommendations(orjson.loads(raw), n)  # type: ignore[arg-type]
 
 
-def _pairs(items: Iterable[Recommendation]) -> list[list[float | int]]:
+def ranked_list(data: dict[str, Any], n: int | None = None) -> tuple[list[int], list[float]]:
+    """The first ``n`` (all if None) movie ids and scores of a decoded list value, in either
+    layout (module docstring)."""
+    ids = data.get("movie_ids")
+    if ids is None:  # the layout before the flat arrays
+        pairs = data.get("items") or []
+        ids, scores = [int(p[0]) for p in pairs], [float(p[1]) for p in pairs]
+    else:
+        scores = data["scores"]
+    return (ids, scores) if n is None else (ids[:n], scores[:n])
+
+
+def _recommendations(data: dict[str, Any], n: int | None) -> list[Recommendation]:
+    return [Recommendation(int(m), float(s)) for m, s in zip(*ranked_list(data, n))]
+
+
+def _ranked(items: Sequence[Recommendation]) -> dict[str, list[Any]]:
     # int()/float() also turn numpy scalars (np.int64, np.float32) into JSON numbers.
-    return [[int(r.movie_id), float(r.score)] for r in items]
+    return {
+        "movie_ids": [int(r.movie_id) for r in items],
+        "scores": [float(r.score) for r in items],
+    }
 
 
 def _dump_user(rec: UserRecommendations) -> bytes:
     return orjson.dumps(
         {
             "user_id": rec.user_id,
-            "items": _pairs(rec.items),
+            **_ranked(rec.items),
             "model_version": rec.model_version,
             "updated_at": rec.updated_at,
             "last_event_id": str(rec.last_event_id) if rec.last_event_id is not None else None,
@@ -227,7 +248,7 @@ def _load_user(raw: bytes) -> UserRecommendations:
     last_id = data.get("last_event_id")
     return UserRecommendations(
         user_id=int(data["user_id"]),
-        items=[Recommendation(int(m), float(s)) for m, s in data["items"]],
+        items=_recommendations(data, None),
         model_version=data["model_version"],
         updated_at=_dt(data["updated_at"]),  # type: ignore[arg-type]
         last_event_id=UUID(last_id) if last_id else None,

@@ -143,6 +143,43 @@ def test_key_layout_is_the_documented_one(cache):
     }
 
 
+def test_lists_are_stored_as_two_flat_arrays(cache):
+    import orjson
+
+    cache.put_user_recommendations([_user(1, n=3)])
+    stored = orjson.loads(cache.client.get(cache.user_key(1)))
+    assert stored["movie_ids"] == [10, 11, 12]
+    assert stored["scores"] == [1.0, 0.9, 0.8]
+    assert "items" not in stored
+
+
+def test_values_in_the_earlier_layout_still_read(cache):
+    """Values written before the flat arrays ("items": [[id, score], ...]) serve until they
+    are rewritten or expire: the cache's readers and the API's (ranked_list) accept them."""
+    import orjson
+
+    from reelstream.cache import ranked_list
+
+    old_user = {
+        "user_id": 5, "items": [[50, 0.5], [51, 0.25]], "model_version": "v1",
+        "updated_at": NOW.isoformat(), "last_event_id": None, "last_event_at": None,
+        "source": "personal",
+    }
+    cache.client.set(cache.user_key(5), orjson.dumps(old_user))
+    cache.client.set(cache.similar_key(7), orjson.dumps({"items": [[8, 0.5], [9, 0.4]]}))
+    cache.client.set(
+        cache.popular_key(),
+        orjson.dumps({"items": [[1, 3.0]], "model_version": "p", "updated_at": NOW.isoformat()}),
+    )
+
+    assert cache.get_user_recommendations(5).items == [Recommendation(50, 0.5), Recommendation(51, 0.25)]
+    assert cache.get_similar(7, 1) == [Recommendation(8, 0.5)]
+    assert cache.get_popular().items == [Recommendation(1, 3.0)]
+    assert ranked_list(old_user, 1) == ([50], [0.5])
+    assert ranked_list({"movie_ids": [1, 2], "scores": [0.5, 0.25]}, 5) == ([1, 2], [0.5, 0.25])
+    assert ranked_list({}) == ([], [])
+
+
 def test_ping(cache):
     assert cache.ping()
 

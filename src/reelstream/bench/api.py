@@ -4,9 +4,12 @@
    of ``users`` users (a private Redis database, so nothing else is touched).
 2. Start the API (``uvicorn api.main:app``, one worker) and a bare ASGI JSON endpoint
    (:mod:`reelstream.bench._bare`) as subprocesses on free loopback ports.
-3. Closed loop: ``concurrency`` httpx async clients hammer ``GET /users/{random}/
-   recommendations`` (then the bare endpoint) for ``duration_s`` or ``max_requests``;
-   report req/s, p50, p99 and the API/bare throughput ratio.
+3. Closed loop: ``concurrency`` clients hammer ``GET /users/{random}/recommendations``, the
+   bare endpoint and the one-route FastAPI app, ``duration_s`` (or ``max_requests``) each,
+   split into ``rounds`` slices taken in turn (API, bare, FastAPI, API, ...): on a shared
+   machine whose speed drifts over minutes, each endpoint then sees the same mix of fast and
+   slow moments. Report req/s, p50, p99, the API/bare throughput ratio over the whole run
+   and the ratio of each round (its spread shows how much the machine drifted).
 4. Open loop: requests *scheduled* at a fixed ``rate`` (500/s) for ``rate_duration_s``;
    latency counts from the scheduled time, so a stalled server cannot hide its queueing. The
    bare endpoint is run the same way, so the p99 can be read against the machine's own
@@ -53,6 +56,7 @@ class ApiBenchConfig:
     max_requests: int = 200_000
     rate: float = 500.0
     rate_duration_s: float = 10.0
+    rounds: int = 5
     seed: int = 0
     client: str = "raw"  # "raw" (low-overhead asyncio HTTP/1.1) or "httpx"
 
@@ -72,6 +76,17 @@ class LoadResult:
     def pct(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if len(self.latencies_ms) else float("nan")
 
+    @classmethod
+    def combined(cls, parts: list[LoadResult]) -> LoadResult:
+        """Rounds of one endpoint as one result (requests and seconds summed)."""
+        return cls(
+            parts[0].name,
+            sum(p.requests for p in parts),
+            sum(p.errors for p in parts),
+            sum(p.seconds for p in parts),
+            np.concatenate([p.latencies_ms for p in parts]),
+        )
+
 
 @dataclass(frozen=True)
 class ApiBenchReport:
@@ -81,6 +96,7 @@ class ApiBenchReport:
     api_at_rate: LoadResult
     rate: float
     bare_at_rate: LoadResult | None = None  # the machine's noise floor at the same rate
+    round_ratios: tuple[float, ...] = ()  # API/bare req/s of each closed-loop round
 
     @property
     def ratio(self) -> float:
@@ -366,18 +382,22 @@ def run_api_bench(
         asyncio.run(closed_loop("warm-up", api_url, rec_path, config.concurrency, 3.0, 5_000, config.client))
         for url in (bare_url, fast_url):
             asyncio.run(closed_loop("warm-up", url, lambda: "/", config.concurrency, 1.0, 2_000, config.client))
-        log(f"closed loop: {config.concurrency} clients, {config.duration_s:g} s each")
-        api = asyncio.run(
-            closed_loop("api", api_url, rec_path, config.concurrency, config.duration_s, config.max_requests,
-                        config.client)
+        log(
+            f"closed loop: {config.concurrency} clients, {config.duration_s:g} s per endpoint "
+            f"in {config.rounds} interleaved rounds"
         )
-        bare = asyncio.run(
-            closed_loop("bare", bare_url, lambda: "/", config.concurrency, config.duration_s, config.max_requests,
-                        config.client)
-        )
-        bare_fastapi = asyncio.run(
-            closed_loop("bare-fastapi", fast_url, lambda: "/", config.concurrency, config.duration_s,
-                        config.max_requests, config.client)
+        targets = {"api": (api_url, rec_path), "bare": (bare_url, lambda: "/"),
+                   "bare-fastapi": (fast_url, lambda: "/")}
+        rounds: dict[str, list[LoadResult]] = {name: [] for name in targets}
+        for _ in range(config.rounds):
+            for name, (url, paths) in targets.items():
+                rounds[name].append(asyncio.run(closed_loop(
+                    name, url, paths, config.concurrency, config.duration_s / config.rounds,
+                    config.max_requests // config.rounds, config.client,
+                )))
+        api, bare, bare_fastapi = (LoadResult.combined(rounds[name]) for name in targets)
+        round_ratios = tuple(
+            a.rps / b.rps if b.rps else float("nan") for a, b in zip(rounds["api"], rounds["bare"])
         )
         log(f"open loop: {config.rate:g} req/s for {config.rate_duration_s:g} s")
         at_rate = asyncio.run(
@@ -390,5 +410,5 @@ def run_api_bench(
         )
     return ApiBenchReport(
         api=api, bare=bare, bare_fastapi=bare_fastapi, api_at_rate=at_rate, rate=config.rate,
-        bare_at_rate=bare_at_rate,
+        bare_at_rate=bare_at_rate, round_ratios=round_ratios,
     )

@@ -17,7 +17,12 @@ def register(app: typer.Typer) -> None:
         users: int = typer.Option(10_000, min=1, help="Users with a cached list."),
         movies: int = typer.Option(2_000, min=20, help="Catalogue size."),
         concurrency: int = typer.Option(32, min=1, help="Concurrent clients (closed loop)."),
-        duration: float = typer.Option(10.0, min=1, max=120, help="Seconds per closed-loop run."),
+        duration: float = typer.Option(
+            10.0, min=1, max=120, help="Closed-loop seconds per endpoint (over all rounds)."
+        ),
+        rounds: int = typer.Option(
+            5, min=1, max=50, help="Closed-loop rounds, endpoints taken in turn in each."
+        ),
         max_requests: int = typer.Option(200_000, min=100, help="Request cap per run."),
         rate: float = typer.Option(500.0, min=1, max=5000, help="Fixed rate for the p99 run."),
         rate_duration: float = typer.Option(10.0, min=1, max=120, help="Seconds at that rate."),
@@ -42,6 +47,7 @@ def register(app: typer.Typer) -> None:
         config = ApiBenchConfig(
             users=users, movies=movies, concurrency=concurrency, duration_s=duration,
             max_requests=max_requests, rate=rate, rate_duration_s=rate_duration, client=client,
+            rounds=rounds,
         )
         if client not in ("raw", "httpx"):
             fail("--client must be raw or httpx")
@@ -103,7 +109,8 @@ def register(app: typer.Typer) -> None:
         p99_ok = report.api_at_rate.pct(99) <= 20.0
         console.print(
             f"throughput ratio API/bare uvicorn: {report.ratio:.2f} (API/bare FastAPI: "
-            f"{report.ratio_fastapi:.2f}); target >= 0.5: "
+            f"{report.ratio_fastapi:.2f}; rounds: "
+            f"{', '.join(f'{r:.2f}' for r in report.round_ratios)}); target >= 0.5: "
             f"{'met' if ratio_ok else 'MISSED'}. p99 at {rate:g} req/s: "
             f"{report.api_at_rate.pct(99):.2f} ms (target <= 20 ms: {'met' if p99_ok else 'MISSED'})"
             + (

@@ -33,6 +33,7 @@ import anyio
 import anyio.to_thread
 import orjson
 
+from reelstream.cache import ranked_list
 from reelstream.serving.catalog import MovieCatalog, item_head
 
 __all__ = [
@@ -43,6 +44,9 @@ __all__ = [
 
 Source = Literal["personal", "popular"]
 Origin = Literal["redis", "postgres", "none"]
+
+
+_EMPTY: tuple[list[int], list[float]] = ([], [])
 
 
 class RecommendationsUnavailable(Exception):
@@ -117,13 +121,14 @@ class RecommendationReader:
                 n, user_id, redis_error=exc, reason=f"recommendation cache unavailable ({exc})"
             )
         data = orjson.loads(raw) if raw is not None else None
-        if not data or not data.get("items"):
+        ids, scores = ranked_list(data, n) if data else _EMPTY
+        if not ids:
             return await self._popular(n, user_id, reason="no personal recommendations cached yet")
         return ServedRecommendations(
             user_id=user_id,
             source="personal",
             origin="redis",
-            items=await self._items(data["items"][:n]),
+            items=await self._items(ids, scores),
             model_version=data.get("model_version"),
             updated_at=data.get("updated_at"),
             last_event_id=data.get("last_event_id"),
@@ -140,7 +145,7 @@ class RecommendationReader:
             raw = await self.redis.get(self.keys.similar_key(movie_id))
         except Exception as exc:
             raise RecommendationsUnavailable(f"recommendation cache unavailable ({exc})") from exc
-        return await self._items(orjson.loads(raw)["items"][:n] if raw is not None else [])
+        return await self._items(*(ranked_list(orjson.loads(raw), n) if raw is not None else _EMPTY))
 
     # -- internals ----------------------------------------------------------------------------
     async def _popular(
@@ -154,12 +159,13 @@ class RecommendationReader:
                 reason = reason or f"recommendation cache unavailable ({exc})"
             else:
                 data = orjson.loads(raw) if raw is not None else None
-                if data and data.get("items"):
+                ids, scores = ranked_list(data, n) if data else _EMPTY
+                if ids:
                     return ServedRecommendations(
                         user_id=user_id,
                         source="popular",
                         origin="redis",
-                        items=await self._items(data["items"][:n]),
+                        items=await self._items(ids, scores),
                         model_version=data.get("model_version"),
                         updated_at=data.get("updated_at"),
                         reason=reason,
@@ -169,7 +175,7 @@ class RecommendationReader:
             user_id=user_id,
             source="popular",
             origin="postgres" if pairs else "none",
-            items=await self._items(pairs),
+            items=await self._items([m for m, _ in pairs], [s for _, s in pairs]),
             reason=reason,
         )
 
@@ -206,17 +212,16 @@ class RecommendationReader:
             or time.monotonic() - self._store_popular_at >= self._popular_refresh_s
         )
 
-    async def _items(self, pairs: Sequence[Sequence[float]]) -> orjson.Fragment:
-        """``[(movie_id, score), ...]`` as the JSON array of response items, titles and genres
+    async def _items(self, ids: Sequence[int], scores: Sequence[float]) -> orjson.Fragment:
+        """Movie ids and their scores as the JSON array of response items, titles and genres
         from the catalogue (``title: null`` for a movie it does not know).
 
         Joined from the catalogue's pre-encoded item heads and the scores' JSON with C-level
         ``map``/``join``: this runs once per request, and a Python loop over the items cost
         more than the Redis round trip.
         """
-        if not pairs:
+        if not ids:
             return orjson.Fragment(b"[]")
-        ids, scores = zip(*pairs)
         heads, missing = self.catalog.item_heads(ids)
         if missing:  # only the first time these movies are served: one query, in a thread
             await anyio.to_thread.run_sync(self.catalog.fetch, missing)

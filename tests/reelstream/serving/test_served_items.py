@@ -43,7 +43,8 @@ def _expected(pairs: list[tuple[int, float]], known: dict[int, MovieInfo]) -> li
 
 
 def _render(reader: RecommendationReader, pairs: list[tuple[int, float]]) -> bytes:
-    return orjson.dumps(asyncio.run(reader._items(pairs)))
+    ids, scores = [m for m, _ in pairs], [s for _, s in pairs]
+    return orjson.dumps(asyncio.run(reader._items(ids, scores)))
 
 
 @pytest.mark.parametrize(
