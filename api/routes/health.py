@@ -27,6 +27,6 @@ async def health(ctx: ContextDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(metrics: MetricsDep) -> Response:
-    """Prometheus text exposition."""
+async def metrics(metrics: MetricsDep) -> Response:
+    """Prometheus text exposition (rendered on the event loop: reelstream.serving.metrics)."""
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

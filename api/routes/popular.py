@@ -21,5 +21,5 @@ async def read_popular(
     reader: ReaderDep, metrics: MetricsDep, n: Annotated[int, Query(ge=1, le=500)] = 10
 ) -> Response:
     served = await reader.popular(n)
-    metrics.served(served.source, served.origin).inc()
+    metrics.count_served(served.source, served.origin)
     return Response(served.to_json(), media_type="application/json")

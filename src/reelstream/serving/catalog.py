@@ -102,13 +102,14 @@ class MovieCatalog:
                 missing.append(movie_id)
         return found, missing
 
-    def item_heads(self, ids: Sequence[int]) -> tuple[list[bytes | None], list[int]]:
-        """:func:`item_head` of each id (None where not cached), and the ids worth asking
-        PostgreSQL about. Never blocks."""
-        found = list(map(self._heads.get, ids))
-        if None not in found:
-            return found, []
-        return found, self.cached(m for m, head in zip(ids, found) if head is None)[1]
+    def item_heads(self, ids: Sequence[int]) -> tuple[list[bytes], list[int]]:
+        """:func:`item_head` of each id (``title: null`` where not cached), and the ids worth
+        asking PostgreSQL about. Never blocks."""
+        heads = list(map(self._heads.get, ids))
+        if None not in heads:
+            return heads, []  # type: ignore[return-value]
+        missing = self.cached(m for m, head in zip(ids, heads) if head is None)[1]
+        return [head or item_head(m, None, []) for m, head in zip(ids, heads)], missing
 
     @staticmethod
     def complete(ids: Iterable[int], found: dict[int, MovieInfo]) -> dict[int, MovieInfo]:

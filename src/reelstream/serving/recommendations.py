@@ -34,7 +34,7 @@ import anyio.to_thread
 import orjson
 
 from reelstream.cache import ranked_list
-from reelstream.serving.catalog import MovieCatalog, item_head
+from reelstream.serving.catalog import MovieCatalog
 
 __all__ = [
     "RecommendationReader",
@@ -216,9 +216,9 @@ class RecommendationReader:
         """Movie ids and their scores as the JSON array of response items, titles and genres
         from the catalogue (``title: null`` for a movie it does not know).
 
-        Joined from the catalogue's pre-encoded item heads and the scores' JSON with C-level
-        ``map``/``join``: this runs once per request, and a Python loop over the items cost
-        more than the Redis round trip.
+        Joined from the catalogue's pre-encoded item heads and the scores' JSON in one
+        ``bytes.join``: this runs once per request, and building the items as dicts cost more
+        than the Redis round trip.
         """
         if not ids:
             return orjson.Fragment(b"[]")
@@ -226,7 +226,8 @@ class RecommendationReader:
         if missing:  # only the first time these movies are served: one query, in a thread
             await anyio.to_thread.run_sync(self.catalog.fetch, missing)
             heads, _ = self.catalog.item_heads(ids)
-        if None in heads:
-            heads = [head or item_head(m, None, []) for m, head in zip(ids, heads)]
-        scores_json = orjson.dumps(scores)[1:-1].split(b",")  # a JSON number has no comma
-        return orjson.Fragment(b"[%s}]" % b"},".join(map(bytes.__add__, heads, scores_json)))
+        parts = [b"},"] * (3 * len(heads))  # head, score, "}," per item
+        parts[0::3] = heads
+        parts[1::3] = orjson.dumps(scores)[1:-1].split(b",")  # a JSON number has no comma
+        parts[-1] = b"}]"
+        return orjson.Fragment(b"[" + b"".join(parts))
