@@ -8,6 +8,10 @@ middleware) cost more CPU than the Redis read and the JSON body together. This m
 added last so it runs first, answers those requests itself with the same body the route
 returns; everything else goes down the normal stack unchanged. Tests compare both lanes.
 
+For the default ``n`` it first asks for the page the worker stored ready to serve
+(:meth:`~reelstream.serving.RecommendationReader.page`): then the request costs one Redis
+``GET`` and no parsing or rendering at all. Without a page it renders the list as the route does.
+
 It times what it serves into the same latency histogram, under the route's template. When the
 lane cannot answer (Redis and the PostgreSQL fallback both unreachable) the request is handed
 to the normal stack, whose exception handler gives the documented 503.
@@ -20,19 +24,23 @@ import time
 from typing import Any
 
 from reelstream.serving import ApiMetrics, RecommendationsUnavailable, ServingContext
+from reelstream.serving.recommendations import DEFAULT_N
 
 __all__ = ["RecommendationsLane", "lane_args", "recommendations_body"]
 
 ROUTE = "/users/{user_id}/recommendations"
 USER_ID_MAX = 2**31  # exclusive
 N_MAX = 500
-N_DEFAULT = 10
+N_DEFAULT = DEFAULT_N
 
 _JSON = (b"content-type", b"application/json")
 
 
 async def recommendations_body(ctx: ServingContext, user_id: int, n: int) -> bytes:
     """The JSON body of a recommendations response (the lane and the route both use this)."""
+    if n == DEFAULT_N and (page := await ctx.reader.page(user_id)) is not None:
+        ctx.metrics.count_served("personal", "redis")
+        return page
     served = await ctx.reader.for_user(user_id, n)
     ctx.metrics.count_served(served.source, served.origin)
     # ServedRecommendations has exactly the fields of the Recommendations response model (the

@@ -8,6 +8,10 @@ orjson blob, so every read is one ``GET`` (one round-trip, one parse):
                                    "model_version", "updated_at", "last_event_id",
                                    "last_event_at", "source"}``; expires ``ttl_s`` after the
                                    last write (idle users drop out, memory stays bounded)
+``{p}user:{user_id}:page``         the user's default page, the API's response body as it is
+                                   served (written with the list, same TTL; when the writer
+                                   cannot render it, deleted with the same write, so it is
+                                   never older than the list)
 ``{p}popular``                     ``{"movie_ids": [...], "scores": [...], "model_version",
                                    "updated_at"}``; at most ``max_popular`` items, no TTL
                                    (one key, bounded, rewritten on every worker batch)
@@ -27,7 +31,7 @@ error, so a flushed Redis degrades to the popular fallback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -130,6 +134,9 @@ class RecommendationCache:
     def user_key(self, user_id: int) -> str:
         return f"{self.prefix}user:{user_id}:recs"
 
+    def page_key(self, user_id: int) -> str:
+        return f"{self.prefix}user:{user_id}:page"
+
     def popular_key(self) -> str:
         return f"{self.prefix}popular"
 
@@ -137,12 +144,27 @@ class RecommendationCache:
         return f"{self.prefix}movie:{movie_id}:similar"
 
     # --- per user ---------------------------------------------------------------------------
-    def put_user_recommendations(self, recs: Iterable[UserRecommendations]) -> int:
-        """Write many users' lists in ONE pipeline round-trip; return how many were written."""
+    def put_user_recommendations(
+        self,
+        recs: Iterable[UserRecommendations],
+        render_page: Callable[[bytes], bytes | None] | None = None,
+    ) -> int:
+        """Write many users' lists in ONE pipeline round-trip; return how many were written.
+
+        ``render_page(value)`` gives each list's default page
+        (:class:`reelstream.serving.pages.PageRenderer`); a list written without one has its
+        old page deleted.
+        """
         pipe = self.client.pipeline(transaction=False)
         count = 0
         for rec in recs:
-            pipe.set(self.user_key(rec.user_id), _dump_user(rec), ex=self.ttl_s)
+            value = _dump_user(rec)
+            pipe.set(self.user_key(rec.user_id), value, ex=self.ttl_s)
+            page = render_page(value) if render_page is not None else None
+            if page is None:
+                pipe.delete(self.page_key(rec.user_id))
+            else:
+                pipe.set(self.page_key(rec.user_id), page, ex=self.ttl_s)
             count += 1
         if count:
             pipe.execute()
@@ -154,7 +176,7 @@ class RecommendationCache:
         return None if raw is None else _load_user(raw)  # type: ignore[arg-type]
 
     def delete_user_recommendations(self, user_id: int) -> bool:
-        return bool(self.client.delete(self.user_key(user_id)))
+        return bool(self.client.delete(self.user_key(user_id), self.page_key(user_id)))
 
     # --- popular ----------------------------------------------------------------------------
     def put_popular(

@@ -6,6 +6,7 @@ import threading
 import time
 
 import httpx
+import orjson
 import pytest
 from kafka import TopicPartition
 
@@ -13,7 +14,7 @@ from producers.movielens_replay import replay
 from reelstream.bench.api import free_port
 from reelstream.cache import RecommendationCache
 from reelstream.kafka import ensure_topics, make_consumer, make_producer
-from reelstream.movielens import load_ratings
+from reelstream.movielens import load_movies, load_ratings
 from reelstream.replay import events_in_time_order
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
@@ -34,9 +35,11 @@ def settings(isolated):
     return isolated
 
 
-def test_replayed_slice_lands_in_postgres_and_redis_once(settings, ratings, tmp_path):
+def test_replayed_slice_lands_in_postgres_and_redis_once(settings, ratings, movielens_small, tmp_path):
     n = 3000
     settings = settings.model_copy(update={"worker_metrics_port": free_port()})
+    with EventStore(settings.postgres_dsn) as store:  # titles for the default pages
+        store.upsert_movies(load_movies(movielens_small))
     with WorkerProcess(settings, tmp_path / "worker.log") as worker:
         worker.wait_ready()
         replay(settings, ratings, limit=n)
@@ -80,6 +83,10 @@ def test_replayed_slice_lands_in_postgres_and_redis_once(settings, ratings, tmp_
         # at most top_n; fewer only when the movies known then were nearly all rated by the user
         assert 1 <= len(recs.items) <= settings.top_n
         assert not {r.movie_id for r in recs.items} & rated[user_id]
+        page = orjson.loads(cache.client.get(cache.page_key(user_id)))  # written with the list
+        assert page["last_event_id"] == str(event.event_id)
+        assert [i["movie_id"] for i in page["items"]] == [r.movie_id for r in recs.items][:10]
+        assert all(i["title"] for i in page["items"])
     assert cache.get_popular(10)
     assert any(cache.get_similar(e.movie_id) for e in events[-50:])  # recently rated movies
 

@@ -1,11 +1,13 @@
 """``reelstream bench api``: recommendation reads over HTTP against a bare uvicorn baseline.
 
-1. Populate a cache: ``movies`` catalogue rows in PostgreSQL, a top-20 list in Redis for each
-   of ``users`` users (a private Redis database, so nothing else is touched).
+1. Populate a cache as the worker writes it: ``movies`` catalogue rows in PostgreSQL, a top-20
+   list in Redis for each of ``users`` users with its default page (a private Redis
+   database, so nothing else is touched).
 2. Start the API (``uvicorn api.main:app``, one worker) and a bare ASGI JSON endpoint
    (:mod:`reelstream.bench._bare`) as subprocesses on free loopback ports.
-3. Closed loop: ``concurrency`` clients hammer ``GET /users/{random}/recommendations``, the
-   bare endpoint and the one-route FastAPI app, ``duration_s`` (or ``max_requests``) each,
+3. Closed loop: ``concurrency`` clients hammer ``GET /users/{random}/recommendations`` with
+   the default ``n`` (the stored page) and with ``rendered_n`` (a list rendered per request),
+   the bare endpoint and the one-route FastAPI app, ``duration_s`` (or ``max_requests``) each,
    split into ``rounds`` slices taken in turn (API, bare, FastAPI, API, ...): on a shared
    machine whose speed drifts over minutes, each endpoint then sees the same mix of fast and
    slow moments. Report req/s, p50, p99, the API/bare throughput ratio over the whole run
@@ -51,6 +53,7 @@ class ApiBenchConfig:
     movies: int = 2_000
     items_per_user: int = 20
     n: int = 10
+    rendered_n: int = 20  # not the default page: parsed and rendered per request
     concurrency: int = 32
     duration_s: float = 10.0
     max_requests: int = 200_000
@@ -91,6 +94,7 @@ class LoadResult:
 @dataclass(frozen=True)
 class ApiBenchReport:
     api: LoadResult
+    api_rendered: LoadResult  # n = rendered_n: no stored page, rendered per request
     bare: LoadResult  # bare uvicorn: a raw ASGI app with a fixed JSON body
     bare_fastapi: LoadResult  # the same body from a one-route FastAPI app
     api_at_rate: LoadResult
@@ -102,6 +106,10 @@ class ApiBenchReport:
     def ratio(self) -> float:
         """API req/s over the bare uvicorn endpoint's (the issue's target: >= 0.5)."""
         return self.api.rps / self.bare.rps if self.bare.rps else float("nan")
+
+    @property
+    def ratio_rendered(self) -> float:
+        return self.api_rendered.rps / self.bare.rps if self.bare.rps else float("nan")
 
     @property
     def ratio_fastapi(self) -> float:
@@ -125,34 +133,43 @@ def with_redis_db(url: str, db: int) -> str:
 def populate(settings: Settings, config: ApiBenchConfig) -> list[int]:
     """Write the bench catalogue and per-user lists; return the user ids."""
     from reelstream.cache import Recommendation, RecommendationCache, UserRecommendations
+    from reelstream.serving.catalog import MovieCatalog, to_movie_info
+    from reelstream.serving.pages import PageRenderer
     from reelstream.store import EventStore, Movie, upgrade
 
     rng = random.Random(config.seed)
     movie_ids = list(range(_FIRST_MOVIE, _FIRST_MOVIE + config.movies))
     genres = ["Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi", "Thriller"]
+    movies = [
+        Movie(m, f"Bench Movie {m - _FIRST_MOVIE}", tuple(rng.sample(genres, 2)), 2000)
+        for m in movie_ids
+    ]
     upgrade(settings.postgres_dsn)
     with EventStore(settings.postgres_dsn) as store:
-        store.upsert_movies(
-            Movie(m, f"Bench Movie {m - _FIRST_MOVIE}", tuple(rng.sample(genres, 2)), 2000)
-            for m in movie_ids
-        )
+        store.upsert_movies(movies)
+    catalog = MovieCatalog(None)  # the worker's catalogue: filled from the same rows
+    catalog.put(to_movie_info(m) for m in movies)
+    pages = PageRenderer(catalog, n=config.n)
     cache = RecommendationCache.from_settings(settings)
     now = datetime.now(UTC)
     user_ids = list(range(1, config.users + 1))
     try:
         for start in range(0, len(user_ids), 1000):
             cache.put_user_recommendations(
-                UserRecommendations(
-                    user_id=u,
-                    items=[
-                        Recommendation(m, round(5 - i * 0.1, 3))
-                        for i, m in enumerate(rng.sample(movie_ids, config.items_per_user))
-                    ],
-                    model_version="bench",
-                    updated_at=now,
-                    last_event_at=now,
-                )
-                for u in user_ids[start : start + 1000]
+                [
+                    UserRecommendations(
+                        user_id=u,
+                        items=[
+                            Recommendation(m, round(5 - i * 0.1, 3))
+                            for i, m in enumerate(rng.sample(movie_ids, config.items_per_user))
+                        ],
+                        model_version="bench",
+                        updated_at=now,
+                        last_event_at=now,
+                    )
+                    for u in user_ids[start : start + 1000]
+                ],
+                pages.render,
             )
     finally:
         cache.close()
@@ -363,6 +380,9 @@ def run_api_bench(
     def rec_path() -> str:
         return f"/users/{rng.choice(user_ids)}/recommendations?n={config.n}"
 
+    def rendered_path() -> str:
+        return f"/users/{rng.choice(user_ids)}/recommendations?n={config.rendered_n}"
+
     env = os.environ | {
         "REELSTREAM_ENVIRONMENT": "development",
         "REELSTREAM_API_KEY": BENCH_API_KEY,
@@ -386,8 +406,8 @@ def run_api_bench(
             f"closed loop: {config.concurrency} clients, {config.duration_s:g} s per endpoint "
             f"in {config.rounds} interleaved rounds"
         )
-        targets = {"api": (api_url, rec_path), "bare": (bare_url, lambda: "/"),
-                   "bare-fastapi": (fast_url, lambda: "/")}
+        targets = {"api": (api_url, rec_path), "api-rendered": (api_url, rendered_path),
+                   "bare": (bare_url, lambda: "/"), "bare-fastapi": (fast_url, lambda: "/")}
         rounds: dict[str, list[LoadResult]] = {name: [] for name in targets}
         for _ in range(config.rounds):
             for name, (url, paths) in targets.items():
@@ -395,7 +415,9 @@ def run_api_bench(
                     name, url, paths, config.concurrency, config.duration_s / config.rounds,
                     config.max_requests // config.rounds, config.client,
                 )))
-        api, bare, bare_fastapi = (LoadResult.combined(rounds[name]) for name in targets)
+        api, api_rendered, bare, bare_fastapi = (
+            LoadResult.combined(rounds[name]) for name in targets
+        )
         round_ratios = tuple(
             a.rps / b.rps if b.rps else float("nan") for a, b in zip(rounds["api"], rounds["bare"])
         )
@@ -409,6 +431,7 @@ def run_api_bench(
                        client_kind=config.client)
         )
     return ApiBenchReport(
-        api=api, bare=bare, bare_fastapi=bare_fastapi, api_at_rate=at_rate, rate=config.rate,
+        api=api, api_rendered=api_rendered, bare=bare, bare_fastapi=bare_fastapi,
+        api_at_rate=at_rate, rate=config.rate,
         bare_at_rate=bare_at_rate, round_ratios=round_ratios,
     )

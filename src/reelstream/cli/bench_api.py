@@ -86,7 +86,8 @@ def register(app: typer.Typer) -> None:
         for column in ("endpoint", "load", "requests", "errors", "req/s", "p50 ms", "p99 ms"):
             table.add_column(column, justify="right" if column != "endpoint" else "left")
         names = {
-            "api": "reelstream API",
+            "api": "reelstream API (default n: stored page)",
+            "api-rendered": f"reelstream API (n={config.rendered_n}: rendered)",
             "bare": "bare uvicorn (ASGI) JSON",
             "bare-fastapi": "bare FastAPI JSON",
             "api@rate": "reelstream API",
@@ -94,6 +95,7 @@ def register(app: typer.Typer) -> None:
         }
         for result, load in (
             (report.api, f"{concurrency} clients"),
+            (report.api_rendered, f"{concurrency} clients"),
             (report.bare, f"{concurrency} clients"),
             (report.bare_fastapi, f"{concurrency} clients"),
             (report.api_at_rate, f"{rate:g} req/s"),
@@ -110,7 +112,8 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"throughput ratio API/bare uvicorn: {report.ratio:.2f} (API/bare FastAPI: "
             f"{report.ratio_fastapi:.2f}; rounds: "
-            f"{', '.join(f'{r:.2f}' for r in report.round_ratios)}); target >= 0.5: "
+            f"{', '.join(f'{r:.2f}' for r in report.round_ratios)}; rendered n="
+            f"{config.rendered_n}: {report.ratio_rendered:.2f}); target >= 0.5: "
             f"{'met' if ratio_ok else 'MISSED'}. p99 at {rate:g} req/s: "
             f"{report.api_at_rate.pct(99):.2f} ms (target <= 20 ms: {'met' if p99_ok else 'MISSED'})"
             + (

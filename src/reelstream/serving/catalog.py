@@ -111,6 +111,11 @@ class MovieCatalog:
         missing = self.cached(m for m, head in zip(ids, heads) if head is None)[1]
         return [head or item_head(m, None, []) for m, head in zip(ids, heads)], missing
 
+    def known_heads(self, ids: Sequence[int]) -> list[bytes] | None:
+        """:func:`item_head` of each id if the catalogue knows every one, else None."""
+        heads = list(map(self._heads.get, ids))
+        return None if None in heads else heads  # type: ignore[return-value]
+
     @staticmethod
     def complete(ids: Iterable[int], found: dict[int, MovieInfo]) -> dict[int, MovieInfo]:
         return {

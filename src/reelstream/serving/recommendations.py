@@ -6,6 +6,12 @@ and the items joined from their pre-encoded JSON in
 FastAPI's thread pool, GIL hand-offs between the event loop and worker threads capped the
 endpoint at a few hundred req/s on two cores.)
 
+The default page (``n`` = :data:`DEFAULT_N`) is cheaper still: the worker writes it ready to
+serve (:class:`~reelstream.serving.pages.PageRenderer`, the same rendering as below), and
+:meth:`RecommendationReader.page` returns those bytes as they are. When a list is written
+without its page (a movie the worker's catalogue did not know), the page is deleted with it,
+so a page is never older than its list; a missing page just means the path above.
+
 The values are the ones :class:`reelstream.cache.RecommendationCache` writes (one orjson blob
 per key, layout in its module docstring); key names come from that class too. The API tests
 write through ``RecommendationCache.put_*`` and read back over HTTP, which keeps the two in
@@ -48,6 +54,22 @@ Origin = Literal["redis", "postgres", "none"]
 
 _EMPTY: tuple[list[int], list[float]] = ([], [])
 
+DEFAULT_N = 10  # items on the default page of GET /users/{id}/recommendations
+
+
+def join_items(heads: Sequence[bytes], scores: Sequence[float]) -> orjson.Fragment:
+    """The JSON array of response items from their pre-encoded heads
+    (:func:`~reelstream.serving.catalog.item_head`) and scores, in one ``bytes.join``: this
+    runs once per request, and building the items as dicts cost more than the Redis round
+    trip."""
+    if not heads:
+        return orjson.Fragment(b"[]")
+    parts = [b"},"] * (3 * len(heads))  # head, score, "}," per item
+    parts[0::3] = heads
+    parts[1::3] = orjson.dumps(scores)[1:-1].split(b",")  # a JSON number has no comma
+    parts[-1] = b"}]"
+    return orjson.Fragment(b"[" + b"".join(parts))
+
 
 class RecommendationsUnavailable(Exception):
     """Neither Redis nor the PostgreSQL fallback could produce a list."""
@@ -64,6 +86,22 @@ class ServedRecommendations:
     last_event_id: str | None = None
     last_event_at: str | None = None
     reason: str | None = None
+
+    @classmethod
+    def personal(
+        cls, user_id: int, data: dict[str, Any], items: orjson.Fragment
+    ) -> ServedRecommendations:
+        """A user's cached list (``data``: the decoded Redis value) with its rendered items."""
+        return cls(
+            user_id=user_id,
+            source="personal",
+            origin="redis",
+            items=items,
+            model_version=data.get("model_version"),
+            updated_at=data.get("updated_at"),
+            last_event_id=data.get("last_event_id"),
+            last_event_at=data.get("last_event_at"),
+        )
 
     def to_json(self) -> bytes:
         """The response body (fields of ``api.models.Recommendations``), serialised by orjson.
@@ -124,16 +162,16 @@ class RecommendationReader:
         ids, scores = ranked_list(data, n) if data else _EMPTY
         if not ids:
             return await self._popular(n, user_id, reason="no personal recommendations cached yet")
-        return ServedRecommendations(
-            user_id=user_id,
-            source="personal",
-            origin="redis",
-            items=await self._items(ids, scores),
-            model_version=data.get("model_version"),
-            updated_at=data.get("updated_at"),
-            last_event_id=data.get("last_event_id"),
-            last_event_at=data.get("last_event_at"),
-        )
+        items = await self._items(ids, scores)
+        return ServedRecommendations.personal(user_id, data, items)  # type: ignore[arg-type]
+
+    async def page(self, user_id: int) -> bytes | None:
+        """The user's default page as the worker materialised it (module docstring), or None:
+        none stored, or Redis unreachable (:meth:`for_user` then decides what to answer)."""
+        try:
+            return await self.redis.get(self.keys.page_key(user_id))
+        except Exception:
+            return None
 
     async def popular(self, n: int) -> ServedRecommendations:
         return await self._popular(n, None, reason=None)
@@ -214,20 +252,9 @@ class RecommendationReader:
 
     async def _items(self, ids: Sequence[int], scores: Sequence[float]) -> orjson.Fragment:
         """Movie ids and their scores as the JSON array of response items, titles and genres
-        from the catalogue (``title: null`` for a movie it does not know).
-
-        Joined from the catalogue's pre-encoded item heads and the scores' JSON in one
-        ``bytes.join``: this runs once per request, and building the items as dicts cost more
-        than the Redis round trip.
-        """
-        if not ids:
-            return orjson.Fragment(b"[]")
+        from the catalogue (``title: null`` for a movie it does not know)."""
         heads, missing = self.catalog.item_heads(ids)
         if missing:  # only the first time these movies are served: one query, in a thread
             await anyio.to_thread.run_sync(self.catalog.fetch, missing)
             heads, _ = self.catalog.item_heads(ids)
-        parts = [b"},"] * (3 * len(heads))  # head, score, "}," per item
-        parts[0::3] = heads
-        parts[1::3] = orjson.dumps(scores)[1:-1].split(b",")  # a JSON number has no comma
-        parts[-1] = b"}]"
-        return orjson.Fragment(b"[" + b"".join(parts))
+        return join_items(heads, scores)

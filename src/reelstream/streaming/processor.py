@@ -29,6 +29,8 @@ from tenacity import before_sleep_log, retry, retry_if_exception_type, wait_expo
 from reelstream.cache import Recommendation, RecommendationCache, UserRecommendations
 from reelstream.models.online import OnlineRecommender
 from reelstream.schemas import RatingEvent
+from reelstream.serving.catalog import MovieCatalog
+from reelstream.serving.pages import PageRenderer
 from reelstream.store import EventStore
 from reelstream.streaming.checkpoints import BackgroundCheckpoints
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
@@ -113,6 +115,11 @@ class BatchProcessor:
         self._checkpointed_at = time.monotonic()
         self._background = BackgroundCheckpoints(store.dsn)
         self._known_users: set[int] = set()  # users whose stored history the model knows
+        # Each list is written with its default page, rendered here for the API to serve as
+        # is. Titles come from a catalogue filled in prepare (which already talks to
+        # PostgreSQL), so apply never queries for them; a list naming a movie it lacks is
+        # written without a page, and the API renders that one itself.
+        self.pages = PageRenderer(MovieCatalog(store))
 
     # -- start-up ---------------------------------------------------------------------------
     def recover(self) -> int:
@@ -132,6 +139,7 @@ class BatchProcessor:
             caught_up += len(rows)
         if caught_up:
             self.checkpoint()
+        self._prefetch_movies(set(self.model.index.ids.tolist()))
         MODEL_EVENTS.set(self.model.events_learned)
         return caught_up
 
@@ -158,6 +166,7 @@ class BatchProcessor:
                 continue
             events.setdefault(event.event_id, (event, message))
         histories = self._read_histories({event.user_id for event, _ in events.values()})
+        self._prefetch_movies({event.movie_id for event, _ in events.values()})
         stored = self._store([event for event, _ in events.values()]) if events else []
         only_duplicates = {e.user_id for e, _ in events.values()} - {e.user_id for e, _ in stored}
         latest = self._latest_events(only_duplicates) if only_duplicates else {}
@@ -236,6 +245,14 @@ class BatchProcessor:
             self._known_users = self._known_users | histories.keys()  # rebound, not mutated
 
     @_retry_io
+    def _prefetch_movies(self, movie_ids: set[int]) -> None:
+        """Titles for the page renderer: every movie the model can recommend was rated in
+        some batch (or is in the restored model), so loading a batch's movies here covers
+        them; after a promotion, a movie only the new model knows means a list without page
+        until it is rated here."""
+        self.pages.prefetch(movie_ids)
+
+    @_retry_io
     def _latest_events(self, user_ids: set[int]) -> dict[int, RatingEvent]:
         return self.store.latest_events(user_ids)
 
@@ -279,7 +296,7 @@ class BatchProcessor:
                     source="personal" if personal else "popular",
                 )
             )
-        self.cache.put_user_recommendations(batch)
+        self.cache.put_user_recommendations(batch, self.pages.render)
         popular = [Recommendation(movie_id=m, score=s) for m, s in self.model.popular(self.popular_n)]
         self.cache.put_popular(popular, version)
 

@@ -248,3 +248,59 @@ def test_fast_lane_requests_are_timed(client: TestClient) -> None:
         'reelstream_api_request_duration_seconds_count{method="GET",'
         'route="/users/{user_id}/recommendations",status="200"}'
     ) in metrics
+
+
+# --- default pages the worker stores ready to serve (reelstream.serving.pages) ---------------
+def _renderer(store: Any, movie_ids: set[int]) -> Any:
+    from reelstream.serving.catalog import MovieCatalog
+    from reelstream.serving.pages import PageRenderer
+
+    renderer = PageRenderer(MovieCatalog(store))
+    renderer.prefetch(movie_ids)
+    return renderer
+
+
+def test_a_stored_page_is_served_as_is_and_is_what_the_api_renders(
+    client: TestClient, cache: RecommendationCache, store: Any, movies: dict[int, Any]
+) -> None:
+    user_id = random_id()
+    rec = UserRecommendations(
+        user_id, [Recommendation(m, 4.5 - i) for i, m in enumerate(movies)], "v2", now(),
+        uuid.uuid4(), now(),
+    )
+    cache.put_user_recommendations([rec], _renderer(store, set(movies)).render)
+    page = cache.client.get(cache.page_key(user_id))
+    assert page is not None
+
+    served = client.get(f"/users/{user_id}/recommendations")  # the default n: the page
+    assert served.status_code == 200 and served.content == page
+
+    cache.put_user_recommendations([rec])  # written without a page: the old one goes with it
+    assert cache.client.get(cache.page_key(user_id)) is None
+    rendered = client.get(f"/users/{user_id}/recommendations?n=10")
+    assert rendered.content == page  # the API's own rendering, byte for byte
+    body = Recommendations.model_validate(rendered.json())
+    assert [i.title for i in body.items] == [movies[m].title for m in movies]
+
+
+def test_a_page_is_never_older_than_its_list(
+    client: TestClient, cache: RecommendationCache, store: Any, movies: dict[int, Any]
+) -> None:
+    user_id = random_id()
+    ids = list(movies)
+    renderer = _renderer(store, set(ids))
+    first = UserRecommendations(user_id, [Recommendation(ids[0], 1.0)], "v1", now(), uuid.uuid4(), now())
+    cache.put_user_recommendations([first], renderer.render)
+    unknown = random_id()  # not in the catalogue: the renderer gives no page for this list
+    second = UserRecommendations(
+        user_id, [Recommendation(unknown, 2.0), Recommendation(ids[1], 1.5)], "v2", now(),
+        uuid.uuid4(), now(),
+    )
+    cache.put_user_recommendations([second], renderer.render)
+
+    assert cache.client.get(cache.page_key(user_id)) is None
+    body = client.get(f"/users/{user_id}/recommendations").json()
+    assert body["model_version"] == "v2"
+    assert [(i["movie_id"], i["title"]) for i in body["items"]] == [
+        (unknown, None), (ids[1], movies[ids[1]].title)
+    ]
