@@ -4,13 +4,15 @@
 validation, OpenAPI docs, the 422s). A request whose parameters are *plainly valid* (a decimal
 ``user_id`` in range, no query string or only ``n=<decimal in range>``) needs none of that, and
 the framework layers it would pass through (exception middleware, router, exit stack, latency
-middleware) cost more CPU than the Redis read and the JSON body together. This middleware,
-added last so it runs first, answers those requests itself with the same body the route
-returns; everything else goes down the normal stack unchanged. Tests compare both lanes.
+middleware) cost more CPU than the Redis read and the JSON body together. This ASGI layer, put
+in front of the whole middleware stack (:class:`api.main.ReelstreamAPI`), answers those
+requests itself with the same body the route returns; everything else goes down the normal
+stack unchanged. Tests compare both lanes.
 
-For the default ``n`` it first asks for the page the worker stored ready to serve
-(:meth:`~reelstream.serving.RecommendationReader.page`): then the request costs one Redis
-``GET`` and no parsing or rendering at all. Without a page it renders the list as the route does.
+Both lanes get the body from
+:meth:`~reelstream.serving.RecommendationReader.response_for_user`: for the default ``n``
+that is the page the worker stored ready to serve (one Redis ``GET``, no parsing or
+rendering at all).
 
 It times what it serves into the same latency histogram, under the route's template. When the
 lane cannot answer (Redis and the PostgreSQL fallback both unreachable) the request is handed
@@ -26,26 +28,26 @@ from typing import Any
 from reelstream.serving import ApiMetrics, RecommendationsUnavailable, ServingContext
 from reelstream.serving.recommendations import DEFAULT_N
 
-__all__ = ["RecommendationsLane", "lane_args", "recommendations_body"]
+__all__ = [
+    "DEFAULT_N", "N_MAX", "USER_ID_MAX", "RecommendationsLane", "lane_args", "recommendations_body"
+]
 
 ROUTE = "/users/{user_id}/recommendations"
 USER_ID_MAX = 2**31  # exclusive
 N_MAX = 500
-N_DEFAULT = DEFAULT_N
 
 _JSON = (b"content-type", b"application/json")
 
 
 async def recommendations_body(ctx: ServingContext, user_id: int, n: int) -> bytes:
-    """The JSON body of a recommendations response (the lane and the route both use this)."""
-    if n == DEFAULT_N and (page := await ctx.reader.page(user_id)) is not None:
-        ctx.metrics.count_served("personal", "redis")
-        return page
-    served = await ctx.reader.for_user(user_id, n)
-    ctx.metrics.count_served(served.source, served.origin)
-    # ServedRecommendations has exactly the fields of the Recommendations response model (the
-    # tests validate responses against it): no pydantic model is built for cached data.
-    return served.to_json()
+    """The JSON body of a recommendations response (the lane and the route both use this).
+
+    No pydantic model is built for cached data: the body has exactly the fields of the
+    ``Recommendations`` response model (the tests validate responses against it).
+    """
+    body, source, origin = await ctx.reader.response_for_user(user_id, n)
+    ctx.metrics.count_served(source, origin)
+    return body
 
 
 _PATH = re.compile(r"/users/([0-9]{1,10})/recommendations")  # ASCII digits only
@@ -60,7 +62,7 @@ def lane_args(method: str, path: str, query: bytes) -> tuple[int, int] | None:
     if not 0 < user_id < USER_ID_MAX:
         return None
     if not query:
-        return user_id, N_DEFAULT
+        return user_id, DEFAULT_N
     if (match := _QUERY.fullmatch(query)) is None or not 0 < (n := int(match[1])) <= N_MAX:
         return None
     return user_id, n

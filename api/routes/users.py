@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import ContextDep, StoreDep
-from api.fast_lane import N_DEFAULT, N_MAX, USER_ID_MAX, recommendations_body
+from api.fast_lane import DEFAULT_N, N_MAX, USER_ID_MAX, recommendations_body
 from api.models import Message, RatingPublic, Recommendations, UserRatings
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -23,7 +23,7 @@ UserId = Annotated[int, Path(gt=0, lt=USER_ID_MAX)]
 async def read_recommendations(
     user_id: UserId,
     ctx: ContextDep,
-    n: Annotated[int, Query(ge=1, le=N_MAX)] = N_DEFAULT,
+    n: Annotated[int, Query(ge=1, le=N_MAX)] = DEFAULT_N,
 ) -> Response:
     """Top-``n`` for the user: ``source=personal`` from the cache, else ``popular``."""
     body = await recommendations_body(ctx, user_id, n)

@@ -8,9 +8,10 @@ endpoint at a few hundred req/s on two cores.)
 
 The default page (``n`` = :data:`DEFAULT_N`) is cheaper still: the worker writes it ready to
 serve (:class:`~reelstream.serving.pages.PageRenderer`, the same rendering as below), and
-:meth:`RecommendationReader.page` returns those bytes as they are. When a list is written
-without its page (a movie the worker's catalogue did not know), the page is deleted with it,
-so a page is never older than its list; a missing page just means the path above.
+:meth:`RecommendationReader.response_for_user` returns those bytes as they are. When a list
+is written without its page (a movie the worker's catalogue did not know), the page is
+deleted with it, so a page is never older than its list; a missing page just means the path
+above.
 
 The values are the ones :class:`reelstream.cache.RecommendationCache` writes (one orjson blob
 per key, layout in its module docstring); key names come from that class too. The API tests
@@ -155,9 +156,7 @@ class RecommendationReader:
         try:
             raw = await self.redis.get(self.keys.user_key(user_id))
         except Exception as exc:  # redis ConnectionError / TimeoutError: Redis is down
-            return await self._popular(
-                n, user_id, redis_error=exc, reason=f"recommendation cache unavailable ({exc})"
-            )
+            return await self._unavailable(n, user_id, exc)
         data = orjson.loads(raw) if raw is not None else None
         ids, scores = ranked_list(data, n) if data else _EMPTY
         if not ids:
@@ -165,13 +164,20 @@ class RecommendationReader:
         items = await self._items(ids, scores)
         return ServedRecommendations.personal(user_id, data, items)  # type: ignore[arg-type]
 
-    async def page(self, user_id: int) -> bytes | None:
-        """The user's default page as the worker materialised it (module docstring), or None:
-        none stored, or Redis unreachable (:meth:`for_user` then decides what to answer)."""
-        try:
-            return await self.redis.get(self.keys.page_key(user_id))
-        except Exception:
-            return None
+    async def response_for_user(self, user_id: int, n: int) -> tuple[bytes, Source, Origin]:
+        """The response body for the user's top-``n``, with its source and origin (for the
+        metrics): for the default ``n`` the page the worker stored (module docstring), as
+        is; otherwise, or when there is no page, :meth:`for_user` rendered."""
+        if n == DEFAULT_N:
+            try:
+                page = await self.redis.get(self.keys.page_key(user_id))
+            except Exception as exc:  # Redis is down: straight to the fallback, not a 2nd try
+                served = await self._unavailable(n, user_id, exc)
+                return served.to_json(), served.source, served.origin
+            if page is not None:
+                return page, "personal", "redis"
+        served = await self.for_user(user_id, n)
+        return served.to_json(), served.source, served.origin
 
     async def popular(self, n: int) -> ServedRecommendations:
         return await self._popular(n, None, reason=None)
@@ -183,9 +189,15 @@ class RecommendationReader:
             raw = await self.redis.get(self.keys.similar_key(movie_id))
         except Exception as exc:
             raise RecommendationsUnavailable(f"recommendation cache unavailable ({exc})") from exc
-        return await self._items(*(ranked_list(orjson.loads(raw), n) if raw is not None else _EMPTY))
+        ids, scores = ranked_list(orjson.loads(raw), n) if raw is not None else _EMPTY
+        return await self._items(ids, scores)
 
     # -- internals ----------------------------------------------------------------------------
+    async def _unavailable(self, n: int, user_id: int, exc: Exception) -> ServedRecommendations:
+        return await self._popular(
+            n, user_id, redis_error=exc, reason=f"recommendation cache unavailable ({exc})"
+        )
+
     async def _popular(
         self, n: int, user_id: int | None, *, reason: str | None, redis_error: Exception | None = None
     ) -> ServedRecommendations:

@@ -244,12 +244,12 @@ class BatchProcessor:
         if histories:
             self._known_users = self._known_users | histories.keys()  # rebound, not mutated
 
-    @_retry_io
     def _prefetch_movies(self, movie_ids: set[int]) -> None:
         """Titles for the page renderer: every movie the model can recommend was rated in
         some batch (or is in the restored model), so loading a batch's movies here covers
         them; after a promotion, a movie only the new model knows means a list without page
-        until it is rated here."""
+        until it is rated here. Not retried: with PostgreSQL down the catalogue answers from
+        what it has, and lists it cannot render go without a page."""
         self.pages.prefetch(movie_ids)
 
     @_retry_io

@@ -116,6 +116,7 @@ def test_redis_down_falls_back_to_postgres_popular(api_settings: Settings, store
     with make_client(settings) as client:
         response = client.get(f"/users/{random_id()}/recommendations", params={"n": 3})
         popular = client.get("/popular", params={"n": 3})
+        default_n = client.get(f"/users/{random_id()}/recommendations")  # asks for a page first
         metrics = client.get("/metrics").text
     assert response.status_code == 200
     body = response.json()
@@ -124,7 +125,10 @@ def test_redis_down_falls_back_to_postgres_popular(api_settings: Settings, store
     assert body["reason"].startswith("recommendation cache unavailable")
     assert 1 <= len(body["items"]) <= 3  # ratings exist, so the PostgreSQL fallback has some
     assert popular.status_code == 200 and popular.json()["items"] == body["items"]
-    assert 'reelstream_api_recommendations_total{origin="postgres",source="popular"} 2.0' in metrics
+    assert default_n.status_code == 200
+    assert default_n.json()["source"] == "popular" and default_n.json()["origin"] == "postgres"
+    assert default_n.json()["items"][:3] == body["items"]
+    assert 'reelstream_api_recommendations_total{origin="postgres",source="popular"} 3.0' in metrics
 
 
 def test_redis_and_postgres_down_is_503(api_settings: Settings) -> None:
