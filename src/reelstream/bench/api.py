@@ -149,7 +149,7 @@ def populate(settings: Settings, config: ApiBenchConfig) -> list[int]:
         store.upsert_movies(movies)
     catalog = MovieCatalog(None)  # the worker's catalogue: filled from the same rows
     catalog.put(to_movie_info(m) for m in movies)
-    pages = PageRenderer(catalog, n=config.n)
+    pages = PageRenderer(catalog)  # the default page, as the worker renders it
     cache = RecommendationCache.from_settings(settings)
     now = datetime.now(UTC)
     user_ids = list(range(1, config.users + 1))
@@ -399,7 +399,10 @@ def run_api_bench(
         api_url, bare_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
         fast_url = f"http://127.0.0.1:{fast_port}"
         log("warming up (catalogue cache, connections)")
-        asyncio.run(closed_loop("warm-up", api_url, rec_path, config.concurrency, 3.0, 5_000, config.client))
+        for paths in (rec_path, rendered_path):  # the rendered lists fill the API's catalogue
+            asyncio.run(
+                closed_loop("warm-up", api_url, paths, config.concurrency, 3.0, 5_000, config.client)
+            )
         for url in (bare_url, fast_url):
             asyncio.run(closed_loop("warm-up", url, lambda: "/", config.concurrency, 1.0, 2_000, config.client))
         log(
