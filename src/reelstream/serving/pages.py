@@ -35,7 +35,7 @@ class PageRenderer:
 
     def prefetch(self, movie_ids: set[int]) -> None:
         """Load the movies the catalogue does not know yet (blocking, one query)."""
-        _, missing = self.catalog.item_heads(list(movie_ids))
+        _, missing = self.catalog.cached(movie_ids)
         if missing:
             self.catalog.fetch(missing)
 
