@@ -164,8 +164,9 @@ def test_cli_status_and_errors(cli_env: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["stack", "status"])
     assert result.exit_code == 0, result.output
-    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
     assert "external" in lines["redis"] and "stopped" in lines["kafka"]
+    assert "workers" in lines or "workers:" in lines  # the workers' section follows
 
     result = runner.invoke(app, ["stack", "up", "--only", "nope"])
     assert result.exit_code != 0
