@@ -777,7 +777,8 @@ def test_prometheus_scrapes_the_api_and_every_worker_replica(
     for pattern in config["rule_files"]:
         assert list(PROMETHEUS_DIR.glob(pattern)), f"rule_files {pattern} matches nothing"
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    api_port = int(as_argv(services["api"]["command"])[as_argv(services["api"]["command"]).index("--port") + 1])
+    api_argv = as_argv(services["api"]["command"])
+    api_port = int(api_argv[api_argv.index("--port") + 1])
     worker_port = int(env_of(services["worker"])["REELSTREAM_WORKER_METRICS_PORT"])
     for job_name, service, port in (
         ("reelstream-api", "api", api_port),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from reelstream.health import NO_HEARTBEAT, HealthThresholds, assess, summarize
 from reelstream.worker_status import WorkerStatus
@@ -12,12 +13,10 @@ UP = {"kafka": "up", "redis": "up", "postgres": "up"}
 LIMITS = HealthThresholds(heartbeat_max_age_s=10, max_lag=100)
 
 
-def worker(worker_id: str = "w1", age_s: float = 1, **fields: object) -> WorkerStatus:
-    values: dict[str, object] = {"state": "ok", "model_version": "online-v1"}
-    values.update(fields)
-    return WorkerStatus(
-        worker_id=worker_id, heartbeat_at=NOW - timedelta(seconds=age_s), **values  # type: ignore[arg-type]
-    )
+def worker(worker_id: str = "w1", age_s: float = 1, **fields: Any) -> WorkerStatus:
+    beat = NOW - timedelta(seconds=age_s)
+    return WorkerStatus(**{"worker_id": worker_id, "heartbeat_at": beat, "state": "ok",
+                           "model_version": "online-v1", **fields})  # fmt: skip
 
 
 def test_a_fresh_ok_worker_and_every_service_up_is_ok() -> None:
@@ -86,7 +85,9 @@ def test_a_heartbeat_from_a_clock_ahead_is_age_zero_and_long_reasons_are_cut() -
 def test_thresholds_come_from_the_settings() -> None:
     from reelstream.settings import Settings
 
-    settings = Settings(_env_file=None, health_heartbeat_max_age_s=3, health_max_lag=7)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, health_heartbeat_max_age_s=3, health_max_lag=7
+    )
     assert HealthThresholds.from_settings(settings) == HealthThresholds(3, 7)
     default = HealthThresholds.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
     assert default == HealthThresholds(10.0, 20_000)

@@ -8,9 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from reelstream.settings import Settings
 from reelstream.stack._proc import (
@@ -22,7 +20,7 @@ from reelstream.stack._proc import (
     stop_group,
     wait_until,
 )
-from reelstream.stack.base import Service, StackError
+from reelstream.stack.base import Service, ServiceStatus, StackError, State
 from reelstream.stack.mlflow_server import MlflowService
 from reelstream.stack.postgres import PostgresService
 from reelstream.stack.redis_server import RedisService
@@ -38,26 +36,6 @@ SERVICES: dict[str, type[Service]] = {
     "postgres": PostgresService,
 }
 _DISPLAY_ORDER = ("kafka", "redis", "postgres", "mlflow")
-
-State = Literal["started", "already running", "running", "not answering", "stopped", "external"]
-
-
-@dataclass(frozen=True)
-class ServiceStatus:
-    name: str
-    url: str
-    state: State
-    pid: int | None = None
-    seconds: float | None = None
-    note: str | None = None
-
-    def line(self) -> str:
-        state = self.state
-        if self.seconds is not None and self.state == "started":
-            state = f"started in {self.seconds:.1f}s"
-        extra = f"  pid {self.pid}" if self.pid else ""
-        note = f"  ({self.note})" if self.note else ""
-        return f"{self.name:<9} {state:<20} {self.url}{extra}{note}"
 
 
 class _Vanished(Exception):
