@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reelstream.cli._common import console, fail, group
+
+if TYPE_CHECKING:
+    from reelstream.settings import Settings
 
 __all__ = ["register"]
 
@@ -42,7 +45,7 @@ def _print(line: str) -> None:
     console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def _worker_report(settings) -> list[str]:  # type: ignore[no-untyped-def]
+def _worker_report(settings: Settings) -> list[str]:
     """The workers' heartbeats from Redis, or why they cannot be shown."""
     from reelstream.cli.worker_health import read_worker_summaries, worker_lines
 
