@@ -12,16 +12,21 @@ from pathlib import Path
 import pytest
 
 from reelstream.serving.health_probe import BrokerProbe
-from reelstream.stack import SERVICES, EmbeddedStack
+from reelstream.settings import Settings
+from reelstream.stack import EmbeddedStack
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[EmbeddedStack]:
-    from conftest import make_test_settings
+    from reelstream.bench.api import free_port
 
-    stack = EmbeddedStack(make_test_settings(tmp_path), embedded=SERVICES, die_with_parent=True)
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, environment="test", state_dir=tmp_path,
+        kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",
+    )  # fmt: skip
+    stack = EmbeddedStack(settings, embedded=["kafka"], die_with_parent=True)
     try:
         stack.up(["kafka"])
         yield stack
