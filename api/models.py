@@ -121,6 +121,30 @@ class UserRatings(BaseModel):
 
 
 # --- health --------------------------------------------------------------------------------
+class WorkerHealth(BaseModel):
+    worker_id: str
+    state: Literal["ok", "degraded", "starting", "stale"] = Field(
+        description="What the worker last reported; stale: its heartbeat is older than the "
+        "threshold (REELSTREAM_HEALTH_HEARTBEAT_MAX_AGE_S)."
+    )
+    heartbeat_age_s: float = Field(description="Seconds since the worker's last heartbeat.")
+    lag: dict[int, int] = Field(description="Messages not yet processed, per partition.")
+    total_lag: int
+    newest_learned_event_age_s: float | None = Field(
+        description="Seconds since the rating time of the newest event the model learned."
+    )
+    model_version: str
+    reason: str | None = Field(None, description="Why the worker is not ok, in its words.")
+
+
 class Health(BaseModel):
-    status: Literal["ok", "degraded"]
+    status: Literal["ok", "degraded"] = Field(
+        description="ok: every dependency up and the stream alive (a fresh worker heartbeat, "
+        "no worker degraded, lag within REELSTREAM_HEALTH_MAX_LAG); degraded: see reasons."
+    )
+    reasons: list[str] = Field(default_factory=list, description="Why the status is degraded.")
     services: dict[Literal["kafka", "redis", "postgres"], ServiceStatus]
+    workers: list[WorkerHealth] = Field(
+        default_factory=list, description="Every worker heard from in the last day."
+    )
+    total_lag: int = Field(0, description="Consumer lag summed over the fresh workers.")

@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     mlflow_experiment: str = "reelstream"
     registered_model_name: str = "reelstream-mf"
 
+    # --- Health (API /health, stack status, worker-health) ---------------------------------
+    health_heartbeat_max_age_s: float = Field(
+        10.0, gt=0, description="A worker heartbeat older than this counts as stalled."
+    )
+    health_max_lag: int = Field(
+        20_000, ge=0, description="Total consumer lag above this makes /health degraded."
+    )
+    health_cache_s: float = Field(
+        1.0, ge=0, description="How long /health reuses one probe of the dependencies."
+    )
+
     # --- Serving ---------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 18000

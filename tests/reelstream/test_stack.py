@@ -164,8 +164,9 @@ def test_cli_status_and_errors(cli_env: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["stack", "status"])
     assert result.exit_code == 0, result.output
-    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
     assert "external" in lines["redis"] and "stopped" in lines["kafka"]
+    assert "workers" in lines or "workers:" in lines  # the workers' section follows
 
     result = runner.invoke(app, ["stack", "up", "--only", "nope"])
     assert result.exit_code != 0
@@ -173,3 +174,53 @@ def test_cli_status_and_errors(cli_env: Path) -> None:
 
     result = runner.invoke(app, ["stack", "down", "--without", "mlflow"])
     assert result.exit_code == 0, result.output
+
+
+def test_up_restarts_services_whose_process_was_killed(private_stack: EmbeddedStack) -> None:
+    import signal
+
+    import psycopg
+
+    core = ["kafka", "redis", "postgres"]
+    first = {s.name: s.pid for s in private_stack.up(core)}
+    # a client connected to PostgreSQL while its server is killed (backends are left over)
+    conn = psycopg.connect(private_stack.settings.postgres_dsn, connect_timeout=5)
+    try:
+        for name in core:
+            os.kill(first[name] or 0, signal.SIGKILL)
+        # straight away: the processes may still be exiting when `up` looks at them
+        again = {s.name: s for s in private_stack.up(core)}
+    finally:
+        conn.close()
+    for name in core:
+        assert again[name].state == "started", again[name]
+        assert again[name].pid not in (None, first[name])
+        assert "its previous process had died" in (again[name].note or "")
+        assert private_stack.service(name).ready(), name
+    assert {s.name: s.state for s in private_stack.up(core)} == dict.fromkeys(
+        core, "already running"
+    )
+
+
+def test_status_names_a_dead_process_and_a_foreign_port_stays_an_error(
+    private_stack: EmbeddedStack,
+) -> None:
+    import signal
+
+    [redis] = private_stack.up(["redis"])
+    os.kill(redis.pid or 0, signal.SIGKILL)
+    try:
+        psutil.Process(redis.pid or 0).wait(10)  # reaped: we are its parent
+    except psutil.NoSuchProcess:
+        pass
+    [status] = private_stack.status(["redis"])
+    assert status.state == "stopped" and "stack up` starts it again" in (status.note or "")
+
+    port = private_stack.service("redis").port
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        with pytest.raises(StackError, match=rf"redis: port {port} is already taken"):
+            private_stack.up(["redis"])
+    assert not private_stack.running("redis")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reelstream.cli._common import console, fail, group
+
+if TYPE_CHECKING:
+    from reelstream.settings import Settings
 
 __all__ = ["register"]
 
@@ -40,6 +43,20 @@ WithoutOpt = Annotated[
 
 def _print(line: str) -> None:
     console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _worker_report(settings: Settings) -> list[str]:
+    """The workers' heartbeats from Redis, or why they cannot be shown."""
+    from reelstream.cli.worker_health import read_worker_summaries, worker_lines
+
+    try:
+        summaries = read_worker_summaries(settings, timeout_s=1.0)
+    except Exception as exc:  # noqa: BLE001 - Redis down or unreachable
+        return [f"workers: unknown (cannot read their status from Redis: {type(exc).__name__})"]
+    if not summaries:
+        return ["workers: none has reported a heartbeat (start one with `reelstream worker`)"]
+    stale_after = f"{settings.health_heartbeat_max_age_s:g}"
+    return [f"workers (stale: no heartbeat for {stale_after} s):", *worker_lines(summaries)]
 
 
 def register(app: typer.Typer) -> None:
@@ -83,11 +100,16 @@ def register(app: typer.Typer) -> None:
 
     @stack.command("status")
     def status() -> None:
-        """Say which servers run (and answer), which are stopped and which are external."""
+        """Say which servers run (and answer), which are stopped and which are external; then
+        each worker's state, heartbeat age, lag, newest learned event and model (from Redis)."""
         from reelstream.stack import StackError
 
         try:
-            for s in _stack().status():
+            stack = _stack()
+            for s in stack.status():
                 _print(s.line())
         except StackError as exc:
             fail(str(exc))
+        _print("")
+        for line in _worker_report(stack.settings):
+            _print(line)

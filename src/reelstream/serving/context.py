@@ -6,18 +6,20 @@ while Kafka, Redis or PostgreSQL is unreachable.
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
+from reelstream.health import HealthThresholds
 from reelstream.serving.catalog import MovieCatalog
+from reelstream.serving.health_probe import BrokerProbe, HealthMonitor
 from reelstream.serving.metrics import ApiMetrics
 from reelstream.serving.publisher import RatingPublisher
 from reelstream.serving.recommendations import RecommendationReader
 from reelstream.serving.redis_get import async_get_client
 from reelstream.serving.store_pool import StorePool
 from reelstream.settings import Settings
+from reelstream.worker_status import WorkerStatus, read_statuses
 
 __all__ = ["ServingContext", "ServiceStatus"]
 
@@ -62,6 +64,8 @@ class ServingContext:
 
     def close(self) -> None:
         self.stores.close()
+        if "_broker_probe" in self.__dict__:
+            self._broker_probe.close()
         close = getattr(self.cache, "close", None)
         if close is not None:
             try:
@@ -70,13 +74,9 @@ class ServingContext:
                 pass
 
     # -- health ------------------------------------------------------------------------------
-    def check_kafka(self, timeout_s: float) -> bool:
-        from reelstream.kafka import broker_reachable
-
-        try:
-            return bool(broker_reachable(self.settings, timeout_s))
-        except Exception:
-            return False
+    # The probes behind /health (reelstream.serving.health_probe caches and shares them).
+    def check_kafka(self, timeout_s: float = 2.0) -> bool:
+        return self._broker_probe.reachable(timeout_s)
 
     def check_redis(self) -> bool:
         try:
@@ -87,24 +87,22 @@ class ServingContext:
     def check_postgres(self) -> bool:
         return self.stores.ping()
 
-    def health(self, timeout_s: float = 2.0) -> dict[str, ServiceStatus]:
-        """Probe Kafka, Redis and PostgreSQL concurrently; each answers ``up`` or ``down``."""
-        checks = {
-            "kafka": lambda: self.check_kafka(timeout_s),
-            "redis": self.check_redis,
-            "postgres": self.check_postgres,
-        }
-        deadline = time.monotonic() + timeout_s + 1.0
-        pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="health")
-        try:
-            futures = {name: pool.submit(check) for name, check in checks.items()}
-            result: dict[str, ServiceStatus] = {}
-            for name, future in futures.items():
-                try:
-                    ok = future.result(timeout=max(0.0, deadline - time.monotonic()))
-                except Exception:
-                    ok = False
-                result[name] = "up" if ok else "down"
-            return result
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+    def read_worker_statuses(self) -> list[WorkerStatus]:
+        return read_statuses(self.cache.client, self.settings.redis_prefix)
+
+    @cached_property
+    def _broker_probe(self) -> BrokerProbe:
+        return BrokerProbe(self.settings)
+
+    @cached_property
+    def health_monitor(self) -> HealthMonitor:
+        return HealthMonitor(
+            {"kafka": self.check_kafka, "redis": self.check_redis, "postgres": self.check_postgres},
+            self.read_worker_statuses,
+            HealthThresholds.from_settings(self.settings),
+            ttl_s=self.settings.health_cache_s,
+        )
+
+    def health(self) -> dict[str, ServiceStatus]:
+        """Probe Kafka, Redis and PostgreSQL now (uncached); each ``up`` or ``down``."""
+        return self.health_monitor.probe_now().services  # type: ignore[return-value]

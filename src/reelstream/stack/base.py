@@ -5,16 +5,38 @@ from __future__ import annotations
 import signal
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from reelstream.settings import Settings
 
-__all__ = ["Service", "StackError"]
+__all__ = ["Service", "ServiceStatus", "StackError", "State"]
 
 
 class StackError(RuntimeError):
     """A service could not be started or stopped; the message says why (with the log tail)."""
+
+
+State = Literal["started", "already running", "running", "not answering", "stopped", "external"]
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    url: str
+    state: State
+    pid: int | None = None
+    seconds: float | None = None
+    note: str | None = None
+
+    def line(self) -> str:
+        state = self.state
+        if self.seconds is not None and self.state == "started":
+            state = f"started in {self.seconds:.1f}s"
+        extra = f"  pid {self.pid}" if self.pid else ""
+        note = f"  ({self.note})" if self.note else ""
+        return f"{self.name:<9} {state:<20} {self.url}{extra}{note}"
 
 
 class Service(ABC):

@@ -8,9 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from reelstream.settings import Settings
 from reelstream.stack._proc import (
@@ -22,7 +20,7 @@ from reelstream.stack._proc import (
     stop_group,
     wait_until,
 )
-from reelstream.stack.base import Service, StackError
+from reelstream.stack.base import Service, ServiceStatus, StackError, State
 from reelstream.stack.mlflow_server import MlflowService
 from reelstream.stack.postgres import PostgresService
 from reelstream.stack.redis_server import RedisService
@@ -39,25 +37,9 @@ SERVICES: dict[str, type[Service]] = {
 }
 _DISPLAY_ORDER = ("kafka", "redis", "postgres", "mlflow")
 
-State = Literal["started", "already running", "running", "not answering", "stopped", "external"]
 
-
-@dataclass(frozen=True)
-class ServiceStatus:
-    name: str
-    url: str
-    state: State
-    pid: int | None = None
-    seconds: float | None = None
-    note: str | None = None
-
-    def line(self) -> str:
-        state = self.state
-        if self.seconds is not None and self.state == "started":
-            state = f"started in {self.seconds:.1f}s"
-        extra = f"  pid {self.pid}" if self.pid else ""
-        note = f"  ({self.note})" if self.note else ""
-        return f"{self.name:<9} {state:<20} {self.url}{extra}{note}"
+class _Vanished(Exception):
+    """A service seen running exited before it answered: start it again."""
 
 
 class EmbeddedStack:
@@ -130,10 +112,11 @@ class EmbeddedStack:
     ) -> list[ServiceStatus]:
         """Start the selected services (default: all) and wait until each really answers.
 
-        Idempotent: a running service is left alone (``already running``). ``timeout_s``
-        overrides each service's own start timeout. Raises :class:`StackError` naming every
-        service that failed (a server that did not answer in time is stopped again), after
-        the others are up.
+        Idempotent: a running service is left alone (``already running``). A service whose
+        process has died (killed, crashed: its pid file is left behind, or it exits while
+        being checked) is started again, once. ``timeout_s`` overrides each service's own
+        start timeout. Raises :class:`StackError` naming every service that failed (a server
+        that did not answer in time is stopped again), after the others are up.
         """
         names = self._selected(services, SERVICES)  # start order: slowest first
         results: dict[str, ServiceStatus] = {}
@@ -144,51 +127,86 @@ class EmbeddedStack:
             if on_status:
                 on_status(status)
 
-        def wait(name: str, proc: subprocess.Popen[bytes] | None, t0: float) -> None:
+        def wait(
+            name: str,
+            proc: subprocess.Popen[bytes] | None,
+            t0: float,
+            note: str | None,
+            vanished: list[str],
+        ) -> None:
             try:
-                report(self._wait_ready(name, proc, t0, timeout_s))
+                report(self._wait_ready(name, proc, t0, timeout_s, note=note))
+            except _Vanished:
+                vanished.append(name)
             except Exception as exc:  # noqa: BLE001 - reported per service
                 errors[name] = str(exc) if isinstance(exc, StackError) else f"{name}: {exc!r}"
 
-        with self._locked(), ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
+        with self._locked():
             (self.state_dir / "pids").mkdir(parents=True, exist_ok=True)
-            # Spawning happens in this thread (a PR_SET_PDEATHSIG child dies with the *thread*
-            # that forked it); only the waiting runs in the pool, as soon as each is spawned.
-            for name in names:
-                svc = self._services[name]
-                if name not in self.embedded:
-                    report(ServiceStatus(name, svc.url, "external"))
-                    continue
-                t0 = time.monotonic()
-                if self._pid_file(name).running_pid() is not None:
-                    pool.submit(wait, name, None, t0)
-                    continue
-                try:
-                    if port_answers(svc.host, svc.port):
-                        raise StackError(
-                            f"{name}: port {svc.port} is already taken by {port_owner(svc.port)}; "
-                            f"stop it or set REELSTREAM_{svc.setting.upper()} to another URL"
-                        )
-                    svc.prepare()
-                    proc = spawn(
-                        svc.command(),
-                        svc.log_path,
-                        self._pid_file(name),
-                        user=svc.user,
-                        env=svc.env(),
-                        cwd=self.state_dir,
-                        die_with_parent=self.die_with_parent,
-                    )
-                except StackError as exc:
-                    errors[name] = str(exc)
-                except (OSError, subprocess.SubprocessError) as exc:
-                    errors[name] = f"{name}: could not start: {exc}"
-                else:
-                    pool.submit(wait, name, proc, t0)
+            pending, restarted = names, set()
+            while pending:
+                vanished: list[str] = []
+                with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
+                    # Spawning happens in this thread (a PR_SET_PDEATHSIG child dies with the
+                    # *thread* that forked it); only the waiting runs in the pool.
+                    for name in pending:
+                        self._start_one(name, name in restarted, report, errors, pool, wait,
+                                        vanished)  # fmt: skip
+                # Seen running, gone while waiting (it was still dying): start it again.
+                pending = [n for n in names if n in vanished and n not in restarted]
+                restarted.update(pending)
 
         if errors:
             raise StackError("\n".join(errors[n] for n in names if n in errors))
         return [results[n] for n in _DISPLAY_ORDER if n in results]
+
+    def _start_one(
+        self,
+        name: str,
+        restarting: bool,
+        report: Callable[[ServiceStatus], None],
+        errors: dict[str, str],
+        pool: ThreadPoolExecutor,
+        wait: Callable[..., None],
+        vanished: list[str],
+    ) -> None:
+        svc = self._services[name]
+        if name not in self.embedded:
+            report(ServiceStatus(name, svc.url, "external"))
+            return
+        t0 = time.monotonic()
+        pid_file = self._pid_file(name)
+        if not restarting and pid_file.running_pid() is not None:
+            pool.submit(wait, name, None, t0, None, vanished)
+            return
+        died = restarting or pid_file.read() is not None  # a pid file `down` did not remove
+        note = "its previous process had died" if died else None
+        pid_file.remove()
+        try:
+            # A server that just died may hold its port for a moment; anyone else keeps it.
+            if port_answers(svc.host, svc.port) and not (
+                died and wait_until(lambda: not port_answers(svc.host, svc.port), 5.0, 0.2)
+            ):
+                raise StackError(
+                    f"{name}: port {svc.port} is already taken by {port_owner(svc.port)}; "
+                    f"stop it or set REELSTREAM_{svc.setting.upper()} to another URL"
+                )
+            svc.prepare()
+            proc = spawn(
+                svc.command(),
+                svc.log_path,
+                pid_file,
+                user=svc.user,
+                env=svc.env(),
+                cwd=self.state_dir,
+                die_with_parent=self.die_with_parent,
+            )
+        except StackError as exc:
+            errors[name] = str(exc)
+        except (OSError, subprocess.SubprocessError) as exc:
+            errors[name] = f"{name}: could not start: {exc}"
+        else:
+            pool.submit(wait, name, proc, t0, note, vanished)
 
     def _wait_ready(
         self,
@@ -196,6 +214,8 @@ class EmbeddedStack:
         proc: subprocess.Popen[bytes] | None,
         t0: float,
         timeout_s: float | None = None,
+        *,
+        note: str | None = None,
     ) -> ServiceStatus:
         svc = self._services[name]
         timeout_s = svc.start_timeout_s if timeout_s is None else timeout_s
@@ -210,12 +230,12 @@ class EmbeddedStack:
 
         ok = wait_until(answered_or_exited, timeout_s, interval_s=0.1)
         exited = (proc.poll() is not None) if proc is not None else pid_file.running_pid() is None
+        if proc is None and exited:
+            raise _Vanished(name)
         if exited or not ok:
             why = (
                 f"exited with code {proc.returncode}"
                 if proc is not None and exited
-                else "stopped"
-                if exited
                 else f"did not answer within {timeout_s:.0f}s (raise it with --timeout)"
             )
             if proc is not None and not exited:  # do not leave a half-started server behind
@@ -224,14 +244,14 @@ class EmbeddedStack:
             raise StackError(
                 f"{name}: {why}; log {svc.log_path}:\n{log_tail(svc.log_path)}"
             )
-        note = svc.after_up()
+        notes = [n for n in (note, svc.after_up()) if n]
         return ServiceStatus(
             name,
             svc.url,
             "started" if proc is not None else "already running",
             pid=pid_file.running_pid(),
             seconds=time.monotonic() - t0,
-            note=note,
+            note="; ".join(notes) or None,
         )
 
     # ---- down / status --------------------------------------------------------------------
@@ -266,9 +286,12 @@ class EmbeddedStack:
             if name not in self.embedded:
                 out.append(ServiceStatus(name, svc.url, "external"))
                 continue
-            pid = self._pid_file(name).running_pid()
+            pid_file = self._pid_file(name)
+            pid = pid_file.running_pid()
             if pid is None:
-                out.append(ServiceStatus(name, svc.url, "stopped"))
+                died = pid_file.read() is not None  # `down` removes the pid file
+                note = "its process died; `reelstream stack up` starts it again" if died else None
+                out.append(ServiceStatus(name, svc.url, "stopped", note=note))
                 continue
             state: State = "running"
             if probe and not wait_until(svc.ready, 0, interval_s=0):
