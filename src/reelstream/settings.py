@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     mlflow_experiment: str = "reelstream"
     registered_model_name: str = "reelstream-mf"
 
+    # --- Airflow (``reelstream retrain --trigger``) -----------------------------------------
+    airflow_url: str = Field("http://127.0.0.1:8080", description="A running Airflow's API.")
+    airflow_username: str = "admin"
+    airflow_password: SecretStr | None = Field(
+        None, description="Default: the simple auth manager's generated password file in "
+        "<state_dir>/airflow (as `reelstream airflow standalone` sets it up).",
+    )
+
     # --- Serving ---------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 18000
