@@ -135,14 +135,22 @@ def load_dag(dags_folder: Path | str | None = None, dag_id: str = DAG_ID) -> Any
     return bag.dags[dag_id]
 
 
-def run_dag(logical_date: datetime, *, retries: int | None = None, dag: Any = None) -> Any:
-    """``dag.test(logical_date=...)`` in this process; returns the finished DagRun.
+def run_dag(
+    logical_date: datetime | None,
+    *,
+    run_after: datetime | None = None,
+    conf: dict[str, Any] | None = None,
+    retries: int | None = None,
+    dag: Any = None,
+) -> Any:
+    """``dag.test(...)`` in this process; returns the finished DagRun.
 
-    ``retries`` overrides every task's retries (tests use 0: a failure must fail at once
-    rather than wait out the retry delay).
+    ``logical_date=None`` makes a run without a data interval, as the UI's Trigger button
+    does (its cut-off is ``run_after``, default now). ``retries`` overrides every task's
+    retries (tests use 0: a failure must fail at once rather than wait out the retry delay).
     """
     dag = dag if dag is not None else load_dag()
     if retries is not None:
         for task in dag.tasks:
             task.retries = retries
-    return dag.test(logical_date=logical_date)
+    return dag.test(logical_date=logical_date, run_after=run_after, run_conf=conf)
