@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -25,7 +26,12 @@ def calls(monkeypatch, tmp_path):
         recorded.append((list(args), dict(env)))
         return subprocess.CompletedProcess(args, 0)
 
+    def fake_execve(path, args, env):
+        recorded.append((list(args), dict(env)))
+        assert path == args[0]
+
     monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(os, "execve", fake_execve)
     monkeypatch.setenv("REELSTREAM_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("REELSTREAM_POSTGRES_DSN", "postgresql://u@db.example:5432/x")
     monkeypatch.delenv("AIRFLOW_HOME", raising=False)
@@ -66,8 +72,8 @@ def test_airflow_standalone_follows_the_port_and_finds_airflow_without_path(call
     port = free_port()
     result = CliRunner().invoke(app, ["airflow", "standalone", "--port", str(port)])
     assert result.exit_code == 0, result.output
-    assert [args[1:] for args, _ in calls] == [["db", "migrate"], ["standalone"]]
-    env = calls[1][1]
+    assert [args[1:] for args, _ in calls] == [["standalone"]]  # it migrates by itself
+    env = calls[0][1]
     assert env["AIRFLOW__API__PORT"] == str(port)
     assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (

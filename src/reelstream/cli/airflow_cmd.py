@@ -2,7 +2,8 @@
 
 ``AIRFLOW_HOME`` is ``<state_dir>/airflow`` (git-ignored), the DAG folder is the repository's
 ``airflow/dags``, example DAGs are off and the metadata DB is SQLite in that home; it is
-migrated (``airflow db migrate``, idempotent) before each command. The DAG's tasks get the
+migrated (``airflow db migrate``, idempotent) before each command (``standalone`` does it
+itself). The DAG's tasks get the
 ``REELSTREAM_*`` settings of this shell, so they use the same PostgreSQL, MLflow and Redis as
 ``reelstream worker``/``retrain``. The ``airflow`` executable is the one beside this
 interpreter, so no virtualenv needs to be activated.
@@ -112,7 +113,7 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8080, help="Port of the Airflow UI/API server."),
         host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: all)."),
     ) -> None:
-        """Migrate, then start `airflow standalone` (UI, scheduler, DAG processor; Ctrl-C stops)."""
+        """Start `airflow standalone`: UI/API, scheduler, DAG processor, triggerer (Ctrl-C stops)."""
         from reelstream.training.local_airflow import port_in_use
 
         if port_in_use(port, host):
@@ -124,8 +125,11 @@ def register(app: typer.Typer) -> None:
             f"AIRFLOW_HOME={home}\nUI: http://{'localhost' if host == '0.0.0.0' else host}:"
             f"{port} — user `admin`, password in {home / PASSWORD_FILE} (written on first start)"
         )
-        _migrate(env)
-        _run(airflow_command("standalone"), env, "airflow standalone")
+        args = airflow_command("standalone")  # it migrates the metadata DB itself
+        console.print(f"[dim]$ airflow {' '.join(args[1:])}[/]")
+        # Become `airflow standalone`: a signal to this process (Ctrl-C, SIGTERM from a
+        # supervisor) reaches Airflow itself, which stops its components, leaving no orphans.
+        os.execve(args[0], args, env)
 
     @airflow.command("env")
     def env(

@@ -1,7 +1,8 @@
 """Ask a running Airflow 3 to retrain now, over its REST API (v2), and follow the run.
 
-The run is created exactly as the UI's Trigger button creates it: no logical date, so the DAG
-takes everything stored up to the moment of triggering (or the conf's ``cutoff``). Auth is a
+The run is created as ``airflow dags trigger`` creates it: no logical date, hence no data
+interval, so the DAG takes everything stored up to the moment of triggering (or the conf's
+``cutoff``). Auth is a
 JWT from ``/auth/token``; with the simple auth manager (``reelstream airflow standalone``) the
 password is read from the file it generates in ``AIRFLOW_HOME``.
 """
@@ -112,10 +113,13 @@ class AirflowClient:
     def unpause(self, dag_id: str) -> None:
         self._call("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
 
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A manual run without a logical date, as the UI's Trigger button creates it."""
+    def trigger(
+        self, dag_id: str, conf: dict[str, Any] | None = None, logical_date: str | None = None
+    ) -> dict[str, Any]:
+        """A manual run; without a logical date (``airflow dags trigger``) it has no data
+        interval. The UI's Trigger dialog sends the current time as the logical date."""
         return self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns",
-                          json={"logical_date": None, "conf": conf or {}})
+                          json={"logical_date": logical_date, "conf": conf or {}})
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
