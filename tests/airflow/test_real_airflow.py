@@ -122,7 +122,7 @@ def standalone(settings, tmp_path):
 
 def _stop(process: subprocess.Popen) -> None:
     """SIGTERM the whole process group (standalone and every component), then SIGKILL."""
-    for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+    for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 10)):
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
@@ -213,6 +213,15 @@ def test_scheduled_and_ui_triggered_runs_retrain_end_to_end(settings, standalone
     assert "same ratings and parameters" in again["reason"]
     assert len(list_versions(settings)) == 2
     print(f"three runs done {time.monotonic() - started:.1f} s after the API answered")
+
+    # The README's screenshot of the graph, when asked for (it needs Chromium; ~10 s).
+    if os.environ.get("REELSTREAM_AIRFLOW_SCREENSHOT"):
+        from tests.airflow.airflow_ui import screenshot_dag_graph
+
+        token = client._http.headers["Authorization"].removeprefix("Bearer ")
+        text = screenshot_dag_graph(url, token, DAG_ID, manual["dag_run_id"],
+                                    Path(os.environ["REELSTREAM_AIRFLOW_SCREENSHOT"]))
+        assert all(task in text for task in ("snapshot", "retrain", "announce"))
 
 
 def answers_dag(client: AirflowClient) -> bool:
