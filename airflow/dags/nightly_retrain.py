@@ -3,9 +3,11 @@
 Each run trains on the ratings made before its **cut-off**:
 
 * a scheduled run: its data interval end (00:00 UTC of the night it runs for);
-* a manual run (the UI Trigger button, ``airflow dags trigger``, ``POST .../dagRuns`` without a
-  logical date, ``reelstream retrain --trigger``) has no data interval: its ``run_after``, the
-  moment it was asked for, so it takes everything stored up to then;
+* a manual run given a logical date (the UI's Trigger dialog fills in the current time): that
+  date, which is then its data interval end;
+* a manual run without a logical date (``airflow dags trigger``, ``POST .../dagRuns`` with
+  ``"logical_date": null``, ``reelstream retrain --trigger``) has no data interval in Airflow 3:
+  its ``run_after``, the moment it was asked for, so it takes everything stored up to then;
 * any run whose conf names one, e.g. ``{"cutoff": "2026-12-01T00:00:00Z"}`` (ISO 8601, naive
   means UTC, not later than ``run_after``); a bad conf fails the run at once, without retries.
 
@@ -35,7 +37,8 @@ from airflow.sdk import Param, dag, task
         "cutoff": Param(
             None, type=["null", "string"], title="Cut-off (optional)",
             description="Train on ratings made before this ISO 8601 datetime (UTC if naive). "
-            "Empty: the data interval end of a scheduled run, else the moment of triggering.",
+            "Empty: the run's data interval end (a scheduled run's night, or the logical "
+            "date given), else the moment of triggering.",
         ),
     },
 )

@@ -120,7 +120,7 @@ def test_manual_runs_take_everything_up_to_run_after_or_the_conf_cutoff(dag_sett
     name = settings.registered_model_name
     client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
     dag = load_dag()
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)  # later runs: still past
 
     # 1. No logical date: the cut-off is run_after, so every stored rating is trained on.
     run = run_dag(None, run_after=now, retries=0, dag=dag)

@@ -160,6 +160,7 @@ def test_scheduled_and_ui_triggered_runs_retrain_end_to_end(settings, standalone
     result = CliRunner().invoke(app, ["retrain", "--trigger", "--airflow-url", url,
                                       "--timeout", "600"])
     assert result.exit_code == 0, result.output + log.read_text(errors="replace")[-4000:]
+    print(result.output)
     output = " ".join(result.output.split())
     manual = next(r for r in client.dag_runs(DAG_ID) if r["run_type"] == "manual")
     assert manual["logical_date"] is None and manual["data_interval_end"] is None

@@ -5,10 +5,11 @@ in order:
 
 1. ``conf["cutoff"]`` when the run was triggered with one (an ISO 8601 datetime, naive means
    UTC; not after the run's ``run_after``, since later ratings could still arrive);
-2. the data interval end of a scheduled run (or of a manual run given a logical date);
-3. the run's ``run_after`` for a manual run without a data interval (the UI Trigger button,
-   ``airflow dags trigger``, the REST API, ``reelstream retrain --trigger``): everything stored
-   when the run was asked for.
+2. the data interval end of a scheduled run, or of a manual run given a logical date (the
+   UI's Trigger dialog fills in the current time);
+3. the run's ``run_after`` for a manual run without a logical date, hence without a data
+   interval (``airflow dags trigger``, the REST API with ``"logical_date": null``,
+   ``reelstream retrain --trigger``): everything stored when the run was asked for.
 """
 
 from __future__ import annotations
