@@ -67,7 +67,7 @@ def answers(url: str) -> bool:
 
 
 @pytest.fixture
-def settings(mlflow_stack, isolated, movielens_small, tmp_path, monkeypatch):
+def stored(mlflow_stack, isolated, movielens_small, tmp_path, monkeypatch):
     """The isolated stack with N ratings: the first two thirds before today 00:00 UTC (the
     scheduled run's cut-off), the rest after it (only a run triggered now sees them)."""
     settings = isolated.model_copy(update={
@@ -94,9 +94,9 @@ def settings(mlflow_stack, isolated, movielens_small, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def standalone(settings, tmp_path):
+def standalone(stored, tmp_path):
     """``reelstream airflow standalone --port P`` from a shell without the venv on PATH."""
-    settings, _ = settings
+    settings, _ = stored
     port = free_ports(1)[0]
     env = {**os.environ, **settings.to_env(), "PATH": "/usr/bin:/bin"}
     env = {k: v for k, v in env.items() if not k.startswith("AIRFLOW")}  # only what we set
@@ -138,8 +138,8 @@ def _stop(process: subprocess.Popen) -> None:
             time.sleep(0.5)
 
 
-def test_scheduled_and_ui_triggered_runs_retrain_end_to_end(settings, standalone):
-    settings, events = settings
+def test_scheduled_and_ui_triggered_runs_retrain_end_to_end(stored, standalone):
+    settings, events = stored
     url, home, log = standalone
     started = time.monotonic()
     listener = redis.Redis.from_url(settings.redis_url).pubsub()
@@ -219,8 +219,7 @@ def test_scheduled_and_ui_triggered_runs_retrain_end_to_end(settings, standalone
     if os.environ.get("REELSTREAM_AIRFLOW_SCREENSHOT"):
         from tests.airflow.airflow_ui import screenshot_dag_graph
 
-        token = client._http.headers["Authorization"].removeprefix("Bearer ")
-        text = screenshot_dag_graph(url, token, DAG_ID, manual["dag_run_id"],
+        text = screenshot_dag_graph(url, client.token, DAG_ID, manual["dag_run_id"],
                                     Path(os.environ["REELSTREAM_AIRFLOW_SCREENSHOT"]))
         assert all(task in text for task in ("snapshot", "retrain", "announce"))
 

@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8080, help="Port of the Airflow UI/API server."),
         host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: all)."),
     ) -> None:
-        """Start `airflow standalone`: UI/API, scheduler, DAG processor, triggerer (Ctrl-C stops)."""
+        """Start `airflow standalone`: API/UI, scheduler, DAG processor, triggerer; Ctrl-C stops."""
         from reelstream.training.local_airflow import port_in_use
 
         if port_in_use(port, host):

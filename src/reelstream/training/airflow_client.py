@@ -101,6 +101,12 @@ class AirflowClient:
             raise
         self._http.headers["Authorization"] = f"Bearer {token['access_token']}"
 
+    @property
+    def token(self) -> str | None:
+        """The JWT from :meth:`login` (the UI takes it as its ``_token`` cookie)."""
+        header = self._http.headers.get("Authorization")
+        return header.removeprefix("Bearer ") if header else None
+
     def dag(self, dag_id: str) -> dict[str, Any]:
         try:
             return self._call("GET", f"/api/v2/dags/{dag_id}")
