@@ -78,6 +78,14 @@ class Settings(BaseSettings):
         1.0, ge=0, description="How long /health reuses one probe of the dependencies."
     )
 
+    # --- Airflow (``reelstream retrain --trigger``) -----------------------------------------
+    airflow_url: str = Field("http://127.0.0.1:8080", description="A running Airflow's API.")
+    airflow_username: str = "admin"
+    airflow_password: SecretStr | None = Field(
+        None, description="Default: the simple auth manager's generated password file in "
+        "<state_dir>/airflow (as `reelstream airflow standalone` sets it up).",
+    )
+
     # --- Serving ---------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 18000

@@ -108,3 +108,53 @@ def test_dag_registers_promotes_is_idempotent_and_gates(dag_settings, airflow_db
     assert second.data.tags["promoted"] == "false"
     assert second.data.params["ranker"] == "mf"
     assert int(second.data.params["snapshot_n_ratings"]) == SLICE
+
+
+def test_manual_runs_take_everything_up_to_run_after_or_the_conf_cutoff(dag_settings, airflow_db):
+    """Runs without a data interval, as the UI's Trigger button makes them."""
+    from mlflow import MlflowClient
+
+    from reelstream.training.local_airflow import load_dag, run_dag
+
+    settings, events = dag_settings
+    name = settings.registered_model_name
+    client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
+    dag = load_dag()
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)  # later runs: still past
+
+    # 1. No logical date: the cut-off is run_after, so every stored rating is trained on.
+    run = run_dag(None, run_after=now, retries=0, dag=dag)
+    assert run.logical_date is None and run.data_interval_end is None
+    assert run.state == "success", [(ti.task_id, ti.state) for ti in run.get_task_instances()]
+    versions = client.search_model_versions(f"name='{name}'")
+    assert [str(v.version) for v in versions] == ["1"]
+    first = client.get_run(versions[0].run_id)
+    assert int(first.data.params["snapshot_n_ratings"]) == SLICE
+    assert first.data.tags["data_interval_end"] == now.isoformat()
+
+    # 2. Triggered again with no new ratings: succeeds, registers nothing new.
+    again = run_dag(None, run_after=now + timedelta(minutes=5), retries=0, dag=dag)
+    assert again.state == "success" and again.run_id != run.run_id
+    assert [str(v.version) for v in client.search_model_versions(f"name='{name}'")] == ["1"]
+    experiment = client.get_experiment_by_name(settings.mlflow_experiment)
+    assert len(client.search_runs([experiment.experiment_id])) == 1
+
+    # 3. An explicit cut-off in the run's conf: only the ratings before it.
+    cut = run_dag(None, run_after=now + timedelta(minutes=10), retries=0, dag=dag,
+                  conf={"cutoff": DAY1.isoformat().replace("+00:00", "Z")})
+    assert cut.state == "success"
+    versions = {str(v.version): v for v in client.search_model_versions(f"name='{name}'")}
+    assert set(versions) == {"1", "2"}
+    assert int(client.get_run(versions["2"].run_id).data.params["snapshot_n_ratings"]) == sum(
+        e.timestamp < DAY1 for e in events)
+
+    # 4. A bad conf fails the run at once, although the tasks have retries left.
+    with_retries = load_dag()
+    for task in with_retries.tasks:
+        task.retry_delay = timedelta(seconds=1)  # a retry would show as try_number 2
+    assert with_retries.get_task("snapshot").retries == 2
+    bad = run_dag(None, run_after=now + timedelta(minutes=15), dag=with_retries,
+                  conf={"cutoff": "not-a-date"})
+    assert bad.state == "failed"
+    snapshot = next(ti for ti in bad.get_task_instances() if ti.task_id == "snapshot")
+    assert snapshot.state == "failed" and snapshot.try_number == 1

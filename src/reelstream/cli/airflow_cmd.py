@@ -2,16 +2,17 @@
 
 ``AIRFLOW_HOME`` is ``<state_dir>/airflow`` (git-ignored), the DAG folder is the repository's
 ``airflow/dags``, example DAGs are off and the metadata DB is SQLite in that home; it is
-migrated (``airflow db migrate``, idempotent) before each command. The DAG's tasks get the
+migrated (``airflow db migrate``, idempotent) before each command (``standalone`` does it
+itself). The DAG's tasks get the
 ``REELSTREAM_*`` settings of this shell, so they use the same PostgreSQL, MLflow and Redis as
-``reelstream worker``/``retrain``.
+``reelstream worker``/``retrain``. The ``airflow`` executable is the one beside this
+interpreter, so no virtualenv needs to be activated.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import typer
 from reelstream.cli._common import console, fail, group
 
 __all__ = ["register", "airflow_environment", "airflow_command"]
+
+PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
 
 
 def airflow_environment(settings=None) -> dict[str, str]:  # noqa: ANN001 - Settings, lazily
@@ -37,12 +40,17 @@ def airflow_environment(settings=None) -> dict[str, str]:  # noqa: ANN001 - Sett
 
 
 def airflow_command(*args: str) -> list[str]:
-    """``airflow ARGS`` with this interpreter (the venv's Airflow, whatever is on PATH)."""
-    return [sys.executable, "-m", "airflow", *args]
+    """``airflow ARGS`` with the project's own ``airflow`` (beside this interpreter)."""
+    from reelstream.training.local_airflow import airflow_executable
+
+    try:
+        return [str(airflow_executable()), *args]
+    except FileNotFoundError as exc:
+        fail(str(exc))
 
 
 def _run(args: list[str], env: dict[str, str], what: str) -> None:
-    console.print(f"[dim]$ airflow {' '.join(args[3:])}[/]")
+    console.print(f"[dim]$ airflow {' '.join(args[1:])}[/]")
     try:
         code = subprocess.run(args, env=env, check=False).returncode
     except KeyboardInterrupt:
@@ -70,6 +78,15 @@ def _logical_date(value: str | None) -> str:
     return parsed.isoformat()
 
 
+def _server_environment(port: int, host: str) -> dict[str, str]:
+    from reelstream.training.local_airflow import server_env
+
+    try:
+        return {**airflow_environment(), **server_env(port, host)}
+    except FileNotFoundError as exc:
+        fail(str(exc))
+
+
 def register(app: typer.Typer) -> None:
     airflow = group(app, "airflow", "Run the nightly retraining DAG on a local Airflow.")
 
@@ -94,23 +111,38 @@ def register(app: typer.Typer) -> None:
     @airflow.command("standalone")
     def standalone(
         port: int = typer.Option(8080, help="Port of the Airflow UI/API server."),
+        host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: all)."),
     ) -> None:
-        """Migrate, then start `airflow standalone` (UI, scheduler, DAG processor; Ctrl-C stops)."""
-        env = airflow_environment()
-        env["AIRFLOW__API__PORT"] = str(port)
+        """Start `airflow standalone`: API/UI, scheduler, DAG processor, triggerer; Ctrl-C stops."""
+        from reelstream.training.local_airflow import port_in_use
+
+        if port_in_use(port, host):
+            fail(f"port {port} on {host} is already in use; pick a free one with --port "
+                 "(then `reelstream retrain --trigger --airflow-url` must name it too)")
+        env = _server_environment(port, host)
         home = Path(env["AIRFLOW_HOME"])
         console.print(
-            f"AIRFLOW_HOME={home}\nUI: http://localhost:{port} — user `admin`, password in "
-            f"{home / 'simple_auth_manager_passwords.json.generated'} (written on first start)"
+            f"AIRFLOW_HOME={home}\nUI: http://{'localhost' if host == '0.0.0.0' else host}:"
+            f"{port} — user `admin`, password in {home / PASSWORD_FILE} (written on first start)"
         )
-        _migrate(env)
-        _run(airflow_command("standalone"), env, "airflow standalone")
+        args = airflow_command("standalone")  # it migrates the metadata DB itself
+        console.print(f"[dim]$ airflow {' '.join(args[1:])}[/]")
+        # Become `airflow standalone`: a signal to this process (Ctrl-C, SIGTERM from a
+        # supervisor) reaches Airflow itself, which stops its components, leaving no orphans.
+        os.execve(args[0], args, env)
 
     @airflow.command("env")
-    def env() -> None:
+    def env(
+        port: int = typer.Option(8080, help="Port of the API server `airflow` will run or call."),
+        host: str = typer.Option("127.0.0.1", help="Address of that API server."),
+    ) -> None:
         """Print `export` lines to use the same local Airflow from this shell."""
         from reelstream.training.local_airflow import airflow_env
 
-        environment = airflow_environment()
-        for key in airflow_env(environment["AIRFLOW_HOME"]):
+        environment = _server_environment(port, host)
+        keys = [*airflow_env(environment["AIRFLOW_HOME"]), "AIRFLOW__API__PORT",
+                "AIRFLOW__API__HOST", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
+        for key in keys:
             console.print(f"export {key}={environment[key]}", highlight=False, soft_wrap=True)
+        bin_dir = Path(airflow_command()[0]).parent
+        console.print(f'export PATH="{bin_dir}:$PATH"', highlight=False, soft_wrap=True)

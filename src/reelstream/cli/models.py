@@ -35,8 +35,40 @@ def register(app: typer.Typer) -> None:
             "Also the run's identity: the same interval is trained once.",
         ),
         params: Path = typer.Option(Path("params.yaml"), help="File with the batch: section."),
+        trigger: bool = typer.Option(
+            False, "--trigger", help="Ask a running Airflow to run the nightly_retrain DAG "
+            "now (as its Trigger button does), follow it and print the registered version.",
+        ),
+        cutoff: str | None = typer.Option(
+            None, help="With --trigger: train on ratings before this ISO datetime (UTC if "
+            "naive) instead of everything stored when triggered.",
+        ),
+        airflow_url: str | None = typer.Option(
+            None, help="With --trigger: the Airflow API (default REELSTREAM_AIRFLOW_URL)."
+        ),
+        airflow_user: str | None = typer.Option(None, help="With --trigger: Airflow user."),
+        airflow_password: str | None = typer.Option(
+            None, help="With --trigger: password (default REELSTREAM_AIRFLOW_PASSWORD, else "
+            "the simple auth manager's generated file in <state_dir>/airflow).",
+        ),
+        timeout: float = typer.Option(1800.0, help="With --trigger: longest wait (seconds)."),
     ) -> None:
-        """Run the batch pipeline once: snapshot, split, train, evaluate, log, register, promote."""
+        """Run the batch pipeline once: snapshot, split, train, evaluate, log, register, promote.
+
+        With --trigger the run happens in a running Airflow instead (the same DAG, its logs
+        and retries), and this command follows it to the end.
+        """
+        if trigger:
+            if dataset is not None or interval_end is not None:
+                fail("--trigger runs the DAG on PostgreSQL; use --cutoff instead of "
+                     "--interval-end, and no --dataset")
+            from reelstream.cli.retrain_trigger import trigger_and_follow
+
+            trigger_and_follow(url=airflow_url, username=airflow_user,
+                               password=airflow_password, cutoff=cutoff, timeout_s=timeout)
+            return
+        if cutoff is not None:
+            fail("--cutoff goes with --trigger; a local run takes --interval-end")
         from reelstream.cli.evaluate_batch import metrics_table
         from reelstream.settings import get_settings
         from reelstream.training.data import load_params, movielens_snapshot, postgres_snapshot

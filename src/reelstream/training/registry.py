@@ -4,6 +4,8 @@ Conventions (all visible in the MLflow UI):
 
 * one run per data interval, tagged ``data_interval_end``; re-running an interval returns the
   existing run's outcome instead of registering again;
+* a run may also carry ``snapshot_sha256`` (its ratings and parameters): a later run of the
+  same content returns that run's outcome too (:func:`find_snapshot_run`);
 * every registered version carries tags ``ndcg_at_10``, ``rmse``, ``data_interval_end``;
 * the ``champion`` alias is the served model, ``previous-champion`` the one before; the full
   promotion history is the registered-model tag ``champion_history`` (JSON list of versions),
@@ -35,6 +37,7 @@ __all__ = [
     "RegistryOutcome",
     "client_for",
     "find_interval_run",
+    "find_snapshot_run",
     "log_and_register",
     "promote",
     "rollback",
@@ -47,6 +50,7 @@ CHAMPION = "champion"
 PREVIOUS_CHAMPION = "previous-champion"
 GATE_METRIC = "ndcg_at_10"
 INTERVAL_TAG = "data_interval_end"
+SNAPSHOT_TAG = "snapshot_sha256"
 HISTORY_TAG = "champion_history"
 
 
@@ -105,30 +109,50 @@ def _version_metric(client: MlflowClient, name: str, version: str) -> float:
     return float(tags.get(GATE_METRIC, "nan"))
 
 
-def find_interval_run(settings: Settings, data_interval_end: str) -> RegistryOutcome | None:
-    """The outcome of an earlier run of this data interval that registered a model."""
+def _registered_run(settings: Settings, tag: str, value: str) -> Any | None:
+    """The earliest run tagged ``tag = value`` that registered a model version, or None."""
     client = client_for(settings)
     experiment = client.get_experiment_by_name(settings.mlflow_experiment)
     if experiment is None:
         return None
     runs = client.search_runs(
         [experiment.experiment_id],
-        filter_string=f"tags.{INTERVAL_TAG} = '{data_interval_end}' "
-        "and tags.model_version != ''",
+        filter_string=f"tags.{tag} = '{value}' and tags.model_version != ''",
         order_by=["attributes.start_time ASC"],
         max_results=1,
     )
-    if not runs:
-        return None
-    run = runs[0]
+    return runs[0] if runs else None
+
+
+def _reused(settings: Settings, run: Any, reason: str) -> RegistryOutcome:
     return RegistryOutcome(
         version=run.data.tags["model_version"],
         run_id=run.info.run_id,
         promoted=run.data.tags.get("promoted") == "true",
-        champion=champion_version(settings, client),
+        champion=champion_version(settings),
         metrics=dict(run.data.metrics),
         reused=True,
-        reason=f"interval {data_interval_end} already trained",
+        reason=reason,
+    )
+
+
+def find_interval_run(settings: Settings, data_interval_end: str) -> RegistryOutcome | None:
+    """The outcome of an earlier run of this data interval that registered a model."""
+    run = _registered_run(settings, INTERVAL_TAG, data_interval_end)
+    if run is None:
+        return None
+    return _reused(settings, run, f"interval {data_interval_end} already trained")
+
+
+def find_snapshot_run(settings: Settings, fingerprint: str) -> RegistryOutcome | None:
+    """The outcome of an earlier run that trained on the same ratings with the same params."""
+    run = _registered_run(settings, SNAPSHOT_TAG, fingerprint)
+    if run is None:
+        return None
+    return _reused(
+        settings, run,
+        f"same ratings and parameters as version {run.data.tags['model_version']} "
+        f"(cut-off {run.data.tags.get(INTERVAL_TAG, '?')}): no new ratings since",
     )
 
 
