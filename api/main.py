@@ -13,9 +13,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, status
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from api.deps import require_api_key
@@ -151,6 +155,26 @@ def _add_exception_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
             content={"detail": str(exc)},
             headers={"Retry-After": "1"},
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI answers 400 when a body cannot be decoded at all (not UTF-8, nested too
+        # deep for the JSON parser); that is invalid input like any other: 422, with why.
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+            return await invalid_request(
+                request,
+                RequestValidationError(
+                    [
+                        {
+                            "type": "json_invalid",
+                            "loc": ("body",),
+                            "msg": f"body is not JSON text ({type(exc.__cause__).__name__})",
+                            "input": {},
+                        }
+                    ]
+                ),
+            )
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,7 +8,8 @@ On the wire an event is a JSON object on the ``ratings`` topic, keyed by ``user_
 The API validates request bodies with this model and the worker parses every message with
 :meth:`RatingEvent.from_bytes`, so both refuse the same things, with the same reasons:
 
-- ``user_id``/``movie_id``: JSON integers in ``1..2**31-1`` (no strings, floats or booleans);
+- ``user_id``/``movie_id``: JSON integers in ``1..2**31-1`` (``7.0`` is one too, as in JSON
+  Schema; no strings, fractions or booleans);
 - ``rating``: a JSON number (no string or boolean), a multiple of 0.5 in ``0.5..5.0``;
 - ``timestamp``: an RFC 3339 date-time string with a UTC offset (``Z`` or ``±hh:mm``; not an
   epoch number), inside the event-time window: from ``REELSTREAM_EVENT_TIME_MIN`` to
@@ -41,7 +42,19 @@ MIN_RATING = 0.5
 MAX_RATING = 5.0
 MAX_ID = 2**31 - 1  # ids are PostgreSQL int4
 
-PositiveId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+
+
+def _json_integer(value: Any) -> Any:
+    # A JSON Schema integer is any number without a fraction (1.0 too); strings and booleans
+    # are not numbers. pydantic's strict mode refuses 1.0, its lax mode takes "1" and true.
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    raise PydanticCustomError("int_type", "Input should be a JSON integer")
+
+
+PositiveId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID), BeforeValidator(_json_integer)]
 
 # RFC 3339 date-time: full date, "T", full time with optional fraction, mandatory offset.
 _RFC3339 = re.compile(
