@@ -124,15 +124,19 @@ def test_a_streamed_body_is_stopped_at_the_limit(app: Any) -> None:
     assert chunks_read == LIMIT // 1024 + 1  # the first chunk past the limit, not the rest
 
 
-def test_a_body_within_the_limit_reaches_validation() -> None:
+def settings_with_nothing_behind(**overrides: Any) -> Settings:
+    """For an app that is started (lifespan) but reaches no service: every URL a closed port."""
     from api_testing import closed_port
 
     nowhere = f"127.0.0.1:{closed_port()}"
-    settings = make_settings(
+    return make_settings(
         kafka_bootstrap_servers=nowhere, redis_url=f"redis://{nowhere}/0",
-        postgres_dsn=f"postgresql://x@{nowhere}/x",
+        postgres_dsn=f"postgresql://x@{nowhere}/x", **overrides,
     )
-    with TestClient(create_app(settings)) as client:  # started, but nothing behind it
+
+
+def test_a_body_within_the_limit_reaches_validation() -> None:
+    with TestClient(create_app(settings_with_nothing_behind())) as client:
         response = client.post(
             "/ratings/batch", content=b"[" + b" " * (LIMIT - 2) + b"]",
             headers={"X-API-Key": KEY, "Content-Type": "application/json"},
@@ -186,3 +190,15 @@ def test_openapi_states_the_limits() -> None:
     }
     assert params["offset"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0, "title": "Offset"}
     assert (params["limit"]["minimum"], params["limit"]["maximum"]) == (1, 1000)
+
+
+@pytest.mark.parametrize(
+    "body", [b"\x1f\x03l\x1d\xff\xfe=", b"[" * 100_000 + b"]" * 100_000], ids=["not_utf8", "too_deep"]
+)
+def test_an_undecodable_body_is_422_not_400(body: bytes) -> None:
+    with TestClient(create_app(settings_with_nothing_behind(max_body_bytes=1024 * 1024))) as client:
+        response = client.post(
+            "/ratings", content=body, headers={"X-API-Key": KEY, "Content-Type": "application/json"}
+        )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"

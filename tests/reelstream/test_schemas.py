@@ -99,7 +99,7 @@ def test_rating_is_a_half_step_in_range(rating):
     assert error_of(raw)["loc"] == ("rating",)
 
 
-@pytest.mark.parametrize("bad", [True, 0, -1, 2**31, 1.0, "7", 2**63])
+@pytest.mark.parametrize("bad", [True, 0, -1, 2**31, 1.5, "7", 2**63, 0.0, 2.0**31])
 @pytest.mark.parametrize("field", ["user_id", "movie_id"])
 def test_ids_are_positive_int32_integers(field, bad):
     assert error_of(wire(**{field: bad}))["loc"] == (field,)
@@ -107,6 +107,11 @@ def test_ids_are_positive_int32_integers(field, bad):
 
 def test_largest_id_is_accepted():
     assert RatingEvent.from_bytes(wire(user_id=2**31 - 1)).user_id == 2**31 - 1
+
+
+def test_an_integral_number_is_an_integer_as_in_json_schema():
+    event = RatingEvent.from_bytes(wire(user_id=7.0, movie_id=31.0))
+    assert (event.user_id, event.movie_id) == (7, 31) and type(event.user_id) is int
 
 
 @pytest.mark.parametrize(
