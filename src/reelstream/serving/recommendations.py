@@ -39,7 +39,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import anyio
@@ -65,7 +65,9 @@ _EMPTY: tuple[list[int], list[float]] = ([], [])
 _CACHE_DOWN = "recommendation cache unavailable"
 _UPDATED_AT = b'"updated_at":"'
 _STALE_FALSE = b'"stale":false'
-_STALE_TRUE = b'"stale":true'
+_UTC_SUFFIXES = (b"+00:00", b"Z")
+_THEN_FRESH = b',"stale":false'
+_THEN_STALE = b',"stale":true'
 _fromisoformat = datetime.fromisoformat
 _now = datetime.now
 
@@ -160,6 +162,8 @@ class RecommendationReader:
     ) -> None:
         self.redis = redis
         self.stale_after_s = stale_after_s
+        self._stale_before_text = b""
+        self._stale_before_at = float("-inf")
         self.keys = keys
         self.catalog = catalog
         self._popular_from_store = popular_from_store
@@ -230,17 +234,33 @@ class RecommendationReader:
         """The stored page with ``"stale"`` set from its own ``updated_at``; None for a page
         without the flag (written by an older renderer): the caller renders the list instead.
 
-        Both keys precede ``items`` in a page, and inside a JSON string every quote is
-        escaped, so the first match of each is the top-level key.
+        A page is rendered with ``"stale":false`` right after ``updated_at``; both precede
+        ``items``, and inside a JSON string every quote is escaped, so the first match of
+        ``"updated_at":"`` is the top-level key.
         """
-        if _STALE_FALSE not in page:
-            return None
         at = page.find(_UPDATED_AT)
-        if at >= 0:
-            start = at + len(_UPDATED_AT)
-            if self.is_stale(page[start : page.index(b'"', start)].decode()):
-                return page.replace(_STALE_FALSE, _STALE_TRUE, 1)
-        return page
+        if at < 0:  # "updated_at":null
+            return page if _STALE_FALSE in page else None
+        start = at + len(_UPDATED_AT)
+        end = page.index(b'"', start) + 1
+        if not page.startswith(_THEN_FRESH, end):
+            return None
+        stamp = page[start : end - 1]
+        if stamp.endswith(_UTC_SUFFIXES):  # as the writers store it: compare as text
+            stale = stamp[:19] < self._stale_before()
+        else:
+            stale = self.is_stale(stamp.decode())
+        return page[:end] + _THEN_STALE + page[end + len(_THEN_FRESH) :] if stale else page
+
+    def _stale_before(self) -> bytes:
+        """``YYYY-MM-DDTHH:MM:SS`` (UTC) of ``stale_after_s`` ago, recomputed once a second:
+        a UTC time in ISO 8601 compares as text, which costs less than parsing it."""
+        now = time.monotonic()
+        if now - self._stale_before_at >= 1.0:
+            limit = _now(UTC) - timedelta(seconds=self.stale_after_s)
+            self._stale_before_text = limit.strftime("%Y-%m-%dT%H:%M:%S").encode()
+            self._stale_before_at = now
+        return self._stale_before_text
 
     # -- internals ----------------------------------------------------------------------------
     async def _unavailable(self, n: int, user_id: int, exc: Exception) -> ServedRecommendations:
