@@ -39,7 +39,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import anyio
@@ -49,6 +48,7 @@ import orjson
 from reelstream.cache import ranked_list
 from reelstream.serving.catalog import MovieCatalog
 from reelstream.serving.incidents import log_dependency_failure
+from reelstream.serving.staleness import Staleness
 
 __all__ = [
     "RecommendationReader",
@@ -63,13 +63,6 @@ Origin = Literal["redis", "postgres", "none"]
 _EMPTY: tuple[list[int], list[float]] = ([], [])
 
 _CACHE_DOWN = "recommendation cache unavailable"
-_UPDATED_AT = b'"updated_at":"'
-_STALE_FALSE = b'"stale":false'
-_UTC_SUFFIXES = (b"+00:00", b"Z")
-_THEN_FRESH = b',"stale":false'
-_THEN_STALE = b',"stale":true'
-_fromisoformat = datetime.fromisoformat
-_now = datetime.now
 
 DEFAULT_N = 10  # items on the default page of GET /users/{id}/recommendations
 
@@ -161,9 +154,7 @@ class RecommendationReader:
         stale_after_s: float = 86_400.0,
     ) -> None:
         self.redis = redis
-        self.stale_after_s = stale_after_s
-        self._stale_before_text = b""
-        self._stale_before_at = float("-inf")
+        self.staleness = Staleness(stale_after_s)
         self.keys = keys
         self.catalog = catalog
         self._popular_from_store = popular_from_store
@@ -185,7 +176,7 @@ class RecommendationReader:
             return await self._popular(n, user_id, reason="no personal recommendations cached yet")
         items = await self._items(ids, scores)
         served = ServedRecommendations.personal(user_id, data, items)  # type: ignore[arg-type]
-        served.stale = self.is_stale(served.updated_at)
+        served.stale = self.staleness.of(served.updated_at)
         return served
 
     async def response_for_user(self, user_id: int, n: int) -> tuple[bytes, Source, Origin]:
@@ -198,7 +189,7 @@ class RecommendationReader:
             except Exception as exc:  # Redis is down: straight to the fallback, not a 2nd try
                 served = await self._unavailable(n, user_id, exc)
                 return served.to_json(), served.source, served.origin
-            if page is not None and (page := self._flag_stale(page)) is not None:
+            if page is not None and (page := self.staleness.flag_page(page)) is not None:
                 return page, "personal", "redis"
         served = await self.for_user(user_id, n)
         return served.to_json(), served.source, served.origin
@@ -216,51 +207,6 @@ class RecommendationReader:
             raise RecommendationsUnavailable(_CACHE_DOWN) from exc
         ids, scores = ranked_list(orjson.loads(raw), n) if raw is not None else _EMPTY
         return await self._items(ids, scores)
-
-    def is_stale(self, updated_at: str | None) -> bool:
-        """True when a list computed at ``updated_at`` (ISO 8601) is older than
-        ``stale_after_s``; a list without a time is not called stale."""
-        if not updated_at:
-            return False
-        try:
-            computed = _fromisoformat(updated_at)
-        except ValueError:
-            return False
-        if computed.tzinfo is None:
-            computed = computed.replace(tzinfo=UTC)
-        return (_now(UTC) - computed).total_seconds() > self.stale_after_s
-
-    def _flag_stale(self, page: bytes) -> bytes | None:
-        """The stored page with ``"stale"`` set from its own ``updated_at``; None for a page
-        without the flag (written by an older renderer): the caller renders the list instead.
-
-        A page is rendered with ``"stale":false`` right after ``updated_at``; both precede
-        ``items``, and inside a JSON string every quote is escaped, so the first match of
-        ``"updated_at":"`` is the top-level key.
-        """
-        at = page.find(_UPDATED_AT)
-        if at < 0:  # "updated_at":null
-            return page if _STALE_FALSE in page else None
-        start = at + len(_UPDATED_AT)
-        end = page.index(b'"', start) + 1
-        if not page.startswith(_THEN_FRESH, end):
-            return None
-        stamp = page[start : end - 1]
-        if stamp.endswith(_UTC_SUFFIXES):  # as the writers store it: compare as text
-            stale = stamp[:19] < self._stale_before()
-        else:
-            stale = self.is_stale(stamp.decode())
-        return page[:end] + _THEN_STALE + page[end + len(_THEN_FRESH) :] if stale else page
-
-    def _stale_before(self) -> bytes:
-        """``YYYY-MM-DDTHH:MM:SS`` (UTC) of ``stale_after_s`` ago, recomputed once a second:
-        a UTC time in ISO 8601 compares as text, which costs less than parsing it."""
-        now = time.monotonic()
-        if now - self._stale_before_at >= 1.0:
-            limit = _now(UTC) - timedelta(seconds=self.stale_after_s)
-            self._stale_before_text = limit.strftime("%Y-%m-%dT%H:%M:%S").encode()
-            self._stale_before_at = now
-        return self._stale_before_text
 
     # -- internals ----------------------------------------------------------------------------
     async def _unavailable(self, n: int, user_id: int, exc: Exception) -> ServedRecommendations:
@@ -289,7 +235,7 @@ class RecommendationReader:
                         model_version=data.get("model_version"),
                         updated_at=data.get("updated_at"),
                         reason=reason,
-                        stale=self.is_stale(data.get("updated_at")),
+                        stale=self.staleness.of(data.get("updated_at")),
                     )
         pairs = await self._popular_from_postgres(n, redis_error)
         return ServedRecommendations(
