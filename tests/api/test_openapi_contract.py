@@ -16,7 +16,6 @@ out-of-window times are 422 in ``routes/test_ratings_routes.py``.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 import schemathesis
