@@ -10,13 +10,20 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, status
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
+from api.deps import require_api_key
+from api.edge import RequestEdge, key_protected_routes
 from api.fast_lane import RecommendationsLane
 from api.routes import health, movies, popular, ratings, users
 from reelstream.serving import (
@@ -27,6 +34,7 @@ from reelstream.serving import (
     StoreUnavailable,
 )
 from reelstream.serving.metrics import LatencyMiddleware
+from reelstream.schemas import configure_event_time_window
 from reelstream.settings import PLACEHOLDER_API_KEY, Settings, get_settings
 
 __all__ = ["ReelstreamAPI", "api_router", "create_app"]
@@ -53,6 +61,8 @@ def _refuse_placeholder_key(settings: Settings) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     _refuse_placeholder_key(settings)
+    # Request bodies are RatingEvents: the window is this app's, for the whole process.
+    configure_event_time_window(settings.event_time_min, settings.event_time_max_ahead_s)
     metrics = ApiMetrics()
 
     @asynccontextmanager
@@ -82,7 +92,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.include_router(api_router)
-    app.add_middleware(LatencyMiddleware, metrics=metrics)
+    app.add_middleware(
+        RequestEdge,
+        api_key=settings.api_key.get_secret_value(),
+        protected=key_protected_routes(app.routes, require_api_key),
+        max_body_bytes=settings.max_body_bytes,
+        metrics=metrics,
+    )
+    app.add_middleware(LatencyMiddleware, metrics=metrics)  # outermost: times 401/413 too
     _add_exception_handlers(app, metrics)
     return app
 
@@ -96,6 +113,19 @@ class ReelstreamAPI(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         return RecommendationsLane(super().build_middleware_stack(), self.state.metrics)
+
+    def openapi(self) -> dict[str, Any]:
+        """The schema, with the limits that are settings stated as they are configured."""
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            settings: Settings = self.state.settings
+            events = schema["components"]["schemas"]["RatingBatch"]["properties"]["events"]
+            events["maxItems"] = settings.max_batch_size
+            for operation in (schema["paths"]["/ratings"]["post"], schema["paths"]["/ratings/batch"]["post"]):
+                operation["responses"]["413"]["description"] = (
+                    f"Request body larger than {settings.max_body_bytes} bytes"
+                )
+        return self.openapi_schema  # type: ignore[return-value]
 
 
 def _add_exception_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
@@ -125,6 +155,26 @@ def _add_exception_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
             content={"detail": str(exc)},
             headers={"Retry-After": "1"},
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI answers 400 when a body cannot be decoded at all (not UTF-8, nested too
+        # deep for the JSON parser); that is invalid input like any other: 422, with why.
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+            return await invalid_request(
+                request,
+                RequestValidationError(
+                    [
+                        {
+                            "type": "json_invalid",
+                            "loc": ("body",),
+                            "msg": f"body is not JSON text ({type(exc.__cause__).__name__})",
+                            "input": {},
+                        }
+                    ]
+                ),
+            )
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

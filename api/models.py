@@ -86,6 +86,11 @@ class Recommendations(_Out):
     reason: str | None = Field(None, description="Why a fallback was served.")
     model_version: str | None = None
     updated_at: datetime | None = Field(None, description="When this list was computed.")
+    stale: bool = Field(
+        False,
+        description="The list was computed longer ago than REELSTREAM_STALE_AFTER_S (a user "
+        "who has not rated since; the model may have been retrained since).",
+    )
     last_event_id: str | None = Field(None, description="Newest rating event it includes.")
     last_event_at: datetime | None = None
     items: list[RecommendedMovie]

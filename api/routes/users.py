@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Response
 from api.deps import ContextDep, StoreDep
 from api.fast_lane import DEFAULT_N, N_MAX, USER_ID_MAX, recommendations_body
 from api.models import Message, RatingPublic, Recommendations, UserRatings
+from reelstream.schemas import MAX_ID
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -48,7 +49,7 @@ def read_user_ratings(
     user_id: UserId,
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,  # PostgreSQL's OFFSET is an int8
 ) -> UserRatings:
     """The user's ratings, newest first, paginated."""
     rows = store.user_ratings(user_id, limit=limit, offset=offset)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from reelstream.schemas import MAX_RATING, MIN_RATING, RatingEvent
+from reelstream.schemas import MAX_ID, MAX_RATING, MIN_RATING, RatingEvent, event_time_window
 
 __all__ = ["REPLAY_NAMESPACE", "InvalidRatings", "check_ratings", "events_in_time_order", "Pacer"]
 
@@ -38,9 +38,17 @@ def check_ratings(ratings: pd.DataFrame, source: str = "ratings") -> None:
     if missing:
         raise InvalidRatings(f"{source}: missing columns {sorted(missing)}")
     rating = ratings["rating"].to_numpy(dtype=float)
+    users, movies = ratings["user_id"].to_numpy(), ratings["movie_id"].to_numpy()
+    seconds = _epoch_seconds(ratings["timestamp"])
+    window = event_time_window()
+    latest = (datetime.now(UTC) + window.max_ahead).timestamp()
     bad = (
-        (ratings["user_id"].to_numpy() <= 0)
-        | (ratings["movie_id"].to_numpy() <= 0)
+        (users <= 0)
+        | (users > MAX_ID)
+        | (movies <= 0)
+        | (movies > MAX_ID)
+        | (seconds < window.earliest.timestamp())
+        | (seconds > latest)
         | ~np.isfinite(rating)
         | (rating < MIN_RATING)
         | (rating > MAX_RATING)
@@ -52,7 +60,8 @@ def check_ratings(ratings: pd.DataFrame, source: str = "ratings") -> None:
         where = f"line {int(row['line'])}" if "line" in ratings.columns else f"row {first + 1}"
         raise InvalidRatings(
             f"{source}, {where}: not a valid rating event "
-            f"(user_id={row['user_id']}, movie_id={row['movie_id']}, rating={row['rating']}); "
+            f"(user_id={row['user_id']}, movie_id={row['movie_id']}, rating={row['rating']}, "
+            f"timestamp={row['timestamp']}); "
             f"{int(bad.sum())} invalid row(s) in all — nothing was published"
         )
 

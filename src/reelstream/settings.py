@@ -8,11 +8,12 @@ on non-standard ports, with their state under ``state_dir``. Point any URL elsew
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings", "PLACEHOLDER_API_KEY", "EMBEDDED_DEFAULTS"]
@@ -92,7 +93,26 @@ class Settings(BaseSettings):
     api_key: SecretStr = SecretStr(PLACEHOLDER_API_KEY)
     top_n: int = Field(20, ge=1, le=500, description="Recommendations kept per user in Redis.")
     recommendation_ttl_s: int = Field(7 * 24 * 3600, ge=60)
-    max_batch_size: int = Field(1000, ge=1)
+    max_batch_size: int = Field(1000, ge=1, le=100_000)
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Larger request bodies are refused with 413."
+    )
+    stale_after_s: float = Field(
+        86_400.0,
+        gt=0,
+        description="A recommendation list computed longer ago than this is served with "
+        "stale=true (lists are rewritten when their user rates, and a model is retrained "
+        "nightly: older means it predates the last retraining).",
+    )
+
+    # --- Event validation (API and worker) ---------------------------------------------------
+    event_time_min: datetime = Field(
+        datetime(1995, 1, 1, tzinfo=UTC),
+        description="Earliest accepted event time (MovieLens starts in 1995); naive = UTC.",
+    )
+    event_time_max_ahead_s: float = Field(
+        86_400.0, ge=0, le=366 * 86_400, description="Latest accepted event time, past the clock."
+    )
 
     # --- Worker ----------------------------------------------------------------------------
     worker_id: str = Field(
@@ -122,6 +142,11 @@ class Settings(BaseSettings):
         "at full load 5,000 meant a ~8 MB checkpoint every second.",
     )
     checkpoint_every_s: float = Field(30.0, gt=0)
+
+    @field_validator("event_time_min")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -20,7 +20,7 @@ def small_ratings(n: int = 200) -> pd.DataFrame:
             "user_id": [1 + i % 7 for i in range(n)],
             "movie_id": [1 + i for i in range(n)],
             "rating": [0.5 + (i % 10) / 2 for i in range(n)],
-            "timestamp": [1_000_000 - i for i in range(n)],  # newest first in the file
+            "timestamp": [1_000_000_000 - i for i in range(n)],  # newest first in the file (2001)
         }
     )
 

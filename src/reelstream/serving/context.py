@@ -52,7 +52,11 @@ class ServingContext:
             cache=cache,
             catalog=catalog,
             reader=RecommendationReader(
-                redis_async, cache, catalog, popular_from_store=stores.popular
+                redis_async,
+                cache,
+                catalog,
+                popular_from_store=stores.popular,
+                stale_after_s=settings.stale_after_s,
             ),
             metrics=metrics or ApiMetrics(),
         )

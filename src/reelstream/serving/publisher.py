@@ -25,6 +25,7 @@ from uuid import UUID
 
 from reelstream.kafka import bootstrap_servers
 from reelstream.schemas import RatingEvent
+from reelstream.serving.incidents import log_dependency_failure
 from reelstream.settings import Settings
 
 __all__ = ["BrokerUnavailable", "PublishResult", "RatingPublisher"]
@@ -114,7 +115,7 @@ class RatingPublisher:
             if self._producer is not None:
                 return self._producer
             if self._failure and time.monotonic() - self._failed_at < self.retry_after_s:
-                raise BrokerUnavailable(f"Kafka broker unreachable: {self._failure}")
+                raise BrokerUnavailable("Kafka broker unreachable")
             producer = None
             try:
                 await self._check_port()
@@ -125,7 +126,8 @@ class RatingPublisher:
                     await _stop_quietly(producer)
                 self._failed_at = time.monotonic()
                 self._failure = _describe(exc)
-                raise BrokerUnavailable(f"Kafka broker unreachable: {self._failure}") from exc
+                log_dependency_failure("Kafka broker unreachable", exc)
+                raise BrokerUnavailable("Kafka broker unreachable") from exc
             self._failure = ""
             self._producer = producer
             return producer
@@ -171,7 +173,8 @@ class RatingPublisher:
                 futures.append((event.event_id, await asyncio.wait_for(queued, self._left(deadline))))
         except Exception as exc:  # metadata unavailable, buffer full, timeout, ...
             sent = {eid for eid, _ in futures}
-            reason = f"Kafka broker did not accept the events: {_describe(exc)}"
+            reason = "Kafka broker did not accept the events"
+            log_dependency_failure(reason, exc)
             accepted, unconfirmed = await self._wait(futures, deadline)
             raise BrokerUnavailable(
                 reason, accepted, unconfirmed + [e.event_id for e in events if e.event_id not in sent]

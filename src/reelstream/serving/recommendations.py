@@ -13,6 +13,11 @@ is written without its page (a movie the worker's catalogue did not know), the p
 deleted with it, so a page is never older than its list; a missing page just means the path
 above.
 
+Every response says ``stale: true`` when its list's ``updated_at`` is older than
+``stale_after_s`` (``REELSTREAM_STALE_AFTER_S``), like a feature store's max age. A stored
+page is written with ``"stale":false``; the reader reads its ``updated_at`` and flips the flag
+in the bytes when due, so the page is still served without being parsed.
+
 The values are the ones :class:`reelstream.cache.RecommendationCache` writes (one orjson blob
 per key, layout in its module docstring); key names come from that class too. The API tests
 write through ``RecommendationCache.put_*`` and read back over HTTP, which keeps the two in
@@ -42,6 +47,8 @@ import orjson
 
 from reelstream.cache import ranked_list
 from reelstream.serving.catalog import MovieCatalog
+from reelstream.serving.incidents import log_dependency_failure
+from reelstream.serving.staleness import Staleness
 
 __all__ = [
     "RecommendationReader",
@@ -54,6 +61,8 @@ Origin = Literal["redis", "postgres", "none"]
 
 
 _EMPTY: tuple[list[int], list[float]] = ([], [])
+
+_CACHE_DOWN = "recommendation cache unavailable"
 
 DEFAULT_N = 10  # items on the default page of GET /users/{id}/recommendations
 
@@ -87,6 +96,7 @@ class ServedRecommendations:
     last_event_id: str | None = None
     last_event_at: str | None = None
     reason: str | None = None
+    stale: bool = False  # updated_at older than the reader's stale_after_s
 
     @classmethod
     def personal(
@@ -118,6 +128,7 @@ class ServedRecommendations:
                 "reason": self.reason,
                 "model_version": self.model_version,
                 "updated_at": self.updated_at,
+                "stale": self.stale,
                 "last_event_id": self.last_event_id,
                 "last_event_at": self.last_event_at,
                 "items": self.items,
@@ -140,8 +151,10 @@ class RecommendationReader:
         *,
         popular_from_store: Callable[[int], Sequence[tuple[int, float]]] | None = None,
         popular_refresh_s: float = 30.0,
+        stale_after_s: float = 86_400.0,
     ) -> None:
         self.redis = redis
+        self.staleness = Staleness(stale_after_s)
         self.keys = keys
         self.catalog = catalog
         self._popular_from_store = popular_from_store
@@ -162,7 +175,9 @@ class RecommendationReader:
         if not ids:
             return await self._popular(n, user_id, reason="no personal recommendations cached yet")
         items = await self._items(ids, scores)
-        return ServedRecommendations.personal(user_id, data, items)  # type: ignore[arg-type]
+        served = ServedRecommendations.personal(user_id, data, items)  # type: ignore[arg-type]
+        served.stale = self.staleness.of(served.updated_at)
+        return served
 
     async def response_for_user(self, user_id: int, n: int) -> tuple[bytes, Source, Origin]:
         """The response body for the user's top-``n``, with its source and origin (for the
@@ -174,7 +189,7 @@ class RecommendationReader:
             except Exception as exc:  # Redis is down: straight to the fallback, not a 2nd try
                 served = await self._unavailable(n, user_id, exc)
                 return served.to_json(), served.source, served.origin
-            if page is not None:
+            if page is not None and (page := self.staleness.flag_page(page)) is not None:
                 return page, "personal", "redis"
         served = await self.for_user(user_id, n)
         return served.to_json(), served.source, served.origin
@@ -188,15 +203,15 @@ class RecommendationReader:
         try:
             raw = await self.redis.get(self.keys.similar_key(movie_id))
         except Exception as exc:
-            raise RecommendationsUnavailable(f"recommendation cache unavailable ({exc})") from exc
+            log_dependency_failure(_CACHE_DOWN, exc)
+            raise RecommendationsUnavailable(_CACHE_DOWN) from exc
         ids, scores = ranked_list(orjson.loads(raw), n) if raw is not None else _EMPTY
         return await self._items(ids, scores)
 
     # -- internals ----------------------------------------------------------------------------
     async def _unavailable(self, n: int, user_id: int, exc: Exception) -> ServedRecommendations:
-        return await self._popular(
-            n, user_id, redis_error=exc, reason=f"recommendation cache unavailable ({exc})"
-        )
+        log_dependency_failure(_CACHE_DOWN, exc)
+        return await self._popular(n, user_id, redis_error=exc, reason=_CACHE_DOWN)
 
     async def _popular(
         self, n: int, user_id: int | None, *, reason: str | None, redis_error: Exception | None = None
@@ -205,8 +220,9 @@ class RecommendationReader:
             try:
                 raw = await self.redis.get(self.keys.popular_key())
             except Exception as exc:
+                log_dependency_failure(_CACHE_DOWN, exc)
                 redis_error = exc
-                reason = reason or f"recommendation cache unavailable ({exc})"
+                reason = reason or _CACHE_DOWN
             else:
                 data = orjson.loads(raw) if raw is not None else None
                 ids, scores = ranked_list(data, n) if data else _EMPTY
@@ -219,6 +235,7 @@ class RecommendationReader:
                         model_version=data.get("model_version"),
                         updated_at=data.get("updated_at"),
                         reason=reason,
+                        stale=self.staleness.of(data.get("updated_at")),
                     )
         pairs = await self._popular_from_postgres(n, redis_error)
         return ServedRecommendations(
@@ -235,7 +252,7 @@ class RecommendationReader:
         if self._popular_from_store is None:
             if redis_error is not None:
                 raise RecommendationsUnavailable(
-                    f"recommendation cache unavailable ({redis_error}) and no fallback configured"
+                    f"{_CACHE_DOWN} and no fallback configured"
                 ) from redis_error
             return []
         if self._stale(n):
@@ -245,10 +262,10 @@ class RecommendationReader:
                     try:
                         fetched = await anyio.to_thread.run_sync(self._popular_from_store, want)
                     except Exception as exc:
+                        log_dependency_failure("popular list from PostgreSQL failed", exc)
                         if redis_error is not None:
                             raise RecommendationsUnavailable(
-                                f"recommendation cache unavailable ({redis_error}) and "
-                                f"PostgreSQL fallback failed ({exc})"
+                                f"{_CACHE_DOWN} and the PostgreSQL fallback failed"
                             ) from exc
                         return []
                     self._store_popular = [(int(m), float(s)) for m, s in fetched]

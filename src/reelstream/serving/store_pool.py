@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from reelstream.serving.incidents import log_dependency_failure
+
 __all__ = ["StorePool", "StoreUnavailable"]
 
 _POPULAR_SQL = (
@@ -38,7 +40,8 @@ class StorePool:
         try:
             return EventStore(self.dsn, connect_timeout=self.connect_timeout)
         except Exception as exc:  # psycopg.OperationalError and friends
-            raise StoreUnavailable(f"PostgreSQL unreachable: {exc}".strip()) from exc
+            log_dependency_failure("PostgreSQL unreachable", exc)
+            raise StoreUnavailable("PostgreSQL unreachable") from exc
 
     @contextmanager
     def store(self) -> Iterator[Any]:
@@ -55,7 +58,8 @@ class StorePool:
 
             if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
                 broken = True
-                raise StoreUnavailable(f"PostgreSQL error: {exc}".strip()) from exc
+                log_dependency_failure("PostgreSQL connection lost", exc)
+                raise StoreUnavailable("PostgreSQL connection lost") from exc
             raise
         finally:
             if broken or self._closed or store.connection.closed or self._idle.qsize() >= self.size:

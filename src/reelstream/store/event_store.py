@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -364,7 +364,15 @@ def _opt_int(value: Any) -> int | None:
 
 
 def _rating_event(row: Sequence[Any]) -> RatingEvent:
-    """A ``RatingEvent`` from ``(event_id, user_id, movie_id, rating, rated_at)`` columns."""
-    return RatingEvent(
-        event_id=row[0], user_id=row[1], movie_id=row[2], rating=row[3], timestamp=row[4]
+    """A ``RatingEvent`` from ``(event_id, user_id, movie_id, rating, rated_at)`` columns.
+
+    Rows were validated when they were stored; they are not validated again, so a change of
+    the accepted event-time window never makes a stored event unreadable.
+    """
+    return RatingEvent.model_construct(
+        event_id=row[0],
+        user_id=row[1],
+        movie_id=row[2],
+        rating=float(row[3]),
+        timestamp=row[4].astimezone(UTC),
     )

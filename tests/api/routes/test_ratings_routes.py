@@ -112,6 +112,15 @@ INVALID_EVENTS = {
     "missing_movie": {"user_id": 1, "rating": 4.0},
     "bad_event_id": {"event_id": "not-a-uuid", "user_id": 1, "movie_id": 2, "rating": 4.0},
     "bad_timestamp": {"user_id": 1, "movie_id": 2, "rating": 4.0, "timestamp": "yesterday"},
+    "rating_true": {"user_id": 1, "movie_id": 2, "rating": True},
+    "rating_as_string": {"user_id": 1, "movie_id": 2, "rating": "4.0"},
+    "user_id_true": {"user_id": True, "movie_id": 2, "rating": 4.0},
+    "user_id_too_large": {"user_id": 2**31, "movie_id": 2, "rating": 4.0},
+    "timestamp_integer": {"user_id": 1, "movie_id": 2, "rating": 4.0, "timestamp": 0},
+    "timestamp_without_offset": {"user_id": 1, "movie_id": 2, "rating": 4.0, "timestamp": "2009-12-14T02:52:24"},
+    "timestamp_overflowing": {"user_id": 1, "movie_id": 2, "rating": 4, "timestamp": "9999-12-31T23:59:59-01:00"},
+    "timestamp_year_1": {"user_id": 1, "movie_id": 2, "rating": 4, "timestamp": "0001-01-01T00:00:00Z"},
+    "timestamp_next_week": {"user_id": 1, "movie_id": 2, "rating": 4, "timestamp": "2999-01-01T00:00:00Z"},
 }
 
 
@@ -119,7 +128,12 @@ INVALID_EVENTS = {
 def test_invalid_event_is_422(client: TestClient, auth: dict[str, str], name: str) -> None:
     response = client.post("/ratings", json=INVALID_EVENTS[name], headers=auth)
     assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["loc"][0] == "body"
+    error = response.json()["detail"][0]
+    assert error["loc"][0] == "body"
+    assert error["msg"]  # a reason, not just a status
+    if name.startswith("timestamp_"):
+        assert error["loc"] == ["body", "timestamp"]
+        assert "timestamp" in error["msg"]
 
 
 @pytest.mark.parametrize("name", ["rating_not_half_step", "unknown_field", "user_id_as_string"])
@@ -152,9 +166,12 @@ def test_batch_too_large_is_422(api_settings: Settings) -> None:
         response = client.post("/ratings/batch", json={"events": events}, headers=headers)
         assert response.status_code == 422
         assert response.json()["detail"][0]["type"] == "too_long"
+        # the count is checked before any event is validated: one error, not one per event
+        invalid = client.post("/ratings/batch", json={"events": [{"rating": "x"}] * 5}, headers=headers)
+        assert [e["type"] for e in invalid.json()["detail"]] == ["too_long"]
         assert client.post("/ratings/batch", json={"events": events[:3]}, headers=headers).status_code == 202
         metrics = client.get("/metrics").text
-    assert 'reelstream_api_events_rejected_total{reason="invalid"} 4.0' in metrics
+    assert 'reelstream_api_events_rejected_total{reason="invalid"} 9.0' in metrics
     assert "reelstream_api_events_accepted_total 3.0" in metrics
 
 
@@ -178,7 +195,8 @@ def test_broker_unreachable_is_503_and_nothing_is_accepted(api_settings: Setting
 
     assert one.status_code == 503
     detail = one.json()["detail"]
-    assert "Kafka broker unreachable" in detail["reason"]
+    assert detail["reason"] == "Kafka broker unreachable"  # no host, port or driver message
+    assert "127.0.0.1" not in one.text and "Errno" not in batch.text
     assert detail["accepted_event_ids"] == []
     assert detail["unconfirmed_event_ids"] == [event_id]
     assert one.headers["Retry-After"]
