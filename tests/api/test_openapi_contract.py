@@ -28,6 +28,7 @@ from schemathesis.python.asgi import shutdown_lifespans
 
 from api.main import create_app
 from reelstream.settings import Settings
+from reelstream.worker_status import WorkerStatus, publish_status
 
 pytestmark = pytest.mark.integration
 
@@ -57,9 +58,28 @@ def date_times_in_window() -> st.SearchStrategy[str]:
 schemathesis.openapi.format("date-time", date_times_in_window())
 
 
+def _a_live_worker(settings: Settings) -> None:
+    """A fresh worker heartbeat, so ``/health/pipeline`` describes a running pipeline (its
+    503 for a stalled one is tested in ``routes/test_health_routes.py``)."""
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        publish_status(
+            client,
+            settings.redis_prefix,
+            WorkerStatus(worker_id="contract", state="ok", heartbeat_at=datetime.now(UTC)),
+        )
+    finally:
+        client.close()
+
+
 def test_api_keeps_its_openapi_contract(api_settings: Settings) -> None:
     """What ``st run URL --checks all`` does (probing, coverage, fuzzing and stateful phases),
     run in-process by schemathesis' own engine, deterministically."""
+    _a_live_worker(api_settings)
+    # The run takes longer than a heartbeat stays fresh; the beat above must last it out.
+    api_settings = api_settings.model_copy(update={"health_heartbeat_max_age_s": 3600.0})
     config = SchemathesisConfig.from_str(
         f"""
         headers = {{ "X-API-Key" = "{API_KEY}" }}
