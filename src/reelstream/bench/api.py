@@ -133,8 +133,8 @@ def with_redis_db(url: str, db: int) -> str:
 def populate(settings: Settings, config: ApiBenchConfig) -> list[int]:
     """Write the bench catalogue and per-user lists; return the user ids."""
     from reelstream.cache import Recommendation, RecommendationCache, UserRecommendations
-    from reelstream.serving.catalog import MovieCatalog, to_movie_info
-    from reelstream.serving.pages import PageRenderer
+    from reelstream.catalog import MovieCatalog, to_movie_info
+    from reelstream.recommendation_format import PageRenderer
     from reelstream.store import EventStore, Movie, upgrade
 
     rng = random.Random(config.seed)
