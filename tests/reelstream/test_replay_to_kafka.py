@@ -1,4 +1,4 @@
-"""The MovieLens replay producer against the embedded broker, and its failure paths."""
+"""The MovieLens replay (reelstream.replay.replay) against the embedded broker, and its failure paths."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from kafka import TopicPartition
 from typer.testing import CliRunner
 
-from producers.movielens_replay import ReplayFailed, replay
+from reelstream.replay import ReplayFailed, replay
 from reelstream.bench.api import free_port
 from reelstream.cli import app
 from reelstream.kafka import make_consumer

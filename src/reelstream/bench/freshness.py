@@ -233,7 +233,7 @@ def run_freshness_bench(
     log: Callable[[str], None] = print,
 ) -> list[FreshnessResult]:
     """Run the benchmark (module docstring); one result per batching window in the config."""
-    from producers.movielens_replay import replay
+    from reelstream.replay import replay
     from reelstream.bench.api import free_port, serve
     from reelstream.bench.scratch import scratch_settings
     from reelstream.demo import wait_until_consumed

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         limit: int | None = typer.Option(None, "--limit", min=1, help="Only the K oldest."),
     ) -> None:
         """Stack up → worker → replay MovieLens → counts in PostgreSQL → recommendations."""
-        from producers.movielens_replay import replay
+        from reelstream.replay import replay
         from reelstream.cli.replay import load_dataset
         from reelstream.demo import (
             expected_events,

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         """Publish the ratings in timestamp order (acks=all); load the movies into PostgreSQL."""
         from tqdm import tqdm
 
-        from producers.movielens_replay import ReplayFailed, replay as publish
+        from reelstream.replay import ReplayFailed, replay as publish
         from reelstream.replay import InvalidRatings
         from reelstream.settings import get_settings
         from reelstream.store import EventStore
