@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+#: The service's app factory, started by name (the library does not import the service).
+API_FACTORY = "api.main:create_app"
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -22,19 +25,16 @@ def register(app: typer.Typer) -> None:
 
         try:
             settings = get_settings()
-            from api.main import create_app
-
-            create_app(settings)  # fail here, clearly, on a placeholder key in production
-        except Exception as exc:  # pydantic ValidationError, RuntimeError
+        except Exception as exc:  # pydantic ValidationError
             fail(str(exc))
         host = host or settings.api_host
         port = port or settings.api_port
-        console.print(f"reelstream API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-        uvicorn.run(
-            "api.main:app",
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            access_log=access_log,
+        options = dict(
+            host=host, port=port, workers=workers, log_level=log_level, access_log=access_log
         )
+        try:  # build the app once here: a placeholder key in production fails clearly
+            uvicorn.Config(API_FACTORY, factory=True, **options).load()
+        except Exception as exc:  # RuntimeError from the app factory
+            fail(str(exc))
+        console.print(f"reelstream API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+        uvicorn.run(API_FACTORY, factory=True, **options)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+#: The service's entry point, started by name (the library does not import the service).
+WORKER_MODULE = "stream_processor.worker"
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -11,6 +14,6 @@ def register(app: typer.Typer) -> None:
         loglevel: str = typer.Option("info", help="Logging level of the worker."),
     ) -> None:
         """Consume rating events: store in PostgreSQL, learn online, refresh top-N in Redis."""
-        from stream_processor.worker import run
+        import importlib
 
-        run(loglevel)
+        importlib.import_module(WORKER_MODULE).run(loglevel)
