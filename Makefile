@@ -25,11 +25,12 @@ DATASET ?= $(wildcard ../shared/movielens/ml-latest-small)
 demo: install
 	$(BIN)/reelstream demo $(if $(DATASET),--dataset $(DATASET))
 
+# lint-imports: the import contracts in pyproject.toml ([tool.importlinter]).
 test: install
-	$(BIN)/pytest
+	$(BIN)/lint-imports && $(BIN)/pytest
 
 test-unit: install
-	$(BIN)/pytest -m "not integration"
+	$(BIN)/lint-imports && $(BIN)/pytest -m "not integration"
 
 stack-up: install
 	$(BIN)/reelstream stack up
