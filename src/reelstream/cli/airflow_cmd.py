@@ -17,9 +17,9 @@ from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail, group
+from reelstream.cli._common import console, fail
 
-__all__ = ["register", "airflow_environment", "airflow_command"]
+__all__ = ["app", "airflow_environment", "airflow_command"]
 
 
 def airflow_environment(settings=None) -> dict[str, str]:  # noqa: ANN001 - Settings, lazily
@@ -70,47 +70,47 @@ def _logical_date(value: str | None) -> str:
     return parsed.isoformat()
 
 
-def register(app: typer.Typer) -> None:
-    airflow = group(app, "airflow", "Run the nightly retraining DAG on a local Airflow.")
+app = typer.Typer(help="Run the nightly retraining DAG on a local Airflow.", no_args_is_help=True)
 
-    @airflow.command("test")
-    def test(
-        date: str | None = typer.Option(
-            None, "--date", help="Logical date = data interval end: ratings before it are "
-            "trained on (ISO date/datetime, or 'now'). Default: today 00:00 UTC. The same "
-            "date twice trains once.",
-        ),
-    ) -> None:
-        """Migrate the metadata DB, then run the DAG once (`airflow dags test nightly_retrain`)."""
-        from reelstream.training.local_airflow import DAG_ID
 
-        env = airflow_environment()
-        console.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}")
-        _migrate(env)
-        _run(airflow_command("dags", "test", DAG_ID, _logical_date(date)), env,
-             f"DAG {DAG_ID}")
-        console.print("[green]DAG run finished[/]: `reelstream models list` shows the versions")
+@app.command("test")
+def test(
+    date: str | None = typer.Option(
+        None, "--date", help="Logical date = data interval end: ratings before it are "
+        "trained on (ISO date/datetime, or 'now'). Default: today 00:00 UTC. The same "
+        "date twice trains once.",
+    ),
+) -> None:
+    """Migrate the metadata DB, then run the DAG once (`airflow dags test nightly_retrain`)."""
+    from reelstream.training.local_airflow import DAG_ID
 
-    @airflow.command("standalone")
-    def standalone(
-        port: int = typer.Option(8080, help="Port of the Airflow UI/API server."),
-    ) -> None:
-        """Migrate, then start `airflow standalone` (UI, scheduler, DAG processor; Ctrl-C stops)."""
-        env = airflow_environment()
-        env["AIRFLOW__API__PORT"] = str(port)
-        home = Path(env["AIRFLOW_HOME"])
-        console.print(
-            f"AIRFLOW_HOME={home}\nUI: http://localhost:{port} — user `admin`, password in "
-            f"{home / 'simple_auth_manager_passwords.json.generated'} (written on first start)"
-        )
-        _migrate(env)
-        _run(airflow_command("standalone"), env, "airflow standalone")
+    env = airflow_environment()
+    console.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}")
+    _migrate(env)
+    _run(airflow_command("dags", "test", DAG_ID, _logical_date(date)), env,
+         f"DAG {DAG_ID}")
+    console.print("[green]DAG run finished[/]: `reelstream models list` shows the versions")
 
-    @airflow.command("env")
-    def env() -> None:
-        """Print `export` lines to use the same local Airflow from this shell."""
-        from reelstream.training.local_airflow import airflow_env
+@app.command("standalone")
+def standalone(
+    port: int = typer.Option(8080, help="Port of the Airflow UI/API server."),
+) -> None:
+    """Migrate, then start `airflow standalone` (UI, scheduler, DAG processor; Ctrl-C stops)."""
+    env = airflow_environment()
+    env["AIRFLOW__API__PORT"] = str(port)
+    home = Path(env["AIRFLOW_HOME"])
+    console.print(
+        f"AIRFLOW_HOME={home}\nUI: http://localhost:{port} — user `admin`, password in "
+        f"{home / 'simple_auth_manager_passwords.json.generated'} (written on first start)"
+    )
+    _migrate(env)
+    _run(airflow_command("standalone"), env, "airflow standalone")
 
-        environment = airflow_environment()
-        for key in airflow_env(environment["AIRFLOW_HOME"]):
-            console.print(f"export {key}={environment[key]}", highlight=False, soft_wrap=True)
+@app.command("env")
+def env() -> None:
+    """Print `export` lines to use the same local Airflow from this shell."""
+    from reelstream.training.local_airflow import airflow_env
+
+    environment = airflow_environment()
+    for key in airflow_env(environment["AIRFLOW_HOME"]):
+        console.print(f"export {key}={environment[key]}", highlight=False, soft_wrap=True)

@@ -8,12 +8,16 @@ import typer
 WORKER_MODULE = "stream_processor.worker"
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def worker(
-        loglevel: str = typer.Option("info", help="Logging level of the worker."),
-    ) -> None:
-        """Consume rating events: store in PostgreSQL, learn online, refresh top-N in Redis."""
-        import importlib
+__all__ = ["app"]
 
-        importlib.import_module(WORKER_MODULE).run(loglevel)
+app = typer.Typer()
+
+
+@app.command()
+def worker(
+    loglevel: str = typer.Option("info", help="Logging level of the worker."),
+) -> None:
+    """Consume rating events: store in PostgreSQL, learn online, refresh top-N in Redis."""
+    import importlib
+
+    importlib.import_module(WORKER_MODULE).run(loglevel)
