@@ -213,9 +213,9 @@ def serve(app: str, port: int, env: dict[str, str], log: Path) -> Iterator[subpr
 class RawHttpClient:
     """A minimal HTTP/1.1 keep-alive GET client on asyncio streams (loopback benchmarks).
 
-    httpx spends ~1-3 ms of CPU per request here, about what the servers under test spend;
-    on a 2-core machine that caps both measurements at the client's speed and hides the
-    difference between them. This client costs a fraction of that. Responses must carry
+    httpx spends about as much CPU per request as the servers under test; on a small machine
+    that caps both measurements at the client's speed and hides the difference between them.
+    This client costs a fraction of that. Responses must carry
     Content-Length (uvicorn's do).
     """
 

@@ -6,8 +6,8 @@ benchmarks) can live in one process without "duplicated timeseries" errors.
 The two per-request series (request latency, recommendations served) are updated on every
 request, so they are kept as plain numbers and exported through a custom collector
 (:class:`PerRequestCollector`): prometheus_client's ``Histogram.observe`` plus ``Counter.inc``
-took ~14k CPU instructions per recommendations request (locks, checks, a bucket loop), an
-eighth of the fast lane's own work. Only code on the event loop's thread updates them (the
+(locks, checks, a bucket loop) cost a sizeable share of the fast lane's own work (figures:
+``docs/performance.md``, bench api). Only code on the event loop's thread updates them (the
 ASGI middleware and async routes; ``/metrics`` renders on the loop too), so they need no lock.
 The rarer event counters stay ordinary prometheus_client counters.
 """

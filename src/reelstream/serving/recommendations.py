@@ -1,10 +1,10 @@
-"""Read a user's recommendations for serving, with the fallbacks users expect (GUIDE 6).
+"""Read a user's recommendations for serving, with the fallbacks users expect.
 
 Hot path (a user with a cache entry): ONE Redis ``GET`` on an asyncio client, one orjson parse
 and the items joined from their pre-encoded JSON in
-:class:`~reelstream.catalog.MovieCatalog` — no thread hop. (With sync clients in
-FastAPI's thread pool, GIL hand-offs between the event loop and worker threads capped the
-endpoint at a few hundred req/s on two cores.)
+:class:`~reelstream.catalog.MovieCatalog` — no thread hop (sync clients in
+FastAPI's thread pool would queue every hand-off between the event loop and the worker
+threads for the GIL).
 
 The default page (``n`` = :data:`DEFAULT_N`) is cheaper still: the worker writes it ready to
 serve (:class:`~reelstream.recommendation_format.PageRenderer`, the same response body as

@@ -50,8 +50,7 @@ RETURNING event_id, seq
 """
 
 # Small batches (a lightly loaded worker's) go in one statement, one round trip, with no
-# transaction around a staging table. Measured here (p50): 3 events 0.5 ms vs 1.1-1.4 ms by
-# COPY, 64 events 1.95 vs 2.66 ms, 200 events 5.7 vs 5.4 ms, 500 events 12.2 vs 10.3 ms.
+# transaction around a staging table; above this size COPY is faster (docs/performance.md).
 _SMALL_BATCH = 128
 _INSERT_RATINGS_SMALL = """
 INSERT INTO ratings (event_id, user_id, movie_id, rating, rated_at, ingested_by)
