@@ -81,10 +81,24 @@ class EventStore:
         self.dsn = dsn
         self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=int(connect_timeout))
         try:
-            self._conn.execute(_CREATE_STAGING)  # session-lifetime staging tables
+            self.prepare(self._conn)
         except BaseException:
             self._conn.close()
             raise
+
+    @staticmethod
+    def prepare(conn: psycopg.Connection[Any]) -> None:
+        """Make a new autocommit connection ready for a store (its session-lifetime staging
+        tables); a connection pool runs this on each connection it opens."""
+        conn.execute(_CREATE_STAGING)
+
+    @classmethod
+    def on_connection(cls, conn: psycopg.Connection[Any]) -> EventStore:
+        """A store over a prepared connection that its owner (a pool) keeps and closes."""
+        store = cls.__new__(cls)
+        store.dsn = ""
+        store._conn = conn
+        return store
 
     # --- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:
