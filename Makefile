@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	# --compile-bytecode: with PYTHONDONTWRITEBYTECODE set, nothing would ever be cached and
 	# every process (worker, tests) would recompile Faust, MLflow, Airflow... at each start.
 	$(BIN)/uv pip install --python $(PY) --override $(VENV)/overrides.txt --compile-bytecode \
-		-e ".[dev,airflow,dvc]"
+		-e ".[dev,airflow,dvc,bench]"
 	touch $@
 
 # The MovieLens copy beside the repository when there is one; else the demo downloads it.

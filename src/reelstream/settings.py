@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # --- Serving ---------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 18000
+    api_redis_client: Literal["pipelined", "redis-py", "coredis", "valkey-glide"] = Field(
+        "pipelined",
+        description="Redis client of the API's reads (reelstream.serving.redis_clients); "
+        "coredis and valkey-glide need the `bench` extra.",
+    )
     api_key: SecretStr = SecretStr(PLACEHOLDER_API_KEY)
     top_n: int = Field(20, ge=1, le=500, description="Recommendations kept per user in Redis.")
     recommendation_ttl_s: int = Field(7 * 24 * 3600, ge=60)
