@@ -19,7 +19,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
@@ -56,8 +56,7 @@ class PerRequestCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         histogram = HistogramMetricFamily(
-            "reelstream_api_request_duration_seconds",
-            "HTTP request latency by route template, method and status code.",
+            "reelstream_api_request_duration_seconds", _LATENCY_HELP,
             labels=["route", "method", "status"],
         )
         for labels, series in list(self.latency.items()):
@@ -68,23 +67,54 @@ class PerRequestCollector(Collector):
             histogram.add_metric(list(labels), buckets, series.total)
         yield histogram
         served = CounterMetricFamily(
-            "reelstream_api_recommendations",
-            "Recommendation responses by source: personal = Redis cache hit; "
-            "popular = fallback (no cache entry for the user, or Redis unreachable).",
-            labels=["source", "origin"],
+            "reelstream_api_recommendations", _SERVED_HELP, labels=["source", "origin"]
         )
         for labels, count in list(self.served.items()):
             served.add_metric(list(labels), count)
         yield served
 
 
-class ApiMetrics:
-    """The counters and histograms the API exports on ``/metrics``."""
+_LATENCY_HELP = "HTTP request latency by route template, method and status code."
+_SERVED_HELP = (
+    "Recommendation responses by source: personal = Redis cache hit; "
+    "popular = fallback (no cache entry for the user, or Redis unreachable)."
+)
 
-    def __init__(self) -> None:
+
+class ApiMetrics:
+    """The counters and histograms the API exports on ``/metrics``.
+
+    ``per_request`` (default: the ``api_request_metrics`` setting) picks how the two
+    per-request series are kept: ``collector`` (the plain numbers above) or
+    ``prometheus-client`` (its own ``Histogram`` and ``Counter``, same names and samples);
+    ``reelstream bench api --request-metrics`` compares the two.
+    """
+
+    def __init__(self, per_request: str | None = None) -> None:
+        if per_request is None:
+            from reelstream.settings import get_settings
+
+            per_request = get_settings().api_request_metrics
         self.registry = CollectorRegistry(auto_describe=True)
         self.per_request = PerRequestCollector()
-        self.registry.register(self.per_request)
+        self._library: tuple[Histogram, Counter] | None = None
+        self._served_children: dict[tuple[str, str], Any] = {}
+        if per_request == "prometheus-client":
+            self._library = (
+                Histogram(
+                    "reelstream_api_request_duration_seconds", _LATENCY_HELP,
+                    ["route", "method", "status"], buckets=_LATENCY_BUCKETS,
+                    registry=self.registry,
+                ),
+                Counter(
+                    "reelstream_api_recommendations", _SERVED_HELP, ["source", "origin"],
+                    registry=self.registry,
+                ),
+            )
+        elif per_request == "collector":
+            self.registry.register(self.per_request)
+        else:
+            raise ValueError(f"unknown per-request metrics {per_request!r}")
         self.events_accepted = Counter(
             "reelstream_api_events_accepted_total",
             "Rating events acknowledged by the broker (answered 202).",
@@ -99,11 +129,21 @@ class ApiMetrics:
 
     def count_served(self, source: str, origin: str) -> None:
         """One more recommendations response from ``source`` (read at ``origin``)."""
+        if self._library is not None:
+            child = self._served_children.get((source, origin))
+            if child is None:
+                child = self._served_children[(source, origin)] = self._library[1].labels(
+                    source, origin
+                )
+            child.inc()
+            return
         served = self.per_request.served
         served[(source, origin)] = served.get((source, origin), 0) + 1
 
-    def latency(self, route: str, method: str, status: int) -> LatencySeries:
+    def latency(self, route: str, method: str, status: int) -> Any:
         """The latency series of one route template, method and status (``.observe(s)``)."""
+        if self._library is not None:
+            return self._library[0].labels(route, method, str(status))
         key = (route, method, str(status))
         series = self.per_request.latency.get(key)
         if series is None:

@@ -49,3 +49,25 @@ def test_served_counts_by_source_and_origin() -> None:
         ("reelstream_api_recommendations_total", (("origin", "redis"), ("source", "personal"))): 3.0,
         ("reelstream_api_recommendations_total", (("origin", "postgres"), ("source", "popular"))): 1.0,
     }
+
+
+def test_both_ways_of_keeping_per_request_metrics_export_the_same_samples() -> None:
+    exports = []
+    for kind in ("collector", "prometheus-client"):
+        metrics = ApiMetrics(kind)
+        for seconds in OBSERVED:
+            metrics.latency("/users/{user_id}/recommendations", "GET", 200).observe(seconds)
+        metrics.latency("/health", "GET", 503).observe(0.3)
+        for source, origin in [("personal", "redis")] * 4 + [("popular", "none")]:
+            metrics.count_served(source, origin)
+        text = metrics.render().decode()
+        exports.append(
+            {
+                family: {k: v for k, v in _samples(text, family).items() if "_created" not in k[0]}
+                for family in (
+                    "reelstream_api_request_duration_seconds", "reelstream_api_recommendations"
+                )
+            }
+        )
+    assert exports[0] == exports[1]
+    assert exports[0]["reelstream_api_recommendations"]
