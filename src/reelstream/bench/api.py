@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +62,9 @@ class ApiBenchConfig:
     rounds: int = 5
     seed: int = 0
     client: str = "raw"  # "raw" (low-overhead asyncio HTTP/1.1) or "httpx"
+    #: More APIs run side by side, each with other settings (name -> REELSTREAM_* variables):
+    #: library Redis clients, prometheus_client's own metric types (:func:`variant_envs`).
+    variants: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class ApiBenchReport:
     rate: float
     bare_at_rate: LoadResult | None = None  # the machine's noise floor at the same rate
     round_ratios: tuple[float, ...] = ()  # API/bare req/s of each closed-loop round
+    variants: tuple[LoadResult, ...] = ()  # ApiBenchConfig.variants, closed loop (stored page)
+    variants_at_rate: tuple[LoadResult, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -114,6 +119,25 @@ class ApiBenchReport:
     @property
     def ratio_fastapi(self) -> float:
         return self.api.rps / self.bare_fastapi.rps if self.bare_fastapi.rps else float("nan")
+
+
+def variant_envs(
+    redis_clients: list[str], request_metrics: bool
+) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The :attr:`ApiBenchConfig.variants` for these library Redis clients and, if asked,
+    prometheus_client's metric types.
+
+    >>> variant_envs(["redis-py"], True)[1]
+    ('metrics: prometheus-client', (('REELSTREAM_API_REQUEST_METRICS', 'prometheus-client'),))
+    """
+    variants = [
+        (f"redis: {name}", (("REELSTREAM_API_REDIS_CLIENT", name),)) for name in redis_clients
+    ]
+    if request_metrics:
+        variants.append(
+            ("metrics: prometheus-client", (("REELSTREAM_API_REQUEST_METRICS", "prometheus-client"),))
+        )
+    return tuple(variants)
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -393,15 +417,32 @@ def run_api_bench(
     }
     workdir.mkdir(parents=True, exist_ok=True)
     api_port, bare_port, fast_port = free_port(), free_port(), free_port()
-    with serve("api.main:app", api_port, env, workdir / "bench-api.log"), serve(
-        "reelstream.bench._bare:app", bare_port, env, workdir / "bench-bare.log"
-    ), serve("reelstream.bench._bare:fastapi_app", fast_port, env, workdir / "bench-fastapi.log"):
+    variant_ports = [free_port() for _ in config.variants]
+    with ExitStack() as servers:
+        servers.enter_context(serve("api.main:app", api_port, env, workdir / "bench-api.log"))
+        servers.enter_context(
+            serve("reelstream.bench._bare:app", bare_port, env, workdir / "bench-bare.log")
+        )
+        servers.enter_context(serve(
+            "reelstream.bench._bare:fastapi_app", fast_port, env, workdir / "bench-fastapi.log"
+        ))
+        for i, ((_, overrides), port) in enumerate(zip(config.variants, variant_ports)):
+            servers.enter_context(
+                serve("api.main:app", port, env | dict(overrides), workdir / f"bench-api-{i}.log")
+            )
         api_url, bare_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
         fast_url = f"http://127.0.0.1:{fast_port}"
+        variant_urls = {
+            name: f"http://127.0.0.1:{port}" for (name, _), port in zip(config.variants, variant_ports)
+        }
         log("warming up (catalogue cache, connections)")
         for paths in (rec_path, rendered_path):  # the rendered lists fill the API's catalogue
             asyncio.run(
                 closed_loop("warm-up", api_url, paths, config.concurrency, 3.0, 5_000, config.client)
+            )
+        for url in variant_urls.values():
+            asyncio.run(
+                closed_loop("warm-up", url, rec_path, config.concurrency, 2.0, 3_000, config.client)
             )
         for url in (bare_url, fast_url):
             asyncio.run(closed_loop("warm-up", url, lambda: "/", config.concurrency, 1.0, 2_000, config.client))
@@ -411,6 +452,7 @@ def run_api_bench(
         )
         targets = {"api": (api_url, rec_path), "api-rendered": (api_url, rendered_path),
                    "bare": (bare_url, lambda: "/"), "bare-fastapi": (fast_url, lambda: "/")}
+        targets.update({name: (url, rec_path) for name, url in variant_urls.items()})
         rounds: dict[str, list[LoadResult]] = {name: [] for name in targets}
         for _ in range(config.rounds):
             for name, (url, paths) in targets.items():
@@ -418,7 +460,7 @@ def run_api_bench(
                     name, url, paths, config.concurrency, config.duration_s / config.rounds,
                     config.max_requests // config.rounds, config.client,
                 )))
-        api, api_rendered, bare, bare_fastapi = (
+        api, api_rendered, bare, bare_fastapi, *variants = (
             LoadResult.combined(rounds[name]) for name in targets
         )
         round_ratios = tuple(
@@ -433,8 +475,14 @@ def run_api_bench(
             fixed_rate("bare@rate", bare_url, lambda: "/", config.rate, config.rate_duration_s,
                        client_kind=config.client)
         )
+        variants_at_rate = [
+            asyncio.run(fixed_rate(name, url, rec_path, config.rate, config.rate_duration_s,
+                                   client_kind=config.client))
+            for name, url in variant_urls.items()
+        ]
     return ApiBenchReport(
         api=api, api_rendered=api_rendered, bare=bare, bare_fastapi=bare_fastapi,
         api_at_rate=at_rate, rate=config.rate,
         bare_at_rate=bare_at_rate, round_ratios=round_ratios,
+        variants=tuple(variants), variants_at_rate=tuple(variants_at_rate),
     )

@@ -35,19 +35,33 @@ def bench_api(
         help="Start a private Redis + PostgreSQL on free ports (default); "
         "--no-embedded uses the configured URLs.",
     ),
+    redis_clients: str = typer.Option(
+        "redis-py,coredis,valkey-glide",
+        help="Library Redis clients to run the API with beside its own, comma-separated "
+        "('' for none).",
+    ),
+    request_metrics: bool = typer.Option(
+        True, help="Also run the API with prometheus_client's own metric types."
+    ),
 ) -> None:
     """Concurrent GET /users/{id}/recommendations beside a bare uvicorn JSON endpoint."""
     import tempfile
 
     from rich.table import Table
 
-    from reelstream.bench.api import ApiBenchConfig, run_api_bench
+    from reelstream.bench.api import ApiBenchConfig, run_api_bench, variant_envs
+    from reelstream.serving.redis_clients import REDIS_CLIENTS
     from reelstream.settings import get_settings
+
+    clients = [c.strip() for c in redis_clients.split(",") if c.strip()]
+    unknown = set(clients) - set(REDIS_CLIENTS)
+    if unknown:
+        fail(f"--redis-clients: unknown {sorted(unknown)}; choose from {', '.join(REDIS_CLIENTS)}")
 
     config = ApiBenchConfig(
         users=users, movies=movies, concurrency=concurrency, duration_s=duration,
         max_requests=max_requests, rate=rate, rate_duration_s=rate_duration, client=client,
-        rounds=rounds,
+        rounds=rounds, variants=variant_envs(clients, request_metrics),
     )
     if client not in ("raw", "httpx"):
         fail("--client must be raw or httpx")
@@ -93,12 +107,15 @@ def bench_api(
         "api@rate": "reelstream API",
         "bare@rate": "bare uvicorn (ASGI) JSON",
     }
+    names.update({v.name: f"reelstream API, {v.name}" for v in report.variants})
     for result, load in (
         (report.api, f"{concurrency} clients"),
         (report.api_rendered, f"{concurrency} clients"),
+        *((v, f"{concurrency} clients") for v in report.variants),
         (report.bare, f"{concurrency} clients"),
         (report.bare_fastapi, f"{concurrency} clients"),
         (report.api_at_rate, f"{rate:g} req/s"),
+        *((v, f"{rate:g} req/s") for v in report.variants_at_rate),
         *([(report.bare_at_rate, f"{rate:g} req/s")] if report.bare_at_rate else []),
     ):
         table.add_row(
@@ -121,3 +138,12 @@ def bench_api(
             if report.bare_at_rate else ""
         )
     )
+    fastapi_rps = report.bare_fastapi.rps
+    for closed, at_rate in zip(report.variants, report.variants_at_rate):
+        ratio = closed.rps / fastapi_rps if fastapi_rps else float("nan")
+        holds = ratio >= 1.0 and at_rate.pct(99) <= 20.0
+        console.print(
+            f"{closed.name}: {ratio:.2f}x bare FastAPI (ours: {report.ratio_fastapi:.2f}x), "
+            f"p99 at {rate:g} req/s {at_rate.pct(99):.2f} ms; the API's goal "
+            f"(>= 1x bare FastAPI, p99 <= 20 ms): {'met' if holds else 'MISSED'}"
+        )
