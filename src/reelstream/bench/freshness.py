@@ -125,7 +125,7 @@ async def _load(
     movies: list[int],
     rng: random.Random,
 ) -> tuple[int, int, float, list[float], int, int, list[float]]:
-    from reelstream.bench.api import RawHttpClient
+    from reelstream.bench.http_load import RawHttpClient
 
     total = min(config.max_posts, int(config.rate * config.duration_s))
     headers = {"X-API-Key": BENCH_API_KEY, "Content-Type": "application/json"}
