@@ -75,10 +75,6 @@ class Settings(BaseSettings):
         description="Redis client of the API's reads (reelstream.serving.redis_clients); "
         "coredis and valkey-glide need the `bench` extra.",
     )
-    api_request_metrics: Literal["collector", "prometheus-client"] = Field(
-        "collector",
-        description="How the API keeps its per-request metrics (reelstream.serving.metrics).",
-    )
     api_key: SecretStr = SecretStr(PLACEHOLDER_API_KEY)
     top_n: int = Field(20, ge=1, le=500, description="Recommendations kept per user in Redis.")
     recommendation_ttl_s: int = Field(7 * 24 * 3600, ge=60)

@@ -63,8 +63,8 @@ class ApiBenchConfig:
     rounds: int = 5
     seed: int = 0
     client: str = "raw"  # "raw" (low-overhead asyncio HTTP/1.1) or "httpx"
-    #: More APIs run side by side, each with other settings (name -> REELSTREAM_* variables):
-    #: library Redis clients, prometheus_client's own metric types (:func:`variant_envs`).
+    #: More APIs run side by side, each with other settings (name -> REELSTREAM_* variables),
+    #: e.g. library Redis clients (:func:`variant_envs`).
     variants: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
 
@@ -95,23 +95,15 @@ class ApiBenchReport:
         return self.api.rps / self.bare_fastapi.rps if self.bare_fastapi.rps else float("nan")
 
 
-def variant_envs(
-    redis_clients: list[str], request_metrics: bool
-) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
-    """The :attr:`ApiBenchConfig.variants` for these library Redis clients and, if asked,
-    prometheus_client's metric types.
+def variant_envs(redis_clients: list[str]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The :attr:`ApiBenchConfig.variants` that run the API with these library Redis clients.
 
-    >>> variant_envs(["redis-py"], True)[1]
-    ('metrics: prometheus-client', (('REELSTREAM_API_REQUEST_METRICS', 'prometheus-client'),))
+    >>> variant_envs(["redis-py"])
+    (('redis: redis-py', (('REELSTREAM_API_REDIS_CLIENT', 'redis-py'),)),)
     """
-    variants = [
+    return tuple(
         (f"redis: {name}", (("REELSTREAM_API_REDIS_CLIENT", name),)) for name in redis_clients
-    ]
-    if request_metrics:
-        variants.append(
-            ("metrics: prometheus-client", (("REELSTREAM_API_REQUEST_METRICS", "prometheus-client"),))
-        )
-    return tuple(variants)
+    )
 
 
 # --- setup -----------------------------------------------------------------------------------

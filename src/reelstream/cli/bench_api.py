@@ -40,9 +40,6 @@ def bench_api(
         help="Library Redis clients to run the API with beside its own, comma-separated "
         "('' for none).",
     ),
-    request_metrics: bool = typer.Option(
-        True, help="Also run the API with prometheus_client's own metric types."
-    ),
 ) -> None:
     """Concurrent GET /users/{id}/recommendations beside a bare uvicorn JSON endpoint."""
     import tempfile
@@ -61,7 +58,7 @@ def bench_api(
     config = ApiBenchConfig(
         users=users, movies=movies, concurrency=concurrency, duration_s=duration,
         max_requests=max_requests, rate=rate, rate_duration_s=rate_duration, client=client,
-        rounds=rounds, variants=variant_envs(clients, request_metrics),
+        rounds=rounds, variants=variant_envs(clients),
     )
     if client not in ("raw", "httpx"):
         fail("--client must be raw or httpx")
