@@ -91,6 +91,7 @@ def test(
          f"DAG {DAG_ID}")
     console.print("[green]DAG run finished[/]: `reelstream models list` shows the versions")
 
+
 @app.command("standalone")
 def standalone(
     port: int = typer.Option(8080, help="Port of the Airflow UI/API server."),
@@ -105,6 +106,7 @@ def standalone(
     )
     _migrate(env)
     _run(airflow_command("standalone"), env, "airflow standalone")
+
 
 @app.command("env")
 def env() -> None:

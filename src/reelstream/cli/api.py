@@ -7,7 +7,6 @@ import typer
 #: The service's app factory, started by name (the library does not import the service).
 API_FACTORY = "api.main:create_app"
 
-
 __all__ = ["app"]
 
 app = typer.Typer()

@@ -33,6 +33,7 @@ def upgrade_cmd() -> None:
     if not applied:
         console.print(f"up to date ({current[-1] if current else 'no migrations'})")
 
+
 @app.command("counts")
 def counts_cmd() -> None:
     """Print the number of movies, ratings, users and worker checkpoints stored."""

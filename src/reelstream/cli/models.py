@@ -82,6 +82,7 @@ models_app = typer.Typer(
     help="Manage registered batch models and the champion alias.", no_args_is_help=True
 )
 
+
 @models_app.command("list")
 def list_() -> None:
     """Every registered version with its aliases and gate metrics."""
@@ -100,6 +101,7 @@ def list_() -> None:
                       row["rmse"] or "", row["data_interval_end"] or "", created)
     console.print(table)
 
+
 @models_app.command("promote")
 def promote_(version: str = typer.Argument(..., help="Registered version to serve.")) -> None:
     """Point the champion alias at VERSION by hand (the old one becomes previous-champion)."""
@@ -114,6 +116,7 @@ def promote_(version: str = typer.Argument(..., help="Registered version to serv
         fail(f"cannot promote version {version}: {exc.message}")
     console.print(f"champion → v{version}")
     _announce(version)
+
 
 @models_app.command("rollback")
 def rollback_() -> None:

@@ -70,6 +70,7 @@ def up(
     except StackError as exc:
         fail(str(exc))
 
+
 @app.command("down")
 def down(only: OnlyOpt = None, without: WithoutOpt = None) -> None:
     """Stop the embedded servers and every process they started (data is kept)."""
@@ -80,6 +81,7 @@ def down(only: OnlyOpt = None, without: WithoutOpt = None) -> None:
             _print(status.line())
     except StackError as exc:
         fail(str(exc))
+
 
 @app.command("status")
 def status() -> None:

@@ -7,7 +7,6 @@ import typer
 #: The service's entry point, started by name (the library does not import the service).
 WORKER_MODULE = "stream_processor.worker"
 
-
 __all__ = ["app"]
 
 app = typer.Typer()

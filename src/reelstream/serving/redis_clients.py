@@ -25,10 +25,20 @@ from urllib.parse import unquote, urlsplit
 
 from reelstream.serving.redis_get import async_get_client
 
-__all__ = ["REDIS_CLIENTS", "RedisClientName", "open_get_client"]
+__all__ = ["REDIS_CLIENTS", "RedisClientName", "installed", "open_get_client"]
 
 RedisClientName = Literal["pipelined", "redis-py", "coredis", "valkey-glide"]
 REDIS_CLIENTS: tuple[RedisClientName, ...] = ("pipelined", "redis-py", "coredis", "valkey-glide")
+
+
+_MODULES = {"pipelined": "hiredis", "redis-py": "redis", "coredis": "coredis", "valkey-glide": "glide"}
+
+
+def installed(kind: str) -> bool:
+    """Whether client ``kind``'s library is installed (coredis and valkey-glide are extras)."""
+    import importlib.util
+
+    return importlib.util.find_spec(_MODULES[kind]) is not None
 
 
 def open_get_client(url: str, kind: str = "pipelined", timeout_s: float = 2.0) -> Any:
