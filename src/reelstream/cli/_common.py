@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,3 +17,12 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print a clear error on stderr and exit non-zero."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
+
+
+# Options of every command that reads a MovieLens dataset (demo, replay, benchmarks).
+DatasetOption = Annotated[
+    Path | None,
+    typer.Option("--dataset", help="MovieLens folder (default: settings, else download NAME)."),
+]
+NameOption = Annotated[str, typer.Option("--name", help="Dataset to download.")]
+LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="Only the K oldest.")]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail
+from reelstream.cli._common import DatasetOption, NameOption, console, fail
 
 __all__ = ["app"]
 
@@ -16,8 +15,8 @@ app = typer.Typer()
 
 @app.command("freshness")
 def freshness(
-    dataset: Path | None = typer.Option(None, "--dataset", help="MovieLens folder."),
-    name: str = typer.Option("ml-latest-small", "--name"),
+    dataset: DatasetOption = None,
+    name: NameOption = "ml-latest-small",
     preload: int = typer.Option(20_000, min=100, help="Oldest ratings pre-loaded as history."),
     rate: float = typer.Option(200.0, min=1, max=2000, help="Background POST /ratings per second."),
     duration: float = typer.Option(20.0, min=1, max=300, help="Seconds of load per batching window."),

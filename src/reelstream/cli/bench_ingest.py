@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console
+from reelstream.cli._common import DatasetOption, LimitOption, NameOption, console
 
 __all__ = ["app"]
 
@@ -16,9 +15,9 @@ app = typer.Typer()
 
 @app.command("ingest")
 def ingest(
-    dataset: Path | None = typer.Option(None, "--dataset", help="MovieLens folder."),
-    name: str = typer.Option("ml-latest-small", "--name"),
-    limit: int | None = typer.Option(None, "--limit", min=1),
+    dataset: DatasetOption = None,
+    name: NameOption = "ml-latest-small",
+    limit: LimitOption = None,
 ) -> None:
     """Producer and sink events/s beside the raw broker produce/consume rates."""
     from rich.table import Table

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console
+from reelstream.cli._common import DatasetOption, LimitOption, NameOption, console
 
 __all__ = ["app"]
 
@@ -16,9 +15,9 @@ app = typer.Typer()
 
 @app.command("stream")
 def stream(
-    dataset: Path | None = typer.Option(None, "--dataset", help="MovieLens folder."),
-    name: str = typer.Option("ml-latest-small", "--name"),
-    limit: int | None = typer.Option(None, "--limit", min=1),
+    dataset: DatasetOption = None,
+    name: NameOption = "ml-latest-small",
+    limit: LimitOption = None,
 ) -> None:
     """Worker end-to-end events/s vs a raw Faust consumer; ready time, memory, top-N."""
     from rich.table import Table

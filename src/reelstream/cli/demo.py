@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail
+from reelstream.cli._common import DatasetOption, LimitOption, NameOption, console, fail
 
 __all__ = ["app"]
 
@@ -17,11 +16,9 @@ app = typer.Typer()
 
 @app.command()
 def demo(
-    dataset: Path | None = typer.Option(
-        None, "--dataset", help="MovieLens folder (default: settings, else download NAME)."
-    ),
-    name: str = typer.Option("ml-latest-small", "--name", help="Dataset to download."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the K oldest."),
+    dataset: DatasetOption = None,
+    name: NameOption = "ml-latest-small",
+    limit: LimitOption = None,
 ) -> None:
     """Stack up → worker → replay MovieLens → counts in PostgreSQL → recommendations."""
     from reelstream.replay import replay

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail
+from reelstream.cli._common import DatasetOption, LimitOption, NameOption, console, fail
 
 __all__ = ["app", "parse_speed", "load_dataset"]
 
@@ -43,14 +43,12 @@ app = typer.Typer()
 
 @app.command()
 def replay(
-    dataset: Path | None = typer.Option(
-        None, "--dataset", help="MovieLens folder (default: settings, else download NAME)."
-    ),
-    name: str = typer.Option("ml-latest-small", "--name", help="Dataset to download."),
+    dataset: DatasetOption = None,
+    name: NameOption = "ml-latest-small",
     speed: str = typer.Option(
         "max", "--speed", help="Compress event time N-fold, or 'max' for no pacing."
     ),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the K oldest."),
+    limit: LimitOption = None,
 ) -> None:
     """Publish the ratings in timestamp order (acks=all); load the movies into PostgreSQL."""
     from tqdm import tqdm
