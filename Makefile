@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	# --compile-bytecode: with PYTHONDONTWRITEBYTECODE set, nothing would ever be cached and
 	# every process (worker, tests) would recompile Faust, MLflow, Airflow... at each start.
 	$(BIN)/uv pip install --python $(PY) --override $(VENV)/overrides.txt --compile-bytecode \
-		-e ".[dev,airflow,dvc]"
+		-e ".[dev,airflow,dvc,bench]"
 	touch $@
 
 # The MovieLens copy beside the repository when there is one; else the demo downloads it.
@@ -25,11 +25,12 @@ DATASET ?= $(wildcard ../shared/movielens/ml-latest-small)
 demo: install
 	$(BIN)/reelstream demo $(if $(DATASET),--dataset $(DATASET))
 
+# lint-imports: the import contracts in pyproject.toml ([tool.importlinter]).
 test: install
-	$(BIN)/pytest
+	$(BIN)/lint-imports && $(BIN)/pytest
 
 test-unit: install
-	$(BIN)/pytest -m "not integration"
+	$(BIN)/lint-imports && $(BIN)/pytest -m "not integration"
 
 stack-up: install
 	$(BIN)/reelstream stack up

@@ -21,7 +21,7 @@ from reelstream.serving import (
     RecommendationReader,
     ServingContext,
 )
-from reelstream.serving.catalog import MovieCatalog
+from reelstream.catalog import MovieCatalog
 from reelstream.settings import Settings
 
 

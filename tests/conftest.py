@@ -61,6 +61,12 @@ def make_test_settings(state_dir: Path, **overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    # --doctest-modules (pyproject.toml) is for the library's examples; a conftest holds
+    # fixtures, and collecting it as a module clashes with the conftest of the same name.
+    return True if collection_path.name == "conftest.py" else None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _STACK_FIXTURES.intersection(getattr(item, "fixturenames", ())):

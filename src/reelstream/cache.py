@@ -19,10 +19,8 @@ orjson blob, so every read is one ``GET`` (one round-trip, one parse):
                                    at most ``max_similar`` items, expires after ``ttl_s``
 =================================  ==========================================================
 
-Lists are two flat arrays, best first (``scores[i]`` is the score of ``movie_ids[i]``): the
-API parses one value per request, and two arrays parse into two objects where the earlier
-``"items": [[movie_id, score], ...]`` parsed into one list per item. :func:`ranked_list` reads
-both layouts, so values written before the change serve until they are rewritten or expire.
+The values (lists and pages) are the stored recommendation format of
+:mod:`reelstream.recommendation_format`; this module only stores and fetches them.
 
 Times are ISO-8601 UTC strings. Writes of a whole batch go through one non-transactional
 pipeline (one round-trip). A missing or expired key reads as ``None`` (or ``[]``), never an
@@ -32,14 +30,22 @@ error, so a flushed Redis degrades to the popular fallback.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
-from uuid import UUID
+from typing import Any
 
 import orjson
 import redis
 
+from reelstream.recommendation_format import (
+    PopularRecommendations,
+    Recommendation,
+    UserRecommendations,
+    decode_user_list,
+    encode_ranked,
+    encode_user_list,
+    parse_time,
+    ranked_list,
+)
 from reelstream.settings import Settings
 
 __all__ = [
@@ -52,37 +58,6 @@ __all__ = [
 ]
 
 DEFAULT_PREFIX = "reelstream:"
-
-Source = Literal["personal", "popular"]
-
-
-@dataclass(frozen=True, slots=True)
-class Recommendation:
-    movie_id: int
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class UserRecommendations:
-    """A user's top-N and where it came from (``last_event_*``: the freshest event included)."""
-
-    user_id: int
-    items: list[Recommendation]
-    model_version: str
-    updated_at: datetime
-    last_event_id: UUID | None = None
-    last_event_at: datetime | None = None
-    source: Source = "personal"
-
-
-@dataclass(frozen=True, slots=True)
-class PopularRecommendations:
-    """The global popular/trending list (the fallback for users without a personal list)."""
-
-    items: list[Recommendation]
-    model_version: str
-    updated_at: datetime
-    source: Source = field(default="popular", init=False)
 
 
 class RecommendationCache:
@@ -147,20 +122,19 @@ class RecommendationCache:
     def put_user_recommendations(
         self,
         recs: Iterable[UserRecommendations],
-        render_page: Callable[[bytes], bytes | None] | None = None,
+        render_page: Callable[[UserRecommendations], bytes | None] | None = None,
     ) -> int:
         """Write many users' lists in ONE pipeline round-trip; return how many were written.
 
-        ``render_page(value)`` gives each list's default page
-        (:class:`reelstream.serving.pages.PageRenderer`); a list written without one has its
-        old page deleted.
+        ``render_page(rec)`` gives each list's default page
+        (:class:`reelstream.recommendation_format.PageRenderer`); a list written without one
+        has its old page deleted.
         """
         pipe = self.client.pipeline(transaction=False)
         count = 0
         for rec in recs:
-            value = _dump_user(rec)
-            pipe.set(self.user_key(rec.user_id), value, ex=self.ttl_s)
-            page = render_page(value) if render_page is not None else None
+            pipe.set(self.user_key(rec.user_id), encode_user_list(rec), ex=self.ttl_s)
+            page = render_page(rec) if render_page is not None else None
             if page is None:
                 pipe.delete(self.page_key(rec.user_id))
             else:
@@ -173,7 +147,7 @@ class RecommendationCache:
     def get_user_recommendations(self, user_id: int) -> UserRecommendations | None:
         """The user's cached list (one GET), or None when absent or expired."""
         raw = self.client.get(self.user_key(user_id))
-        return None if raw is None else _load_user(raw)  # type: ignore[arg-type]
+        return None if raw is None else decode_user_list(raw)  # type: ignore[arg-type]
 
     def delete_user_recommendations(self, user_id: int) -> bool:
         return bool(self.client.delete(self.user_key(user_id), self.page_key(user_id)))
@@ -187,7 +161,7 @@ class RecommendationCache:
     ) -> None:
         """Replace the popular list (kept to ``max_popular`` items, best first as given)."""
         payload = {
-            **_ranked(items[: self.max_popular]),
+            **encode_ranked(items[: self.max_popular]),
             "model_version": model_version,
             "updated_at": updated_at or datetime.now(UTC),
         }
@@ -202,7 +176,7 @@ class RecommendationCache:
         return PopularRecommendations(
             items=_recommendations(data, n),
             model_version=data["model_version"],
-            updated_at=_dt(data["updated_at"]),  # type: ignore[arg-type]
+            updated_at=parse_time(data["updated_at"]),  # type: ignore[arg-type]
         )
 
     # --- similar movies ---------------------------------------------------------------------
@@ -213,7 +187,7 @@ class RecommendationCache:
         stamp = updated_at or datetime.now(UTC)
         pipe = self.client.pipeline(transaction=False)
         for movie_id, items in mapping.items():
-            payload = {**_ranked(items[: self.max_similar]), "updated_at": stamp}
+            payload = {**encode_ranked(items[: self.max_similar]), "updated_at": stamp}
             pipe.set(self.similar_key(movie_id), orjson.dumps(payload), ex=self.ttl_s)
         if mapping:
             pipe.execute()
@@ -227,60 +201,5 @@ class RecommendationCache:
         return _recommendations(orjson.loads(raw), n)  # type: ignore[arg-type]
 
 
-def ranked_list(data: dict[str, Any], n: int | None = None) -> tuple[list[int], list[float]]:
-    """The first ``n`` (all if None) movie ids and scores of a decoded list value, in either
-    layout (module docstring)."""
-    ids = data.get("movie_ids")
-    if ids is None:  # the layout before the flat arrays
-        pairs = data.get("items") or []
-        ids, scores = [int(p[0]) for p in pairs], [float(p[1]) for p in pairs]
-    else:
-        scores = data["scores"]
-    return (ids, scores) if n is None else (ids[:n], scores[:n])
-
-
 def _recommendations(data: dict[str, Any], n: int | None) -> list[Recommendation]:
     return [Recommendation(int(m), float(s)) for m, s in zip(*ranked_list(data, n))]
-
-
-def _ranked(items: Sequence[Recommendation]) -> dict[str, list[Any]]:
-    # int()/float() also turn numpy scalars (np.int64, np.float32) into JSON numbers.
-    return {
-        "movie_ids": [int(r.movie_id) for r in items],
-        "scores": [float(r.score) for r in items],
-    }
-
-
-def _dump_user(rec: UserRecommendations) -> bytes:
-    return orjson.dumps(
-        {
-            "user_id": rec.user_id,
-            **_ranked(rec.items),
-            "model_version": rec.model_version,
-            "updated_at": rec.updated_at,
-            "last_event_id": str(rec.last_event_id) if rec.last_event_id is not None else None,
-            "last_event_at": rec.last_event_at,
-            "source": rec.source,
-        }
-    )
-
-
-def _load_user(raw: bytes) -> UserRecommendations:
-    data = orjson.loads(raw)
-    last_id = data.get("last_event_id")
-    return UserRecommendations(
-        user_id=int(data["user_id"]),
-        items=_recommendations(data, None),
-        model_version=data["model_version"],
-        updated_at=_dt(data["updated_at"]),  # type: ignore[arg-type]
-        last_event_id=UUID(last_id) if last_id else None,
-        last_event_at=_dt(data.get("last_event_at")),
-        source=data.get("source", "personal"),
-    )
-
-
-def _dt(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

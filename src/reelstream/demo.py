@@ -20,6 +20,9 @@ from reelstream.store import EventStore
 
 __all__ = ["wait_until_consumed", "expected_events", "serve_api", "stored_events"]
 
+#: The service's app factory, called with the demo's settings.
+API_FACTORY = "api.main:create_app"
+
 
 def wait_until_consumed(
     settings: Settings,
@@ -65,10 +68,14 @@ def serve_api(settings: Settings) -> Iterator[str]:
     """The real API on ``settings.api_host:api_port`` (uvicorn in a thread); yields its URL."""
     import uvicorn
 
-    from api.main import create_app
+    from uvicorn.importer import import_from_string
 
+    create_app = import_from_string(API_FACTORY)  # by name: the library does not import api/
     config = uvicorn.Config(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

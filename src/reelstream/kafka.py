@@ -137,7 +137,7 @@ def make_consumer(
 def faust_broker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``faust.App(...)``: broker URL, timeouts, topic defaults.
 
-    At-least-once only: aiokafka's idempotent producer fails on tansu (see GUIDE).
+    At-least-once only: aiokafka's idempotent producer fails on tansu.
     """
     return {
         "broker": ";".join(f"kafka://{s}" for s in bootstrap_servers(settings)),

@@ -50,14 +50,14 @@ class Settings(BaseSettings):
     dlq_topic: str = "ratings.dlq"
     topic_partitions: int = Field(4, ge=1)
     consumer_group: str = "reelstream-worker"
-    # tansu takes 20-30 s to form a consumer group with client defaults; these make it ~3 s.
+    # Small group timeouts: with client defaults tansu takes far longer to form a group.
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 1000
     kafka_rebalance_timeout_ms: int = 4000
     kafka_request_timeout_ms: int = 10000
     # Longest a worker fetch waits for new records. Faust hard-codes 1500 ms, and tansu
-    # answers a fetch only when that wait is over, so the default would add ~0.5-1.5 s to
-    # every rating's freshness; 20 ms costs ~50 idle fetches/s.
+    # answers a fetch only when that wait is over, so that would add to every rating's
+    # freshness; a short wait costs a few idle fetches per second.
     kafka_fetch_max_wait_ms: int = Field(20, ge=1, le=1500)
 
     # --- Stores ----------------------------------------------------------------------------
@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # --- Serving ---------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 18000
+    api_redis_client: Literal["pipelined", "redis-py", "coredis", "valkey-glide"] = Field(
+        "pipelined",
+        description="Redis client of the API's reads (reelstream.serving.redis_clients); "
+        "coredis and valkey-glide need the `bench` extra.",
+    )
     api_key: SecretStr = SecretStr(PLACEHOLDER_API_KEY)
     top_n: int = Field(20, ge=1, le=500, description="Recommendations kept per user in Redis.")
     recommendation_ttl_s: int = Field(7 * 24 * 3600, ge=60)
@@ -138,8 +143,8 @@ class Settings(BaseSettings):
     checkpoint_every_events: int = Field(
         20_000,
         ge=1,
-        description="A restart re-learns at most this many events from PostgreSQL (~0.5 s); "
-        "at full load 5,000 meant a ~8 MB checkpoint every second.",
+        description="A restart re-learns at most this many events from PostgreSQL; fewer "
+        "means a checkpoint (the whole model) more often under load.",
     )
     checkpoint_every_s: float = Field(30.0, gt=0)
 

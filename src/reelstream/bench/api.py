@@ -30,17 +30,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
+from reelstream.bench.http_load import LoadResult, RawHttpClient, closed_loop, fixed_rate
 from reelstream.settings import Settings
 
-__all__ = ["ApiBenchConfig", "LoadResult", "ApiBenchReport", "run_api_bench"]
+__all__ = [
+    "ApiBenchConfig", "ApiBenchReport", "LoadResult", "RawHttpClient", "run_api_bench",
+    "variant_envs",
+]
 
 BENCH_REDIS_DB = 7
 BENCH_API_KEY = "bench-api-key"
@@ -62,33 +63,9 @@ class ApiBenchConfig:
     rounds: int = 5
     seed: int = 0
     client: str = "raw"  # "raw" (low-overhead asyncio HTTP/1.1) or "httpx"
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    name: str
-    requests: int
-    errors: int
-    seconds: float
-    latencies_ms: np.ndarray
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    def pct(self, q: float) -> float:
-        return float(np.percentile(self.latencies_ms, q)) if len(self.latencies_ms) else float("nan")
-
-    @classmethod
-    def combined(cls, parts: list[LoadResult]) -> LoadResult:
-        """Rounds of one endpoint as one result (requests and seconds summed)."""
-        return cls(
-            parts[0].name,
-            sum(p.requests for p in parts),
-            sum(p.errors for p in parts),
-            sum(p.seconds for p in parts),
-            np.concatenate([p.latencies_ms for p in parts]),
-        )
+    #: More APIs run side by side, each with other settings (name -> REELSTREAM_* variables),
+    #: e.g. library Redis clients (:func:`variant_envs`).
+    variants: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +78,8 @@ class ApiBenchReport:
     rate: float
     bare_at_rate: LoadResult | None = None  # the machine's noise floor at the same rate
     round_ratios: tuple[float, ...] = ()  # API/bare req/s of each closed-loop round
+    variants: tuple[LoadResult, ...] = ()  # ApiBenchConfig.variants, closed loop (stored page)
+    variants_at_rate: tuple[LoadResult, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -114,6 +93,17 @@ class ApiBenchReport:
     @property
     def ratio_fastapi(self) -> float:
         return self.api.rps / self.bare_fastapi.rps if self.bare_fastapi.rps else float("nan")
+
+
+def variant_envs(redis_clients: list[str]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The :attr:`ApiBenchConfig.variants` that run the API with these library Redis clients.
+
+    >>> variant_envs(["redis-py"])
+    (('redis: redis-py', (('REELSTREAM_API_REDIS_CLIENT', 'redis-py'),)),)
+    """
+    return tuple(
+        (f"redis: {name}", (("REELSTREAM_API_REDIS_CLIENT", name),)) for name in redis_clients
+    )
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -133,8 +123,8 @@ def with_redis_db(url: str, db: int) -> str:
 def populate(settings: Settings, config: ApiBenchConfig) -> list[int]:
     """Write the bench catalogue and per-user lists; return the user ids."""
     from reelstream.cache import Recommendation, RecommendationCache, UserRecommendations
-    from reelstream.serving.catalog import MovieCatalog, to_movie_info
-    from reelstream.serving.pages import PageRenderer
+    from reelstream.catalog import MovieCatalog, to_movie_info
+    from reelstream.recommendation_format import PageRenderer
     from reelstream.store import EventStore, Movie, upgrade
 
     rng = random.Random(config.seed)
@@ -207,165 +197,6 @@ def serve(app: str, port: int, env: dict[str, str], log: Path) -> Iterator[subpr
             proc.wait()
 
 
-# --- load -------------------------------------------------------------------------------------
-# Every worker coroutine has its own keep-alive connection: one shared httpx pool with many
-# waiting requests costs httpcore time quadratic in the queue and would measure the client.
-class RawHttpClient:
-    """A minimal HTTP/1.1 keep-alive GET client on asyncio streams (loopback benchmarks).
-
-    httpx spends ~1-3 ms of CPU per request here, about what the servers under test spend;
-    on a 2-core machine that caps both measurements at the client's speed and hides the
-    difference between them. This client costs a fraction of that. Responses must carry
-    Content-Length (uvicorn's do).
-    """
-
-    def __init__(self, base_url: str) -> None:
-        rest = base_url.split("://", 1)[-1]
-        host, _, port = rest.partition(":")
-        self.host, self.port = host, int(port or 80)
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-
-    async def get(self, path: str) -> int:
-        return (await self.request("GET", path))[0]
-
-    async def request(
-        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
-    ) -> tuple[int, bytes]:
-        """Send one request on the kept-alive connection; return (status, body)."""
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-        assert self._reader is not None
-        head_lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}"]
-        if body or method != "GET":
-            head_lines.append(f"Content-Length: {len(body)}")
-        head_lines.extend(f"{k}: {v}" for k, v in (headers or {}).items())
-        try:
-            self._writer.write(("\r\n".join(head_lines) + "\r\n\r\n").encode() + body)
-            head = await self._reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            content = await self._reader.readexactly(length)
-        except BaseException:
-            await self.aclose()  # the stream is in an unknown state: reconnect next time
-            raise
-        return status, content
-
-    async def aclose(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        self._reader = self._writer = None
-
-
-class HttpxClient:
-    def __init__(self, base_url: str) -> None:
-        import httpx
-
-        self._client = httpx.AsyncClient(  # plain http on loopback: no CA bundle per client
-            base_url=base_url, timeout=10.0, limits=httpx.Limits(max_connections=1), verify=False
-        )
-
-    async def get(self, path: str) -> int:
-        return (await self._client.get(path)).status_code
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-
-CLIENTS = {"raw": RawHttpClient, "httpx": HttpxClient}
-
-
-async def _connected_clients(
-    base_url: str, paths: Callable[[], str], n: int, kind: str
-) -> list[Any]:
-    """``n`` clients, each with its connection already open (set-up is not measured)."""
-    clients = [CLIENTS[kind](base_url) for _ in range(n)]
-    await asyncio.gather(*(c.get(paths()) for c in clients))
-    return clients
-
-
-async def closed_loop(
-    name: str, base_url: str, paths: Callable[[], str], concurrency: int,
-    duration_s: float, max_requests: int, client_kind: str = "raw",
-) -> LoadResult:
-    """``concurrency`` clients, each sending its next request when the previous answered."""
-    import httpx
-
-    latencies: list[float] = []
-    errors = 0
-    issued = 0
-    clients = await _connected_clients(base_url, paths, concurrency, client_kind)
-    start = time.perf_counter()
-    stop_at = start + duration_s
-
-    async def worker(client: Any) -> None:
-        nonlocal errors, issued
-        try:
-            while issued < max_requests and time.perf_counter() < stop_at:
-                issued += 1
-                t0 = time.perf_counter()
-                try:
-                    ok = await client.get(paths()) == 200
-                except (OSError, asyncio.IncompleteReadError, ValueError, httpx.HTTPError):
-                    ok = False
-                latencies.append((time.perf_counter() - t0) * 1000)
-                errors += not ok
-        finally:
-            await client.aclose()
-
-    await asyncio.gather(*(worker(c) for c in clients))
-    seconds = time.perf_counter() - start
-    return LoadResult(name, len(latencies), errors, seconds, np.asarray(latencies))
-
-
-async def fixed_rate(
-    name: str, base_url: str, paths: Callable[[], str], rate: float, duration_s: float,
-    connections: int = 64, client_kind: str = "raw",
-) -> LoadResult:
-    """Open loop: request i is due at ``i / rate``; latency counts from when it was due.
-
-    Due requests queue for ``connections`` keep-alive connections; time spent queued (server
-    too slow to keep up) is part of the latency, so it cannot hide.
-    """
-    import httpx
-
-    total = int(rate * duration_s)
-    latencies: list[float] = []
-    errors = 0
-    queue: asyncio.Queue[float | None] = asyncio.Queue()
-    clients = await _connected_clients(base_url, paths, connections, client_kind)
-    start = time.perf_counter()
-
-    async def worker(client: Any) -> None:
-        nonlocal errors
-        try:
-            while (due := await queue.get()) is not None:
-                try:
-                    ok = await client.get(paths()) == 200
-                except (OSError, asyncio.IncompleteReadError, ValueError, httpx.HTTPError):
-                    ok = False
-                latencies.append((time.perf_counter() - due) * 1000)
-                errors += not ok
-        finally:
-            await client.aclose()
-
-    workers = [asyncio.create_task(worker(c)) for c in clients]
-    for i in range(total):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        queue.put_nowait(due)
-    for _ in workers:
-        queue.put_nowait(None)
-    await asyncio.gather(*workers)
-    seconds = time.perf_counter() - start
-    return LoadResult(name, len(latencies), errors, seconds, np.asarray(latencies))
-
-
 # --- the whole run ----------------------------------------------------------------------------
 def run_api_bench(
     settings: Settings, config: ApiBenchConfig, workdir: Path, log: Callable[[str], None] = print
@@ -393,15 +224,32 @@ def run_api_bench(
     }
     workdir.mkdir(parents=True, exist_ok=True)
     api_port, bare_port, fast_port = free_port(), free_port(), free_port()
-    with serve("api.main:app", api_port, env, workdir / "bench-api.log"), serve(
-        "reelstream.bench._bare:app", bare_port, env, workdir / "bench-bare.log"
-    ), serve("reelstream.bench._bare:fastapi_app", fast_port, env, workdir / "bench-fastapi.log"):
+    variant_ports = [free_port() for _ in config.variants]
+    with ExitStack() as servers:
+        servers.enter_context(serve("api.main:app", api_port, env, workdir / "bench-api.log"))
+        servers.enter_context(
+            serve("reelstream.bench._bare:app", bare_port, env, workdir / "bench-bare.log")
+        )
+        servers.enter_context(serve(
+            "reelstream.bench._bare:fastapi_app", fast_port, env, workdir / "bench-fastapi.log"
+        ))
+        for i, ((_, overrides), port) in enumerate(zip(config.variants, variant_ports)):
+            servers.enter_context(
+                serve("api.main:app", port, env | dict(overrides), workdir / f"bench-api-{i}.log")
+            )
         api_url, bare_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
         fast_url = f"http://127.0.0.1:{fast_port}"
+        variant_urls = {
+            name: f"http://127.0.0.1:{port}" for (name, _), port in zip(config.variants, variant_ports)
+        }
         log("warming up (catalogue cache, connections)")
         for paths in (rec_path, rendered_path):  # the rendered lists fill the API's catalogue
             asyncio.run(
                 closed_loop("warm-up", api_url, paths, config.concurrency, 3.0, 5_000, config.client)
+            )
+        for url in variant_urls.values():
+            asyncio.run(
+                closed_loop("warm-up", url, rec_path, config.concurrency, 2.0, 3_000, config.client)
             )
         for url in (bare_url, fast_url):
             asyncio.run(closed_loop("warm-up", url, lambda: "/", config.concurrency, 1.0, 2_000, config.client))
@@ -411,6 +259,7 @@ def run_api_bench(
         )
         targets = {"api": (api_url, rec_path), "api-rendered": (api_url, rendered_path),
                    "bare": (bare_url, lambda: "/"), "bare-fastapi": (fast_url, lambda: "/")}
+        targets.update({name: (url, rec_path) for name, url in variant_urls.items()})
         rounds: dict[str, list[LoadResult]] = {name: [] for name in targets}
         for _ in range(config.rounds):
             for name, (url, paths) in targets.items():
@@ -418,7 +267,7 @@ def run_api_bench(
                     name, url, paths, config.concurrency, config.duration_s / config.rounds,
                     config.max_requests // config.rounds, config.client,
                 )))
-        api, api_rendered, bare, bare_fastapi = (
+        api, api_rendered, bare, bare_fastapi, *variants = (
             LoadResult.combined(rounds[name]) for name in targets
         )
         round_ratios = tuple(
@@ -433,8 +282,14 @@ def run_api_bench(
             fixed_rate("bare@rate", bare_url, lambda: "/", config.rate, config.rate_duration_s,
                        client_kind=config.client)
         )
+        variants_at_rate = [
+            asyncio.run(fixed_rate(name, url, rec_path, config.rate, config.rate_duration_s,
+                                   client_kind=config.client))
+            for name, url in variant_urls.items()
+        ]
     return ApiBenchReport(
         api=api, api_rendered=api_rendered, bare=bare, bare_fastapi=bare_fastapi,
         api_at_rate=at_rate, rate=config.rate,
         bare_at_rate=bare_at_rate, round_ratios=round_ratios,
+        variants=tuple(variants), variants_at_rate=tuple(variants_at_rate),
     )

@@ -25,40 +25,48 @@ from reelstream.streaming.faust_consumer import use_direct_delivery
 from reelstream.streaming.faust_monitor import BatchMonitor
 from reelstream.streaming.faust_producer import use_unthreaded_producer_buffer
 
-settings = get_settings()
-expected = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-consumer = sys.argv[2] if len(sys.argv) > 2 else "faust"
-if consumer == "worker":
-    use_fetch_max_wait(settings.kafka_fetch_max_wait_ms)
-
-(settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust makes only the leaf
-app = faust.App(
-    f"{settings.consumer_group}.raw.{consumer}",  # a group of its own: reads from the start
-    **faust_broker_settings(settings),
-    value_serializer="raw",
-    key_serializer="raw",
-    store="memory://",
-    datadir=str(settings.state_dir / "faust" / "{conf.id}"),
-    web_enabled=False,
-    autodiscover=False,
-    **({"Monitor": BatchMonitor} if consumer == "worker" else {}),
-)
-if consumer == "worker":
-    use_direct_delivery(app)
-    use_unthreaded_producer_buffer(app)
-topic = app.topic(settings.ratings_topic, value_type=bytes)
+__all__ = ["build_app"]
 
 
-@app.agent(topic)
-async def count(stream):
-    seen, started = 0, None
-    async for values in stream.take(settings.worker_batch_size, within=settings.worker_batch_within_s):
-        started = started or time.perf_counter()
-        seen += len(values)
-        if seen >= expected:
-            print(json.dumps({"events": seen, "seconds": time.perf_counter() - started}), flush=True)
-            os._exit(0)
+def build_app(expected: int, consumer: str = "faust") -> faust.App:
+    """The counting app (built on demand: it changes aiokafka's consumer for the process)."""
+    settings = get_settings()
+    if consumer == "worker":
+        use_fetch_max_wait(settings.kafka_fetch_max_wait_ms)
+    (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust makes only the leaf
+    app = faust.App(
+        f"{settings.consumer_group}.raw.{consumer}",  # a group of its own: reads from the start
+        **faust_broker_settings(settings),
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        datadir=str(settings.state_dir / "faust" / "{conf.id}"),
+        web_enabled=False,
+        autodiscover=False,
+        **({"Monitor": BatchMonitor} if consumer == "worker" else {}),
+    )
+    if consumer == "worker":
+        use_direct_delivery(app)
+        use_unthreaded_producer_buffer(app)
+    topic = app.topic(settings.ratings_topic, value_type=bytes)
+    batch, within = settings.worker_batch_size, settings.worker_batch_within_s
+
+    @app.agent(topic, name="count")
+    async def count(stream):
+        seen, started = 0, None
+        async for values in stream.take(batch, within=within):
+            started = started or time.perf_counter()
+            seen += len(values)
+            if seen >= expected:
+                seconds = time.perf_counter() - started
+                print(json.dumps({"events": seen, "seconds": seconds}), flush=True)
+                os._exit(0)
+
+    return app
 
 
 if __name__ == "__main__":
-    faust.Worker(app, loglevel="warning").execute_from_commandline()
+    raw_app = build_app(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 0, sys.argv[2] if len(sys.argv) > 2 else "faust"
+    )
+    faust.Worker(raw_app, loglevel="warning").execute_from_commandline()

@@ -125,7 +125,7 @@ async def _load(
     movies: list[int],
     rng: random.Random,
 ) -> tuple[int, int, float, list[float], int, int, list[float]]:
-    from reelstream.bench.api import RawHttpClient
+    from reelstream.bench.http_load import RawHttpClient
 
     total = min(config.max_posts, int(config.rate * config.duration_s))
     headers = {"X-API-Key": BENCH_API_KEY, "Content-Type": "application/json"}
@@ -233,7 +233,7 @@ def run_freshness_bench(
     log: Callable[[str], None] = print,
 ) -> list[FreshnessResult]:
     """Run the benchmark (module docstring); one result per batching window in the config."""
-    from producers.movielens_replay import replay
+    from reelstream.replay import replay
     from reelstream.bench.api import free_port, serve
     from reelstream.bench.scratch import scratch_settings
     from reelstream.demo import wait_until_consumed

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 from kafka import TopicPartition
 
-from producers.movielens_replay import replay
+from reelstream.replay import replay
 from reelstream.bench.scratch import scratch_settings
 from reelstream.kafka import ensure_topics, make_consumer, make_producer
 from reelstream.replay import events_in_time_order

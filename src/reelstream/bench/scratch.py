@@ -56,7 +56,7 @@ def scratch_settings(settings: Settings, label: str = "bench") -> Iterator[Setti
 
 def _delete_topics(settings: Settings, tag: str) -> None:
     """The run's topics (and Faust's internal ones): the embedded broker keeps everything in
-    memory, and a session of benchmark runs grew it to ~850 MB and slowed it down."""
+    memory, and a series of benchmark runs would grow it until it slows down."""
     from reelstream.kafka import make_admin
 
     try:

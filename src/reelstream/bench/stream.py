@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from producers.movielens_replay import replay
+from reelstream.replay import replay
 from reelstream.bench.scratch import scratch_settings
 from reelstream.demo import wait_until_consumed
 from reelstream.models import OnlineRecommender

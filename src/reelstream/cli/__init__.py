@@ -1,14 +1,43 @@
-"""The ``reelstream`` console script.
+"""The ``reelstream`` console script: one Typer app built from explicit sub-apps.
 
-Each command group lives in its own module under ``reelstream.cli`` and exposes
-``register(app)``; heavy imports happen inside the commands, so ``reelstream --help`` is quick.
+Each module under ``reelstream.cli`` holds a ``typer.Typer()`` named ``app`` with its commands
+(a group module such as ``stack`` gives it its help); heavy imports happen inside the
+commands, so ``reelstream --help`` is quick. Adding a command is one line here:
+
+* a top-level command (``reelstream ui``): write ``cli/ui.py`` with ``app = typer.Typer()``
+  and ``@app.command()``, then ``app.add_typer(ui.app)`` below;
+* a command in a group (``reelstream bench chaos``): write ``cli/bench_chaos.py`` the same way
+  with ``@app.command("chaos")``, then ``bench.add_typer(bench_chaos.app)``;
+* a new group: ``app.add_typer(module.app, name="group")``;
+* a command in a group's own module (``reelstream data synth``): ``@app.command("synth")`` in
+  ``cli/data.py``, nothing here.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from reelstream.cli import (
+    airflow_cmd,
+    api,
+    bench_api,
+    bench_freshness,
+    bench_ingest,
+    bench_retrain,
+    bench_stream,
+    bench_topn,
+    data,
+    db,
+    demo,
+    evaluate,
+    evaluate_batch,
+    models,
+    replay,
+    sink,
+    stack,
+    worker,
+    worker_health,
+)
 
 __all__ = ["app", "main"]
 
@@ -19,13 +48,37 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-#: Command modules, in the order they appear in ``--help``.
-COMMAND_MODULES: list[str] = [
-    "demo", "stack", "data", "db", "replay", "worker", "worker_health", "sink", "api", "models", "evaluate", "evaluate_batch", "bench_topn", "bench_ingest", "bench_stream", "bench_api", "bench_freshness", "bench_retrain", "airflow_cmd",
-]
+# Commands, in the order ``--help`` lists them.
+app.add_typer(demo.app)
+app.add_typer(replay.app)
+app.add_typer(worker.app)
+app.add_typer(worker_health.app)
+app.add_typer(sink.app)
+app.add_typer(api.app)
+app.add_typer(models.app)  # retrain
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"reelstream.cli.{_name}").register(app)
+app.add_typer(stack.app, name="stack")
+app.add_typer(data.app, name="data")
+app.add_typer(db.app, name="db")
+app.add_typer(models.models_app, name="models")
+
+evaluate_group = typer.Typer(help="Evaluate models offline.", no_args_is_help=True)
+evaluate_group.add_typer(evaluate.app)  # stream
+evaluate_group.add_typer(evaluate_batch.app)  # batch
+app.add_typer(evaluate_group, name="evaluate")
+
+bench = typer.Typer(
+    help="Benchmarks (figures and ratios measured side by side).", no_args_is_help=True
+)
+bench.add_typer(bench_topn.app)
+bench.add_typer(bench_ingest.app)
+bench.add_typer(bench_stream.app)
+bench.add_typer(bench_api.app)
+bench.add_typer(bench_freshness.app)
+bench.add_typer(bench_retrain.app)
+app.add_typer(bench, name="bench")
+
+app.add_typer(airflow_cmd.app, name="airflow")
 
 
 def main() -> None:

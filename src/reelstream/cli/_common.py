@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,15 +19,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-_groups: dict[str, typer.Typer] = {}
-
-
-def group(app: typer.Typer, name: str, help: str) -> typer.Typer:
-    """Get or create the sub-command group ``reelstream NAME`` (e.g. ``bench``, ``evaluate``).
-
-    Several command modules add commands to one group, so it is created once here.
-    """
-    if name not in _groups:
-        _groups[name] = typer.Typer(help=help, no_args_is_help=True)
-        app.add_typer(_groups[name], name=name)
-    return _groups[name]
+# Options of every command that reads a MovieLens dataset (demo, replay, benchmarks).
+DatasetOption = Annotated[
+    Path | None,
+    typer.Option("--dataset", help="MovieLens folder (default: settings, else download NAME)."),
+]
+NameOption = Annotated[str, typer.Option("--name", help="Dataset to download.")]
+LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="Only the K oldest.")]

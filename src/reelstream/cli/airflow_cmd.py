@@ -18,9 +18,9 @@ from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail, group
+from reelstream.cli._common import console, fail
 
-__all__ = ["register", "airflow_environment", "airflow_command"]
+__all__ = ["app", "airflow_environment", "airflow_command"]
 
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
 
@@ -87,62 +87,63 @@ def _server_environment(port: int, host: str) -> dict[str, str]:
         fail(str(exc))
 
 
-def register(app: typer.Typer) -> None:
-    airflow = group(app, "airflow", "Run the nightly retraining DAG on a local Airflow.")
+app = typer.Typer(help="Run the nightly retraining DAG on a local Airflow.", no_args_is_help=True)
 
-    @airflow.command("test")
-    def test(
-        date: str | None = typer.Option(
-            None, "--date", help="Logical date = data interval end: ratings before it are "
-            "trained on (ISO date/datetime, or 'now'). Default: today 00:00 UTC. The same "
-            "date twice trains once.",
-        ),
-    ) -> None:
-        """Migrate the metadata DB, then run the DAG once (`airflow dags test nightly_retrain`)."""
-        from reelstream.training.local_airflow import DAG_ID
+@app.command("test")
+def test(
+    date: str | None = typer.Option(
+        None, "--date", help="Logical date = data interval end: ratings before it are "
+        "trained on (ISO date/datetime, or 'now'). Default: today 00:00 UTC. The same "
+        "date twice trains once.",
+    ),
+) -> None:
+    """Migrate the metadata DB, then run the DAG once (`airflow dags test nightly_retrain`)."""
+    from reelstream.training.local_airflow import DAG_ID
 
-        env = airflow_environment()
-        console.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}")
-        _migrate(env)
-        _run(airflow_command("dags", "test", DAG_ID, _logical_date(date)), env,
-             f"DAG {DAG_ID}")
-        console.print("[green]DAG run finished[/]: `reelstream models list` shows the versions")
+    env = airflow_environment()
+    console.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}")
+    _migrate(env)
+    _run(airflow_command("dags", "test", DAG_ID, _logical_date(date)), env,
+         f"DAG {DAG_ID}")
+    console.print("[green]DAG run finished[/]: `reelstream models list` shows the versions")
 
-    @airflow.command("standalone")
-    def standalone(
-        port: int = typer.Option(8080, help="Port of the Airflow UI/API server."),
-        host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: all)."),
-    ) -> None:
-        """Start `airflow standalone`: API/UI, scheduler, DAG processor, triggerer; Ctrl-C stops."""
-        from reelstream.training.local_airflow import port_in_use
 
-        if port_in_use(port, host):
-            fail(f"port {port} on {host} is already in use; pick a free one with --port "
-                 "(then `reelstream retrain --trigger --airflow-url` must name it too)")
-        env = _server_environment(port, host)
-        home = Path(env["AIRFLOW_HOME"])
-        console.print(
-            f"AIRFLOW_HOME={home}\nUI: http://{'localhost' if host == '0.0.0.0' else host}:"
-            f"{port} — user `admin`, password in {home / PASSWORD_FILE} (written on first start)"
-        )
-        args = airflow_command("standalone")  # it migrates the metadata DB itself
-        console.print(f"[dim]$ airflow {' '.join(args[1:])}[/]")
-        # Become `airflow standalone`: a signal to this process (Ctrl-C, SIGTERM from a
-        # supervisor) reaches Airflow itself, which stops its components, leaving no orphans.
-        os.execve(args[0], args, env)
+@app.command("standalone")
+def standalone(
+    port: int = typer.Option(8080, help="Port of the Airflow UI/API server."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: all)."),
+) -> None:
+    """Start `airflow standalone`: API/UI, scheduler, DAG processor, triggerer; Ctrl-C stops."""
+    from reelstream.training.local_airflow import port_in_use
 
-    @airflow.command("env")
-    def env(
-        port: int = typer.Option(8080, help="Port of the API server `airflow` will run or call."),
-        host: str = typer.Option("127.0.0.1", help="Address of that API server."),
-    ) -> None:
-        """Print `export` lines to use the same local Airflow from this shell."""
-        from reelstream.training.local_airflow import airflow_env
+    if port_in_use(port, host):
+        fail(f"port {port} on {host} is already in use; pick a free one with --port "
+             "(then `reelstream retrain --trigger --airflow-url` must name it too)")
+    env = _server_environment(port, host)
+    home = Path(env["AIRFLOW_HOME"])
+    console.print(
+        f"AIRFLOW_HOME={home}\nUI: http://{'localhost' if host == '0.0.0.0' else host}:"
+        f"{port} — user `admin`, password in {home / PASSWORD_FILE} (written on first start)"
+    )
+    args = airflow_command("standalone")  # it migrates the metadata DB itself
+    console.print(f"[dim]$ airflow {' '.join(args[1:])}[/]")
+    # Become `airflow standalone`: a signal to this process (Ctrl-C, SIGTERM from a
+    # supervisor) reaches Airflow itself, which stops its components, leaving no orphans.
+    os.execve(args[0], args, env)
 
-        environment = _server_environment(port, host)
-        keys = [*airflow_env(environment["AIRFLOW_HOME"]), "AIRFLOW__API__PORT",
-                "AIRFLOW__API__HOST", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
-        for key in keys:
-            console.print(f"export {key}={environment[key]}", highlight=False, soft_wrap=True)
-        bin_dir = Path(airflow_command()[0]).parent
-        console.print(f'export PATH="{bin_dir}:$PATH"', highlight=False, soft_wrap=True)
+
+@app.command("env")
+def env(
+    port: int = typer.Option(8080, help="Port of the API server `airflow` will run or call."),
+    host: str = typer.Option("127.0.0.1", help="Address of that API server."),
+) -> None:
+    """Print `export` lines to use the same local Airflow from this shell."""
+    from reelstream.training.local_airflow import airflow_env
+
+    environment = _server_environment(port, host)
+    keys = [*airflow_env(environment["AIRFLOW_HOME"]), "AIRFLOW__API__PORT",
+            "AIRFLOW__API__HOST", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
+    for key in keys:
+        console.print(f"export {key}={environment[key]}", highlight=False, soft_wrap=True)
+    bin_dir = Path(airflow_command()[0]).parent
+    console.print(f'export PATH="{bin_dir}:$PATH"', highlight=False, soft_wrap=True)

@@ -2,53 +2,52 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, group
+from reelstream.cli._common import DatasetOption, LimitOption, NameOption, console
 
-__all__ = ["register"]
+__all__ = ["app"]
 
 
-def register(app: typer.Typer) -> None:
-    bench = group(app, "bench", "Benchmarks (figures and ratios measured side by side).")
+app = typer.Typer()
 
-    @bench.command("stream")
-    def stream(
-        dataset: Path | None = typer.Option(None, "--dataset", help="MovieLens folder."),
-        name: str = typer.Option("ml-latest-small", "--name"),
-        limit: int | None = typer.Option(None, "--limit", min=1),
-    ) -> None:
-        """Worker end-to-end events/s vs a raw Faust consumer; ready time, memory, top-N."""
-        from rich.table import Table
 
-        from reelstream.bench.stream import bench_stream
-        from reelstream.cli.replay import load_dataset
-        from reelstream.demo import log_dir
-        from reelstream.settings import get_settings
+@app.command("stream")
+def stream(
+    dataset: DatasetOption = None,
+    name: NameOption = "ml-latest-small",
+    limit: LimitOption = None,
+) -> None:
+    """Worker end-to-end events/s vs a raw Faust consumer; ready time, memory, top-N."""
+    from rich.table import Table
 
-        settings = get_settings()
-        data = load_dataset(dataset, name)
-        r = bench_stream(settings, data.ratings, log_dir(settings), limit)
-        table = Table(title=f"stream: {r.events:,} events, one worker, {settings.kafka_bootstrap_servers}")
-        for column in ("figure", "measured", "target"):
-            table.add_column(column, justify="left" if column == "figure" else "right")
-        table.add_row("worker end-to-end (store + learn + Redis)", f"{r.worker_per_s:,.0f} ev/s", "≥ 6,000 ev/s")
-        table.add_row("raw Faust consume (same topic)", f"{r.raw_per_s:,.0f} ev/s", "")
-        table.add_row("ratio worker / raw", f"{r.ratio:.2f}", "≥ 0.5")
-        table.add_row(
-            "raw Faust, the worker's Faust settings",
-            f"{r.raw_worker_consumer_per_s:,.0f} ev/s",
-            "",
-        )
-        table.add_row("ratio worker / that", f"{r.ratio_same_consumer:.2f}", "≥ 0.5")
-        table.add_row(f"top-N over {r.movies:,} movies", f"{r.topn_us:,.0f} µs", "≤ 100 µs (10k)")
-        table.add_row("worker ready after start", f"{r.worker_ready_s:.1f} s", "≤ 5 s")
-        table.add_row(
-            "worker peak memory (VmHWM, both processes)",
-            f"{r.peak_rss_mb:,.0f} MB ({r.processor_peak_rss_mb:,.0f} processor)",
-            "",
-        )
-        table.add_row("events stored exactly once", f"{r.stored:,} / {r.events:,}", "all")
-        console.print(table)
+    from reelstream.bench.stream import bench_stream
+    from reelstream.cli.replay import load_dataset
+    from reelstream.demo import log_dir
+    from reelstream.settings import get_settings
+
+    settings = get_settings()
+    data = load_dataset(dataset, name)
+    r = bench_stream(settings, data.ratings, log_dir(settings), limit)
+    table = Table(title=f"stream: {r.events:,} events, one worker, {settings.kafka_bootstrap_servers}")
+    for column in ("figure", "measured", "target"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    table.add_row("worker end-to-end (store + learn + Redis)", f"{r.worker_per_s:,.0f} ev/s", "≥ 6,000 ev/s")
+    table.add_row("raw Faust consume (same topic)", f"{r.raw_per_s:,.0f} ev/s", "")
+    table.add_row("ratio worker / raw", f"{r.ratio:.2f}", "≥ 0.5")
+    table.add_row(
+        "raw Faust, the worker's Faust settings",
+        f"{r.raw_worker_consumer_per_s:,.0f} ev/s",
+        "",
+    )
+    table.add_row("ratio worker / that", f"{r.ratio_same_consumer:.2f}", "≥ 0.5")
+    table.add_row(f"top-N over {r.movies:,} movies", f"{r.topn_us:,.0f} µs", "≤ 100 µs (10k)")
+    table.add_row("worker ready after start", f"{r.worker_ready_s:.1f} s", "≤ 5 s")
+    table.add_row(
+        "worker peak memory (VmHWM, both processes)",
+        f"{r.peak_rss_mb:,.0f} MB ({r.processor_peak_rss_mb:,.0f} processor)",
+        "",
+    )
+    table.add_row("events stored exactly once", f"{r.stored:,} / {r.events:,}", "all")
+    console.print(table)

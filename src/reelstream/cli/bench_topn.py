@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import typer
 
-from reelstream.cli._common import console, group
+from reelstream.cli._common import console
 
-__all__ = ["register", "TopNBench", "bench_topn"]
+__all__ = ["app", "TopNBench", "bench_topn"]
 
 
 @dataclass
@@ -127,33 +127,33 @@ def bench_topn(
     )
 
 
-def register(app: typer.Typer) -> None:
-    bench = group(app, "bench", "Benchmarks.")
+app = typer.Typer()
 
-    @bench.command("topn")
-    def topn(
-        movies: int = typer.Option(10_000, min=10, help="Number of movies in the catalogue."),
-        users: int = typer.Option(500, min=1),
-        ratings: int = typer.Option(50_000, min=0, help="Random ratings learned beyond one per movie."),
-        n: int = typer.Option(10, min=1, help="N of the top-N."),
-        repeat: int = typer.Option(2000, min=1, help="Top-N calls timed."),
-        naive_repeat: int = typer.Option(5, min=1, help="predict_one loops timed."),
-        seed: int = typer.Option(42),
-    ) -> None:
-        """Time one top-N over all movies, beside the naive River predict_one loop."""
-        result = bench_topn(movies, users, ratings, n, repeat, naive_repeat, seed)
-        river = result.river_learn_us
-        console.print(
-            f"learn_one µs/event (median over chunks, interleaved): "
-            f"River BiasedMF {river:,.1f} | our MF step [bold]{result.core_learn_us:,.1f}[/] "
-            f"({result.core_learn_us / river:.2f}× River's time) | our whole model "
-            f"[bold]{result.learn_us:,.1f}[/] ({result.learn_us / river:.2f}× River's time; "
-            f"MF + trending, transitions, rating blend, rated sets)"
-        )
-        console.print(
-            f"top-{n} over {result.movies:,} movies ({result.factors} factors): "
-            f"ours [bold]{result.vectorised_us:,.1f} µs[/] (median of {repeat}), "
-            f"River predict_one loop {result.naive_us:,.0f} µs (median of {naive_repeat}) "
-            f"→ [bold]{result.ratio:,.0f}×[/] faster; same top-{n} by MF score: "
-            f"{result.same_result}"
-        )
+
+@app.command("topn")
+def topn(
+    movies: int = typer.Option(10_000, min=10, help="Number of movies in the catalogue."),
+    users: int = typer.Option(500, min=1),
+    ratings: int = typer.Option(50_000, min=0, help="Random ratings learned beyond one per movie."),
+    n: int = typer.Option(10, min=1, help="N of the top-N."),
+    repeat: int = typer.Option(2000, min=1, help="Top-N calls timed."),
+    naive_repeat: int = typer.Option(5, min=1, help="predict_one loops timed."),
+    seed: int = typer.Option(42),
+) -> None:
+    """Time one top-N over all movies, beside the naive River predict_one loop."""
+    result = bench_topn(movies, users, ratings, n, repeat, naive_repeat, seed)
+    river = result.river_learn_us
+    console.print(
+        f"learn_one µs/event (median over chunks, interleaved): "
+        f"River BiasedMF {river:,.1f} | our MF step [bold]{result.core_learn_us:,.1f}[/] "
+        f"({result.core_learn_us / river:.2f}× River's time) | our whole model "
+        f"[bold]{result.learn_us:,.1f}[/] ({result.learn_us / river:.2f}× River's time; "
+        f"MF + trending, transitions, rating blend, rated sets)"
+    )
+    console.print(
+        f"top-{n} over {result.movies:,} movies ({result.factors} factors): "
+        f"ours [bold]{result.vectorised_us:,.1f} µs[/] (median of {repeat}), "
+        f"River predict_one loop {result.naive_us:,.0f} µs (median of {naive_repeat}) "
+        f"→ [bold]{result.ratio:,.0f}×[/] faster; same top-{n} by MF score: "
+        f"{result.same_result}"
+    )

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail, group
+from reelstream.cli._common import console, fail
 
-__all__ = ["register"]
+__all__ = ["app"]
 
 
 class DatasetName(str, Enum):
@@ -19,41 +19,41 @@ class DatasetName(str, Enum):
     ml_1m = "ml-1m"
 
 
-def register(app: typer.Typer) -> None:
-    data = group(app, "data", "MovieLens datasets: fetch and check.")
+app = typer.Typer(help="MovieLens datasets: fetch and check.", no_args_is_help=True)
 
-    @data.command("fetch")
-    def fetch_cmd(
-        name: DatasetName = typer.Argument(..., help="Which MovieLens dataset."),
-        path: Path | None = typer.Option(
-            None, "--path", help="Use this local copy (a folder) instead of downloading."
-        ),
-        dest: Path | None = typer.Option(
-            None, "--dest", help="Download into this folder (default: DATA_DIR/raw)."
-        ),
-        base_url: str | None = typer.Option(
-            None, "--base-url", help="Mirror to download from (default: GroupLens)."
-        ),
-        force: bool = typer.Option(False, "--force", help="Download again even if present."),
-    ) -> None:
-        """Download NAME from GroupLens (MD5 verified) and unzip it; print its folder."""
-        from reelstream.movielens import BASE_URL, DatasetError, fetch, load
-        from reelstream.settings import get_settings
 
-        settings = get_settings()
-        try:
-            local = path if path is not None else settings.movielens_path
-            if local is not None:
-                folder, source = Path(local), "local copy"
-            else:
-                target = dest if dest is not None else settings.data_dir / "raw"
-                folder = fetch(name.value, target, base_url=base_url or BASE_URL, force=force)
-                source = "verified download"
-            data_set = load(folder)  # parsed fully: a malformed file fails here, with its line
-            folder = data_set.path
-        except DatasetError as exc:
-            fail(str(exc))
-        console.print(
-            f"{name.value}: {len(data_set.ratings):,} ratings, {len(data_set.movies):,} movies "
-            f"({data_set.layout.name} layout, {source}) at [bold]{folder}[/]"
-        )
+@app.command("fetch")
+def fetch_cmd(
+    name: DatasetName = typer.Argument(..., help="Which MovieLens dataset."),
+    path: Path | None = typer.Option(
+        None, "--path", help="Use this local copy (a folder) instead of downloading."
+    ),
+    dest: Path | None = typer.Option(
+        None, "--dest", help="Download into this folder (default: DATA_DIR/raw)."
+    ),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="Mirror to download from (default: GroupLens)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Download again even if present."),
+) -> None:
+    """Download NAME from GroupLens (MD5 verified) and unzip it; print its folder."""
+    from reelstream.movielens import BASE_URL, DatasetError, fetch, load
+    from reelstream.settings import get_settings
+
+    settings = get_settings()
+    try:
+        local = path if path is not None else settings.movielens_path
+        if local is not None:
+            folder, source = Path(local), "local copy"
+        else:
+            target = dest if dest is not None else settings.data_dir / "raw"
+            folder = fetch(name.value, target, base_url=base_url or BASE_URL, force=force)
+            source = "verified download"
+        data_set = load(folder)  # parsed fully: a malformed file fails here, with its line
+        folder = data_set.path
+    except DatasetError as exc:
+        fail(str(exc))
+    console.print(
+        f"{name.value}: {len(data_set.ratings):,} ratings, {len(data_set.movies):,} movies "
+        f"({data_set.layout.name} layout, {source}) at [bold]{folder}[/]"
+    )

@@ -4,51 +4,54 @@ from __future__ import annotations
 
 import typer
 
-from reelstream.cli._common import console, fail, group
+from reelstream.cli._common import console, fail
 
-__all__ = ["register"]
+__all__ = ["app"]
 
 
-def register(app: typer.Typer) -> None:
-    db = group(app, "db", "PostgreSQL event store: schema migrations and row counts.")
+app = typer.Typer(
+    help="PostgreSQL event store: schema migrations and row counts.", no_args_is_help=True
+)
 
-    @db.command("upgrade")
-    def upgrade_cmd() -> None:
-        """Apply pending schema migrations (idempotent); print the ones applied."""
-        import psycopg
 
-        from reelstream.settings import get_settings
-        from reelstream.store import applied_migrations, upgrade
+@app.command("upgrade")
+def upgrade_cmd() -> None:
+    """Apply pending schema migrations (idempotent); print the ones applied."""
+    import psycopg
 
-        dsn = get_settings().postgres_dsn
-        try:
-            applied = upgrade(dsn)
-            current = applied_migrations(dsn)
-        except psycopg.Error as exc:
-            fail(f"PostgreSQL at {_safe(dsn)}: {exc}")
-        for name in applied:
-            console.print(f"applied {name}")
-        if not applied:
-            console.print(f"up to date ({current[-1] if current else 'no migrations'})")
+    from reelstream.settings import get_settings
+    from reelstream.store import applied_migrations, upgrade
 
-    @db.command("counts")
-    def counts_cmd() -> None:
-        """Print the number of movies, ratings, users and worker checkpoints stored."""
-        import psycopg
+    dsn = get_settings().postgres_dsn
+    try:
+        applied = upgrade(dsn)
+        current = applied_migrations(dsn)
+    except psycopg.Error as exc:
+        fail(f"PostgreSQL at {_safe(dsn)}: {exc}")
+    for name in applied:
+        console.print(f"applied {name}")
+    if not applied:
+        console.print(f"up to date ({current[-1] if current else 'no migrations'})")
 
-        from reelstream.settings import get_settings
-        from reelstream.store import EventStore
 
-        dsn = get_settings().postgres_dsn
-        try:
-            with EventStore(dsn) as store:
-                counts = store.counts()
-        except psycopg.errors.UndefinedTable:
-            fail("the schema is missing: run `reelstream db upgrade` first")
-        except psycopg.Error as exc:
-            fail(f"PostgreSQL at {_safe(dsn)}: {exc}")
-        for table, count in counts.items():
-            console.print(f"{table:<12}{count:>12,}")
+@app.command("counts")
+def counts_cmd() -> None:
+    """Print the number of movies, ratings, users and worker checkpoints stored."""
+    import psycopg
+
+    from reelstream.settings import get_settings
+    from reelstream.store import EventStore
+
+    dsn = get_settings().postgres_dsn
+    try:
+        with EventStore(dsn) as store:
+            counts = store.counts()
+    except psycopg.errors.UndefinedTable:
+        fail("the schema is missing: run `reelstream db upgrade` first")
+    except psycopg.Error as exc:
+        fail(f"PostgreSQL at {_safe(dsn)}: {exc}")
+    for table, count in counts.items():
+        console.print(f"{table:<12}{count:>12,}")
 
 
 def _safe(dsn: str) -> str:

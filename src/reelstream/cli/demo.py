@@ -3,120 +3,119 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail
+from reelstream.cli._common import DatasetOption, LimitOption, NameOption, console, fail
 
-__all__ = ["register"]
+__all__ = ["app"]
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def demo(
-        dataset: Path | None = typer.Option(
-            None, "--dataset", help="MovieLens folder (default: settings, else download NAME)."
-        ),
-        name: str = typer.Option("ml-latest-small", "--name", help="Dataset to download."),
-        limit: int | None = typer.Option(None, "--limit", min=1, help="Only the K oldest."),
-    ) -> None:
-        """Stack up → worker → replay MovieLens → counts in PostgreSQL → recommendations."""
-        from producers.movielens_replay import replay
-        from reelstream.cli.replay import load_dataset
-        from reelstream.demo import (
-            expected_events,
-            log_dir,
-            retrain_and_promote,
-            stored_events,
-            wait_for_log,
-            wait_until_consumed,
+app = typer.Typer()
+
+
+@app.command()
+def demo(
+    dataset: DatasetOption = None,
+    name: NameOption = "ml-latest-small",
+    limit: LimitOption = None,
+) -> None:
+    """Stack up → worker → replay MovieLens → counts in PostgreSQL → recommendations."""
+    from reelstream.replay import replay
+    from reelstream.cli.replay import load_dataset
+    from reelstream.demo import (
+        expected_events,
+        log_dir,
+        retrain_and_promote,
+        stored_events,
+        wait_for_log,
+        wait_until_consumed,
+    )
+    from reelstream.settings import get_settings
+    from reelstream.stack import EmbeddedStack, StackError
+    from reelstream.store import EventStore
+    from reelstream.streaming.process import WorkerFailed, WorkerProcess
+
+    settings = get_settings()
+    console.rule("1. embedded stack")
+    try:
+        EmbeddedStack(settings).up(on_status=lambda s: console.print(s.line()))
+    except StackError as exc:
+        fail(str(exc))
+
+    console.rule("2. MovieLens")
+    data = load_dataset(dataset, name)
+    ratings = data.ratings if limit is None else data.ratings.nsmallest(limit, "timestamp")
+    with EventStore(settings.postgres_dsn) as store:
+        store.upsert_movies(data.movies)
+    console.print(
+        f"{data.path}: {len(ratings):,} ratings, {len(data.movies):,} movies "
+        "(movies loaded into PostgreSQL)"
+    )
+
+    console.rule("3. streaming worker")
+    worker = WorkerProcess(settings, log_dir(settings) / "worker.log").start()
+    try:
+        ready_s = worker.wait_ready()
+        console.print(f"worker consuming after {ready_s:.1f} s (log: {worker.log_path})")
+
+        console.rule("4. replay → Kafka → worker → PostgreSQL + model + Redis")
+        before = stored_events(settings)
+        started = time.perf_counter()
+        report = replay(settings, ratings, source=str(data.path))
+        console.print(
+            f"published {report.acknowledged:,} events in {report.seconds:.1f} s "
+            f"({report.events_per_s:,.0f} events/s, acks=all)"
         )
-        from reelstream.settings import get_settings
-        from reelstream.stack import EmbeddedStack, StackError
-        from reelstream.store import EventStore
-        from reelstream.streaming.process import WorkerFailed, WorkerProcess
+        with console.status("worker catching up...") as status:
+            wait_until_consumed(
+                settings,
+                report.end_offsets,
+                on_wait=lambda behind: status.update(f"worker: {behind:,} events to go"),
+            )
+        ingest_s = time.perf_counter() - started
 
-        settings = get_settings()
-        console.rule("1. embedded stack")
-        try:
-            EmbeddedStack(settings).up(on_status=lambda s: console.print(s.line()))
-        except StackError as exc:
-            fail(str(exc))
-
-        console.rule("2. MovieLens")
-        data = load_dataset(dataset, name)
-        ratings = data.ratings if limit is None else data.ratings.nsmallest(limit, "timestamp")
+        console.rule("5. PostgreSQL")
         with EventStore(settings.postgres_dsn) as store:
-            store.upsert_movies(data.movies)
+            counts = store.counts()
+        for table, count in counts.items():
+            console.print(f"{table:<12} {count:>10,}")
+        after = counts["ratings"]
         console.print(
-            f"{data.path}: {len(ratings):,} ratings, {len(data.movies):,} movies "
-            "(movies loaded into PostgreSQL)"
+            f"{after - before:,} new events stored "
+            f"({report.acknowledged - (after - before):,} duplicates ignored); "
+            f"end-to-end {report.acknowledged / ingest_s:,.0f} events/s"
         )
+        expected = expected_events(ratings)
+        if after < expected:
+            fail(f"only {after:,} of the dataset's {expected:,} events are stored")
 
-        console.rule("3. streaming worker")
-        worker = WorkerProcess(settings, log_dir(settings) / "worker.log").start()
-        try:
-            ready_s = worker.wait_ready()
-            console.print(f"worker consuming after {ready_s:.1f} s (log: {worker.log_path})")
-
-            console.rule("4. replay → Kafka → worker → PostgreSQL + model + Redis")
-            before = stored_events(settings)
-            started = time.perf_counter()
-            report = replay(settings, ratings, source=str(data.path))
-            console.print(
-                f"published {report.acknowledged:,} events in {report.seconds:.1f} s "
-                f"({report.events_per_s:,.0f} events/s, acks=all)"
-            )
-            with console.status("worker catching up...") as status:
-                wait_until_consumed(
-                    settings,
-                    report.end_offsets,
-                    on_wait=lambda behind: status.update(f"worker: {behind:,} events to go"),
-                )
-            ingest_s = time.perf_counter() - started
-
-            console.rule("5. PostgreSQL")
-            with EventStore(settings.postgres_dsn) as store:
-                counts = store.counts()
-            for table, count in counts.items():
-                console.print(f"{table:<12} {count:>10,}")
-            after = counts["ratings"]
-            console.print(
-                f"{after - before:,} new events stored "
-                f"({report.acknowledged - (after - before):,} duplicates ignored); "
-                f"end-to-end {report.acknowledged / ingest_s:,.0f} events/s"
-            )
-            expected = expected_events(ratings)
-            if after < expected:
-                fail(f"only {after:,} of the dataset's {expected:,} events are stored")
-
-            console.rule("6. nightly retraining, once: PostgreSQL → MLflow → champion → worker")
-            with console.status("training the batch model on the PostgreSQL snapshot..."):
-                champion, promoted, metrics = retrain_and_promote(settings)
-            console.print(
-                f"champion v{champion} ({'promoted now' if promoted else 'unchanged'}); "
-                f"NDCG@10 {metrics.get('ndcg_at_10', float('nan')):.4f}, "
-                f"RMSE {metrics.get('rmse', float('nan')):.4f}; MLflow UI: "
-                f"{settings.mlflow_tracking_uri}"
-            )
-            if wait_for_log(worker.log_path, f"now serving champion-v{champion}"):
-                console.print(f"the worker warm-started from champion v{champion}")
-
-            console.rule("7. HTTP: post a rating, read fresh recommendations (from Redis)")
-            show_recommendations(settings, sorted(ratings["user_id"].unique().tolist())[:3])
-        except typer.Exit:
-            raise
-        except (WorkerFailed, TimeoutError, RuntimeError) as exc:  # incl. the API not starting
-            worker.kill()
-            fail(str(exc))
-        finally:
-            worker.stop()
+        console.rule("6. nightly retraining, once: PostgreSQL → MLflow → champion → worker")
+        with console.status("training the batch model on the PostgreSQL snapshot..."):
+            champion, promoted, metrics = retrain_and_promote(settings)
         console.print(
-            f"Serve the API yourself: [bold]reelstream api[/] (and [bold]reelstream worker[/]), "
-            f"docs at http://{settings.api_host}:{settings.api_port}/docs. "
-            "Stop the stack: [bold]reelstream stack down[/]."
+            f"champion v{champion} ({'promoted now' if promoted else 'unchanged'}); "
+            f"NDCG@10 {metrics.get('ndcg_at_10', float('nan')):.4f}, "
+            f"RMSE {metrics.get('rmse', float('nan')):.4f}; MLflow UI: "
+            f"{settings.mlflow_tracking_uri}"
         )
+        if wait_for_log(worker.log_path, f"now serving champion-v{champion}"):
+            console.print(f"the worker warm-started from champion v{champion}")
+
+        console.rule("7. HTTP: post a rating, read fresh recommendations (from Redis)")
+        show_recommendations(settings, sorted(ratings["user_id"].unique().tolist())[:3])
+    except typer.Exit:
+        raise
+    except (WorkerFailed, TimeoutError, RuntimeError) as exc:  # incl. the API not starting
+        worker.kill()
+        fail(str(exc))
+    finally:
+        worker.stop()
+    console.print(
+        f"Serve the API yourself: [bold]reelstream api[/] (and [bold]reelstream worker[/]), "
+        f"docs at http://{settings.api_host}:{settings.api_port}/docs. "
+        "Stop the stack: [bold]reelstream stack down[/]."
+    )
 
 
 def show_recommendations(settings, users: list[int]) -> None:  # type: ignore[no-untyped-def]

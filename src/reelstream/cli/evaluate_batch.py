@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail, group
+from reelstream.cli._common import console, fail
 
-__all__ = ["register", "metrics_table"]
+__all__ = ["app", "metrics_table"]
 
 COLUMNS = (
     ("RMSE", "rmse"),
@@ -35,52 +35,52 @@ def metrics_table(rows: dict[str, dict[str, float]], title: str):  # -> rich.tab
     return table
 
 
-def register(app: typer.Typer) -> None:
-    evaluate = group(app, "evaluate", "Evaluate models offline.")
+app = typer.Typer()
 
-    @evaluate.command("batch")
-    def batch(
-        dataset: Path | None = typer.Option(
-            None, help="MovieLens folder (default: REELSTREAM_MOVIELENS_PATH or params.yaml)."
-        ),
-        params: Path = typer.Option(Path("params.yaml"), help="File with the batch: section."),
-        extra: bool = typer.Option(
-            True, help="Also run implicit ALS (library defaults) and the MF score alone."
-        ),
-    ) -> None:
-        """Train on each user's first 80% of ratings (by time), score on the last 20%."""
-        from dataclasses import replace
 
-        from reelstream.training.data import load_params, movielens_snapshot, resolve_dataset
-        from reelstream.training.pipeline import train_and_evaluate
+@app.command("batch")
+def batch(
+    dataset: Path | None = typer.Option(
+        None, help="MovieLens folder (default: REELSTREAM_MOVIELENS_PATH or params.yaml)."
+    ),
+    params: Path = typer.Option(Path("params.yaml"), help="File with the batch: section."),
+    extra: bool = typer.Option(
+        True, help="Also run implicit ALS (library defaults) and the MF score alone."
+    ),
+) -> None:
+    """Train on each user's first 80% of ratings (by time), score on the last 20%."""
+    from dataclasses import replace
 
-        path = resolve_dataset(dataset, params)
-        try:
-            ratings = movielens_snapshot(path)
-            batch_params = load_params(params)
-        except (OSError, ValueError) as exc:
-            fail(f"cannot load {path}: {exc}")
-        with console.status(f"training on {len(ratings):,} ratings"):
-            result = train_and_evaluate(ratings, batch_params)
-        rows = {f"ours ({batch_params.ranker})":
-                {**result.metrics, "train_s": result.train_seconds}}
-        rows.update(result.baselines)
-        if extra:
-            with console.status("baselines"):
-                for name, variant in (
-                    ("MF score only", replace(batch_params, popularity_weight=0.0, ranker="mf")),
-                    ("iALS defaults", replace(
-                        batch_params, ranker="implicit_als", popularity_weight=0.0,
-                        implicit_factors=100, implicit_reg=0.01, implicit_alpha=1.0,
-                        implicit_iterations=15, implicit_recency_halflife=0.0)),
-                ):
-                    other = train_and_evaluate(ratings, variant, baselines=False)
-                    rows[name] = {**other.metrics, "train_s": other.train_seconds}
-        snap = result.snapshot
-        console.print(metrics_table(
-            rows,
-            f"{snap.n_ratings:,} ratings, {snap.n_users:,} users, {snap.n_movies:,} movies "
-            f"({path}); per-user last {batch_params.test_fraction:.0%} held out",
-        ))
-        console.print(f"relevant = held-out rating ≥ {batch_params.relevance_threshold}; "
-                      f"ranked over all movies the user has not rated in training.")
+    from reelstream.training.data import load_params, movielens_snapshot, resolve_dataset
+    from reelstream.training.pipeline import train_and_evaluate
+
+    path = resolve_dataset(dataset, params)
+    try:
+        ratings = movielens_snapshot(path)
+        batch_params = load_params(params)
+    except (OSError, ValueError) as exc:
+        fail(f"cannot load {path}: {exc}")
+    with console.status(f"training on {len(ratings):,} ratings"):
+        result = train_and_evaluate(ratings, batch_params)
+    rows = {f"ours ({batch_params.ranker})":
+            {**result.metrics, "train_s": result.train_seconds}}
+    rows.update(result.baselines)
+    if extra:
+        with console.status("baselines"):
+            for name, variant in (
+                ("MF score only", replace(batch_params, popularity_weight=0.0, ranker="mf")),
+                ("iALS defaults", replace(
+                    batch_params, ranker="implicit_als", popularity_weight=0.0,
+                    implicit_factors=100, implicit_reg=0.01, implicit_alpha=1.0,
+                    implicit_iterations=15, implicit_recency_halflife=0.0)),
+            ):
+                other = train_and_evaluate(ratings, variant, baselines=False)
+                rows[name] = {**other.metrics, "train_s": other.train_seconds}
+    snap = result.snapshot
+    console.print(metrics_table(
+        rows,
+        f"{snap.n_ratings:,} ratings, {snap.n_users:,} users, {snap.n_movies:,} movies "
+        f"({path}); per-user last {batch_params.test_fraction:.0%} held out",
+    ))
+    console.print(f"relevant = held-out rating ≥ {batch_params.relevance_threshold}; "
+                  f"ranked over all movies the user has not rated in training.")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail
+from reelstream.cli._common import DatasetOption, LimitOption, NameOption, console, fail
 
-__all__ = ["register", "parse_speed", "load_dataset"]
+__all__ = ["app", "parse_speed", "load_dataset"]
 
 
 def parse_speed(text: str) -> float | None:
@@ -38,46 +38,46 @@ def load_dataset(dataset: Path | None, name: str):  # -> reelstream.movielens.Mo
         fail(str(exc), code=2)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def replay(
-        dataset: Path | None = typer.Option(
-            None, "--dataset", help="MovieLens folder (default: settings, else download NAME)."
-        ),
-        name: str = typer.Option("ml-latest-small", "--name", help="Dataset to download."),
-        speed: str = typer.Option(
-            "max", "--speed", help="Compress event time N-fold, or 'max' for no pacing."
-        ),
-        limit: int | None = typer.Option(None, "--limit", min=1, help="Only the K oldest."),
-    ) -> None:
-        """Publish the ratings in timestamp order (acks=all); load the movies into PostgreSQL."""
-        from tqdm import tqdm
+app = typer.Typer()
 
-        from producers.movielens_replay import ReplayFailed, replay as publish
-        from reelstream.replay import InvalidRatings
-        from reelstream.settings import get_settings
-        from reelstream.store import EventStore
 
-        pace = parse_speed(speed)
-        settings = get_settings()
-        data = load_dataset(dataset, name)
-        ratings_file = data.path / data.layout.ratings_file
-        with EventStore(settings.postgres_dsn) as store:
-            movies = store.upsert_movies(data.movies)
-        console.print(f"movies: {len(data.movies):,} in PostgreSQL ({movies:,} new or changed)")
+@app.command()
+def replay(
+    dataset: DatasetOption = None,
+    name: NameOption = "ml-latest-small",
+    speed: str = typer.Option(
+        "max", "--speed", help="Compress event time N-fold, or 'max' for no pacing."
+    ),
+    limit: LimitOption = None,
+) -> None:
+    """Publish the ratings in timestamp order (acks=all); load the movies into PostgreSQL."""
+    from tqdm import tqdm
 
-        total = min(limit, len(data.ratings)) if limit else len(data.ratings)
-        try:
-            with tqdm(total=total, unit="ev", desc="replay", mininterval=0.5) as bar:
-                report = publish(
-                    settings, data.ratings, speed=pace, limit=limit,
-                    source=str(ratings_file), on_progress=bar.update,
-                )
-        except InvalidRatings as exc:
-            fail(str(exc), code=2)
-        except ReplayFailed as exc:
-            fail(str(exc), code=3)
-        console.print(
-            f"published {report.acknowledged:,} events to '{settings.ratings_topic}' in "
-            f"{report.seconds:.1f} s ({report.events_per_s:,.0f} events/s)"
-        )
+    from reelstream.replay import ReplayFailed, replay as publish
+    from reelstream.replay import InvalidRatings
+    from reelstream.settings import get_settings
+    from reelstream.store import EventStore
+
+    pace = parse_speed(speed)
+    settings = get_settings()
+    data = load_dataset(dataset, name)
+    ratings_file = data.path / data.layout.ratings_file
+    with EventStore(settings.postgres_dsn) as store:
+        movies = store.upsert_movies(data.movies)
+    console.print(f"movies: {len(data.movies):,} in PostgreSQL ({movies:,} new or changed)")
+
+    total = min(limit, len(data.ratings)) if limit else len(data.ratings)
+    try:
+        with tqdm(total=total, unit="ev", desc="replay", mininterval=0.5) as bar:
+            report = publish(
+                settings, data.ratings, speed=pace, limit=limit,
+                source=str(ratings_file), on_progress=bar.update,
+            )
+    except InvalidRatings as exc:
+        fail(str(exc), code=2)
+    except ReplayFailed as exc:
+        fail(str(exc), code=3)
+    console.print(
+        f"published {report.acknowledged:,} events to '{settings.ratings_topic}' in "
+        f"{report.seconds:.1f} s ({report.events_per_s:,.0f} events/s)"
+    )

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reelstream.cli._common import console, fail, group
+from reelstream.cli._common import console, fail
 
 if TYPE_CHECKING:
     from reelstream.settings import Settings
 
-__all__ = ["register"]
+__all__ = ["app"]
 
 _SERVICES_HELP = "kafka, redis, postgres, mlflow"
 
@@ -59,57 +59,59 @@ def _worker_report(settings: Settings) -> list[str]:
     return [f"workers (stale: no heartbeat for {stale_after} s):", *worker_lines(summaries)]
 
 
-def register(app: typer.Typer) -> None:
-    stack = group(
-        app, "stack", "Run the embedded Kafka/Redis/PostgreSQL/MLflow servers on loopback."
-    )
+app = typer.Typer(
+    help="Run the embedded Kafka/Redis/PostgreSQL/MLflow servers on loopback.", no_args_is_help=True
+)
 
-    @stack.command("up")
-    def up(
-        only: OnlyOpt = None,
-        without: WithoutOpt = None,
-        timeout: Annotated[
-            float | None,
-            typer.Option(help="Seconds to wait for each service (default: per service)."),
-        ] = None,
-    ) -> None:
-        """Start the embedded servers and wait until each answers (idempotent).
 
-        Also creates the Kafka topics and applies the database migrations. A service whose
-        URL setting points elsewhere is left alone ("external").
-        """
-        from reelstream.stack import StackError
+@app.command("up")
+def up(
+    only: OnlyOpt = None,
+    without: WithoutOpt = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds to wait for each service (default: per service)."),
+    ] = None,
+) -> None:
+    """Start the embedded servers and wait until each answers (idempotent).
 
-        try:
-            _stack().up(
-                _selection(only, without), on_status=lambda s: _print(s.line()), timeout_s=timeout
-            )
-        except StackError as exc:
-            fail(str(exc))
+    Also creates the Kafka topics and applies the database migrations. A service whose
+    URL setting points elsewhere is left alone ("external").
+    """
+    from reelstream.stack import StackError
 
-    @stack.command("down")
-    def down(only: OnlyOpt = None, without: WithoutOpt = None) -> None:
-        """Stop the embedded servers and every process they started (data is kept)."""
-        from reelstream.stack import StackError
+    try:
+        _stack().up(
+            _selection(only, without), on_status=lambda s: _print(s.line()), timeout_s=timeout
+        )
+    except StackError as exc:
+        fail(str(exc))
 
-        try:
-            for status in _stack().down(_selection(only, without)):
-                _print(status.line())
-        except StackError as exc:
-            fail(str(exc))
 
-    @stack.command("status")
-    def status() -> None:
-        """Say which servers run (and answer), which are stopped and which are external; then
-        each worker's state, heartbeat age, lag, newest learned event and model (from Redis)."""
-        from reelstream.stack import StackError
+@app.command("down")
+def down(only: OnlyOpt = None, without: WithoutOpt = None) -> None:
+    """Stop the embedded servers and every process they started (data is kept)."""
+    from reelstream.stack import StackError
 
-        try:
-            stack = _stack()
-            for s in stack.status():
-                _print(s.line())
-        except StackError as exc:
-            fail(str(exc))
-        _print("")
-        for line in _worker_report(stack.settings):
-            _print(line)
+    try:
+        for status in _stack().down(_selection(only, without)):
+            _print(status.line())
+    except StackError as exc:
+        fail(str(exc))
+
+
+@app.command("status")
+def status() -> None:
+    """Say which servers run (and answer), which are stopped and which are external; then
+    each worker's state, heartbeat age, lag, newest learned event and model (from Redis)."""
+    from reelstream.stack import StackError
+
+    try:
+        stack = _stack()
+        for s in stack.status():
+            _print(s.line())
+    except StackError as exc:
+        fail(str(exc))
+    _print("")
+    for line in _worker_report(stack.settings):
+        _print(line)

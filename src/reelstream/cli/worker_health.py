@@ -24,7 +24,7 @@ from reelstream.cli._common import console, fail
 from reelstream.health import HealthThresholds, WorkerSummary, summarize
 from reelstream.settings import Settings
 
-__all__ = ["register", "worker_lines", "read_worker_summaries", "HEARTBEAT_METRIC"]
+__all__ = ["app", "worker_lines", "read_worker_summaries", "HEARTBEAT_METRIC"]
 
 #: Unix time of the worker's last heartbeat (a gauge the worker exports).
 HEARTBEAT_METRIC = "reelstream_worker_heartbeat_timestamp_seconds"
@@ -93,50 +93,52 @@ def heartbeat_age_from_metrics(url: str, timeout_s: float = 2.0) -> float | None
     return max(0.0, time.time() - max(beats)) if beats else None
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("worker-health")
-    def worker_health(
-        worker_id: Annotated[
-            str | None, typer.Option(help="Worker to check (default: REELSTREAM_WORKER_ID).")
-        ] = None,
-        max_age: Annotated[
-            float | None,
-            typer.Option(help="Stale after this many seconds "
-                         "(default: REELSTREAM_HEALTH_HEARTBEAT_MAX_AGE_S)."),  # fmt: skip
-        ] = None,
-        source: Annotated[
-            str, typer.Option(help="metrics, redis, or auto (metrics when the port is set).")
-        ] = "auto",
-    ) -> None:
-        """Exit 0 if this worker's heartbeat is fresh, 1 if stale, missing or unreadable."""
-        from reelstream.settings import get_settings
+app = typer.Typer()  # reelstream worker-health
 
-        settings = get_settings()
-        limit = settings.health_heartbeat_max_age_s if max_age is None else max_age
-        wid = worker_id or settings.worker_id
-        if source not in ("auto", "metrics", "redis"):
-            fail(f"--source must be metrics, redis or auto, not {source!r}", code=2)
-        use_metrics = source == "metrics" or (source == "auto" and settings.worker_metrics_port)
-        if use_metrics:
-            url = f"http://127.0.0.1:{settings.worker_metrics_port}/metrics"
-            try:
-                age = heartbeat_age_from_metrics(url)
-            except Exception as exc:  # noqa: BLE001 - unreachable metrics = unhealthy
-                fail(f"worker {wid}: metrics unreadable at {url}: {type(exc).__name__}")
-            if age is None:
-                fail(f"worker {wid}: no heartbeat yet ({HEARTBEAT_METRIC} at {url})")
-            state = "ok"
-        else:
-            try:
-                mine = [w for w in read_worker_summaries(settings) if w.worker_id == wid]
-            except Exception as exc:  # noqa: BLE001
-                fail(f"worker {wid}: status unreadable from Redis: {type(exc).__name__}")
-            if not mine:
-                fail(f"worker {wid}: no heartbeat recorded")
-            age, state = mine[0].heartbeat_age_s, mine[0].state
-            if mine[0].reason:
-                state = f"{state} ({mine[0].reason})"
-        if age > limit:
-            fail(f"worker {wid}: heartbeat {age:.1f} s old (stale after {limit:g} s)")
-        console.print(f"worker {wid}: heartbeat {age:.1f} s ago, {state}",
-                      markup=False, highlight=False)  # fmt: skip
+
+@app.command("worker-health")
+def worker_health(
+    worker_id: Annotated[
+        str | None, typer.Option(help="Worker to check (default: REELSTREAM_WORKER_ID).")
+    ] = None,
+    max_age: Annotated[
+        float | None,
+        typer.Option(help="Stale after this many seconds "
+                     "(default: REELSTREAM_HEALTH_HEARTBEAT_MAX_AGE_S)."),  # fmt: skip
+    ] = None,
+    source: Annotated[
+        str, typer.Option(help="metrics, redis, or auto (metrics when the port is set).")
+    ] = "auto",
+) -> None:
+    """Exit 0 if this worker's heartbeat is fresh, 1 if stale, missing or unreadable."""
+    from reelstream.settings import get_settings
+
+    settings = get_settings()
+    limit = settings.health_heartbeat_max_age_s if max_age is None else max_age
+    wid = worker_id or settings.worker_id
+    if source not in ("auto", "metrics", "redis"):
+        fail(f"--source must be metrics, redis or auto, not {source!r}", code=2)
+    use_metrics = source == "metrics" or (source == "auto" and settings.worker_metrics_port)
+    if use_metrics:
+        url = f"http://127.0.0.1:{settings.worker_metrics_port}/metrics"
+        try:
+            age = heartbeat_age_from_metrics(url)
+        except Exception as exc:  # noqa: BLE001 - unreachable metrics = unhealthy
+            fail(f"worker {wid}: metrics unreadable at {url}: {type(exc).__name__}")
+        if age is None:
+            fail(f"worker {wid}: no heartbeat yet ({HEARTBEAT_METRIC} at {url})")
+        state = "ok"
+    else:
+        try:
+            mine = [w for w in read_worker_summaries(settings) if w.worker_id == wid]
+        except Exception as exc:  # noqa: BLE001
+            fail(f"worker {wid}: status unreadable from Redis: {type(exc).__name__}")
+        if not mine:
+            fail(f"worker {wid}: no heartbeat recorded")
+        age, state = mine[0].heartbeat_age_s, mine[0].state
+        if mine[0].reason:
+            state = f"{state} ({mine[0].reason})"
+    if age > limit:
+        fail(f"worker {wid}: heartbeat {age:.1f} s old (stale after {limit:g} s)")
+    console.print(f"worker {wid}: heartbeat {age:.1f} s ago, {state}",
+                  markup=False, highlight=False)  # fmt: skip

@@ -1,27 +1,30 @@
 """Download a MovieLens zip from GroupLens, verify its checksum, unzip it — all or nothing.
 
-The zip is streamed to a ``.part`` file beside the destination while its MD5 is computed,
-compared with the checksum GroupLens publishes (pinned below; for ``ml-latest-small``, whose
-content GroupLens may refresh, the ``.zip.md5`` file published next to the zip is fetched),
-extracted into a temporary folder and only then renamed to ``DEST/NAME``. A wrong checksum, a
+The download and the checksum are pooch's (:func:`pooch.retrieve`): the zip is streamed to a
+temporary file and kept only if its MD5 matches the one GroupLens publishes (pinned below; for
+``ml-latest-small``, whose content GroupLens may refresh, the ``.zip.md5`` file published next
+to the zip is fetched first). Everything happens in a scratch folder beside the destination:
+the zip is extracted there and only then renamed to ``DEST/NAME``, so a wrong checksum, a
 broken zip or an interrupted download leaves nothing behind but the error.
 
-Any URL ``urllib`` opens works as ``base_url`` (``https://``, ``http://``, ``file://``), which
-is how tests and offline machines use a local copy of the zips.
+``base_url`` may be ``https://``, ``http://``, ``ftp://`` (pooch's downloaders) or
+``file://`` (a local mirror: tests and offline machines).
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import re
 import shutil
 import tempfile
-import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import Any
 
-from tqdm import tqdm
+import pooch
+import requests
 
 from reelstream.movielens.errors import DatasetError
 from reelstream.movielens.loaders import detect
@@ -38,8 +41,8 @@ DATASETS: dict[str, str | None] = {
     "ml-1m": "c4d9eecfca2ab87c1945afe126590906",
 }
 
-_CHUNK = 1 << 16
 _MD5_RE = re.compile(r"\b([0-9a-fA-F]{32})\b")
+_GOT_RE = re.compile(r"but got ([0-9a-fA-F]+)")
 
 
 def dataset_url(name: str, base_url: str = BASE_URL) -> str:
@@ -47,7 +50,11 @@ def dataset_url(name: str, base_url: str = BASE_URL) -> str:
 
 
 def parse_md5_file(text: str) -> str:
-    """The hex digest in a ``.md5`` file: ``MD5 (x.zip) = <hex>`` or ``<hex>  x.zip``."""
+    """The hex digest in a ``.md5`` file: ``MD5 (x.zip) = <hex>`` or ``<hex>  x.zip``.
+
+    >>> parse_md5_file("MD5 (ml-1m.zip) = C4D9EECFCA2AB87C1945AFE126590906")
+    'c4d9eecfca2ab87c1945afe126590906'
+    """
     match = _MD5_RE.search(text)
     if match is None:
         raise ValueError(f"no MD5 digest in {text[:100]!r}")
@@ -81,16 +88,12 @@ def fetch(
             pass  # an unusable leftover: replace it
     dest.mkdir(parents=True, exist_ok=True)
     url = dataset_url(name, base_url)
-    expected = (md5 or DATASETS[name] or _published_md5(url, timeout_s)).lower()
+    # pooch logs each download at INFO; the CLI reports the outcome itself.
+    logging.getLogger("pooch").setLevel(logging.WARNING)
 
     with tempfile.TemporaryDirectory(prefix=f".{name}.", dir=dest) as scratch:
-        archive = Path(scratch) / f"{name}.zip"
-        actual = _download(url, archive, progress=progress, timeout_s=timeout_s)
-        if actual != expected:
-            raise DatasetError(
-                f"checksum mismatch for {url}: expected MD5 {expected}, got {actual}; "
-                "nothing was extracted"
-            )
+        expected = (md5 or DATASETS[name] or _published_md5(url, scratch, timeout_s)).lower()
+        archive = _download(url, expected, scratch, progress=progress, timeout_s=timeout_s)
         extracted = Path(scratch) / "extracted"
         _extract(archive, extracted, url)
         entries = list(extracted.iterdir())
@@ -102,39 +105,50 @@ def fetch(
     return target
 
 
-def _published_md5(url: str, timeout_s: float) -> str:
+def _downloader(url: str, progress: bool, timeout_s: float) -> Any:
+    if urllib.parse.urlsplit(url).scheme == "file":
+        return _copy_local_file
+    if urllib.parse.urlsplit(url).scheme in ("http", "https"):
+        return pooch.HTTPDownloader(progressbar=progress, timeout=timeout_s)
+    return pooch.downloaders.choose_downloader(url, progressbar=progress)
+
+
+def _copy_local_file(url: str, output_file: str, _pooch: object = None) -> None:
+    """A pooch downloader for ``file://`` URLs (pooch knows http(s), ftp, sftp and doi)."""
+    shutil.copyfile(urllib.request.url2pathname(urllib.parse.urlsplit(url).path), output_file)
+
+
+def _published_md5(url: str, scratch: str, timeout_s: float) -> str:
     md5_url = f"{url}.md5"
     try:
-        with urllib.request.urlopen(md5_url, timeout=timeout_s) as response:
-            return parse_md5_file(response.read(4096).decode("ascii", "replace"))
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+        path = pooch.retrieve(
+            md5_url, known_hash=None, path=scratch, downloader=_downloader(md5_url, False, timeout_s)
+        )
+        return parse_md5_file(Path(path).read_text("ascii", "replace")[:4096])
+    except (requests.RequestException, OSError, ValueError) as exc:
         raise DatasetError(f"cannot read the published checksum {md5_url}: {exc}") from exc
 
 
-def _download(url: str, target: Path, *, progress: bool, timeout_s: float) -> str:
-    """Stream ``url`` into ``target``; return the MD5 hex digest of what was written."""
-    digest = hashlib.md5(usedforsecurity=False)
+def _download(url: str, md5: str, scratch: str, *, progress: bool, timeout_s: float) -> Path:
+    """``url`` into ``scratch``, kept only if its MD5 is ``md5``."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            total = response.headers.get("Content-Length")
-            with (
-                target.open("wb") as out,
-                tqdm(
-                    total=int(total) if total and total.isdigit() else None,
-                    unit="B",
-                    unit_scale=True,
-                    unit_divisor=1024,
-                    desc=target.name,
-                    disable=not progress,
-                ) as bar,
-            ):
-                while chunk := response.read(_CHUNK):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-    except (urllib.error.URLError, OSError) as exc:
+        return Path(
+            pooch.retrieve(
+                url,
+                known_hash=f"md5:{md5}",
+                fname=url.rsplit("/", 1)[-1],
+                path=scratch,
+                downloader=_downloader(url, progress, timeout_s),
+            )
+        )
+    except ValueError as exc:  # pooch: the hash does not match (the download is deleted)
+        got = _GOT_RE.search(str(exc))
+        raise DatasetError(
+            f"checksum mismatch for {url}: expected MD5 {md5}, "
+            f"got {got.group(1) if got else 'another'}; nothing was extracted"
+        ) from exc
+    except (requests.RequestException, OSError) as exc:
         raise DatasetError(f"download of {url} failed: {exc}") from exc
-    return digest.hexdigest()
 
 
 def _extract(archive: Path, folder: Path, url: str) -> None:

@@ -4,7 +4,7 @@ recommendations with their fallbacks, the in-process movie catalog and the API's
 Nothing here imports FastAPI; ``api/`` is a thin HTTP adapter over these classes.
 """
 
-from reelstream.serving.catalog import MovieCatalog, MovieInfo
+from reelstream.catalog import MovieCatalog, MovieInfo
 from reelstream.serving.context import ServingContext
 from reelstream.serving.metrics import ApiMetrics
 from reelstream.serving.publisher import BrokerUnavailable, PublishResult, RatingPublisher

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from reelstream.catalog import MovieCatalog
 from reelstream.health import HealthThresholds
-from reelstream.serving.catalog import MovieCatalog
 from reelstream.serving.health_probe import BrokerProbe, HealthMonitor
 from reelstream.serving.metrics import ApiMetrics
 from reelstream.serving.publisher import RatingPublisher
 from reelstream.serving.recommendations import RecommendationReader
-from reelstream.serving.redis_get import async_get_client
+from reelstream.serving.redis_clients import open_get_client
 from reelstream.serving.store_pool import StorePool
 from reelstream.settings import Settings
 from reelstream.worker_status import WorkerStatus, read_statuses
@@ -44,7 +44,7 @@ class ServingContext:
         publisher = RatingPublisher(settings)
         cache = RecommendationCache.from_settings(settings)
         catalog = MovieCatalog(stores)
-        redis_async = async_get_client(settings.redis_url)
+        redis_async = open_get_client(settings.redis_url, settings.api_redis_client)
         return cls(
             settings=settings,
             publisher=publisher,

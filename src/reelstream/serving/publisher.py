@@ -1,18 +1,17 @@
 """Publish rating events to Kafka and report them accepted only once the broker acknowledged.
 
 The producer is aiokafka's (``acks="all"``), on the API's own event loop: a POST waits for
-the broker's acknowledgement without a thread hop. (The first version ran kafka-python's
-blocking producer in worker threads; under load every hand-off between the event loop, the
-worker thread and kafka-python's sender thread queued for the GIL: POST p50 15-20 ms at
-200 posts/s, against ~1 ms for the same acknowledgement here.) aiokafka's idempotent producer
-fails on the embedded broker (see GUIDE), so the producer is not idempotent; duplicates a
-retry could cause are harmless, below.
+the broker's acknowledgement without a thread hop (a blocking producer in worker threads
+queues every hand-off between the event loop, the worker thread and the client's sender
+thread for the GIL; ``docs/performance.md``, bench freshness). aiokafka's idempotent producer
+fails on the embedded broker, so the producer is not idempotent; duplicates a retry could
+cause are harmless, below.
 
-Contract (GUIDE property 7): :meth:`RatingPublisher.publish` returns only when every event was
+Contract: :meth:`RatingPublisher.publish` returns only when every event was
 acknowledged; otherwise it raises :class:`BrokerUnavailable` naming the events that were and
 were not confirmed. "Not confirmed" is not "lost for sure": a record that timed out may still
 reach the broker later. Clients therefore retry with the *same* ``event_id`` and the worker
-treats duplicates as no-ops (property 3).
+treats duplicates as no-ops.
 """
 
 from __future__ import annotations

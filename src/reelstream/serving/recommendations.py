@@ -1,13 +1,14 @@
-"""Read a user's recommendations for serving, with the fallbacks users expect (GUIDE 6).
+"""Read a user's recommendations for serving, with the fallbacks users expect.
 
 Hot path (a user with a cache entry): ONE Redis ``GET`` on an asyncio client, one orjson parse
 and the items joined from their pre-encoded JSON in
-:class:`~reelstream.serving.catalog.MovieCatalog` — no thread hop. (With sync clients in
-FastAPI's thread pool, GIL hand-offs between the event loop and worker threads capped the
-endpoint at a few hundred req/s on two cores.)
+:class:`~reelstream.catalog.MovieCatalog` — no thread hop (sync clients in
+FastAPI's thread pool would queue every hand-off between the event loop and the worker
+threads for the GIL).
 
 The default page (``n`` = :data:`DEFAULT_N`) is cheaper still: the worker writes it ready to
-serve (:class:`~reelstream.serving.pages.PageRenderer`, the same rendering as below), and
+serve (:class:`~reelstream.recommendation_format.PageRenderer`, the same response body as
+below), and
 :meth:`RecommendationReader.response_for_user` returns those bytes as they are. When a list
 is written without its page (a movie the worker's catalogue did not know), the page is
 deleted with it, so a page is never older than its list; a missing page just means the path
@@ -45,12 +46,13 @@ import anyio
 import anyio.to_thread
 import orjson
 
-from reelstream.cache import ranked_list
-from reelstream.serving.catalog import MovieCatalog
+from reelstream.catalog import MovieCatalog
+from reelstream.recommendation_format import DEFAULT_N, join_items, ranked_list, response_body
 from reelstream.serving.incidents import log_dependency_failure
 from reelstream.serving.staleness import Staleness
 
 __all__ = [
+    "DEFAULT_N",
     "RecommendationReader",
     "RecommendationsUnavailable",
     "ServedRecommendations",
@@ -63,22 +65,6 @@ Origin = Literal["redis", "postgres", "none"]
 _EMPTY: tuple[list[int], list[float]] = ([], [])
 
 _CACHE_DOWN = "recommendation cache unavailable"
-
-DEFAULT_N = 10  # items on the default page of GET /users/{id}/recommendations
-
-
-def join_items(heads: Sequence[bytes], scores: Sequence[float]) -> orjson.Fragment:
-    """The JSON array of response items from their pre-encoded heads
-    (:func:`~reelstream.serving.catalog.item_head`) and scores, in one ``bytes.join``: this
-    runs once per request, and building the items as dicts cost more than the Redis round
-    trip."""
-    if not heads:
-        return orjson.Fragment(b"[]")
-    parts = [b"},"] * (3 * len(heads))  # head, score, "}," per item
-    parts[0::3] = heads
-    parts[1::3] = orjson.dumps(scores)[1:-1].split(b",")  # a JSON number has no comma
-    parts[-1] = b"}]"
-    return orjson.Fragment(b"[" + b"".join(parts))
 
 
 class RecommendationsUnavailable(Exception):
@@ -115,24 +101,18 @@ class ServedRecommendations:
         )
 
     def to_json(self) -> bytes:
-        """The response body (fields of ``api.models.Recommendations``), serialised by orjson.
-
-        Built from a dict: orjson serialises a slots dataclass several times slower than the
-        same data as a dict, and this runs once per recommendations request.
-        """
-        return orjson.dumps(
-            {
-                "user_id": self.user_id,
-                "source": self.source,
-                "origin": self.origin,
-                "reason": self.reason,
-                "model_version": self.model_version,
-                "updated_at": self.updated_at,
-                "stale": self.stale,
-                "last_event_id": self.last_event_id,
-                "last_event_at": self.last_event_at,
-                "items": self.items,
-            }
+        """The response body (:func:`reelstream.recommendation_format.response_body`)."""
+        return response_body(
+            self.user_id,
+            self.source,
+            self.origin,
+            self.reason,
+            self.model_version,
+            self.updated_at,
+            self.stale,
+            self.last_event_id,
+            self.last_event_at,
+            self.items,
         )
 
 

@@ -1,9 +1,9 @@
 """A minimal asyncio Redis client for the API's hot path: ``GET`` only, pipelined on one
 connection, replies parsed by hiredis.
 
-Why not ``redis.asyncio``: per ``GET`` it spent ~200 µs of CPU here (connection-pool checkout
-and release, command packing, observability hooks, a stream reader), about as much as the
-rest of a recommendations request. This client writes commands straight to one connection
+Why not ``redis.asyncio``: per ``GET`` its connection-pool checkout and release, command
+packing, observability hooks and stream reader cost about as much CPU as the rest of a
+recommendations request (figures: ``docs/performance.md``, bench api). This client writes commands straight to one connection
 and matches replies to waiters in order (Redis answers a connection's commands in the order
 sent), so concurrent requests share the connection without a pool and without waiting for one
 another's round trips. Two more costs are shared rather than paid per request:

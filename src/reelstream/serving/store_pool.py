@@ -1,19 +1,25 @@
-"""A small pool of :class:`~reelstream.store.EventStore` connections for a threaded server.
+"""A pool of :class:`~reelstream.store.EventStore` connections for a threaded server
+(:class:`psycopg_pool.ConnectionPool`).
 
 An ``EventStore`` holds one connection and must not run queries from two threads at once,
 while FastAPI runs sync routes in a thread pool; so each request borrows its own store.
-Stores are created lazily (the API starts while PostgreSQL is down) and a store whose
-connection broke is dropped instead of being returned to the pool.
+Connections are opened on demand (``min_size=0``: the API starts while PostgreSQL is down),
+checked before each loan, and a connection that broke is discarded by the pool instead of
+being lent again. Either failure reaches the caller as :class:`StoreUnavailable`; while
+PostgreSQL is down, a loan waits at most ``connect_timeout`` for the pool to reconnect.
 """
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
 from reelstream.serving.incidents import log_dependency_failure
+from reelstream.store import EventStore
 
 __all__ = ["StorePool", "StoreUnavailable"]
 
@@ -31,41 +37,30 @@ class StorePool:
         self.dsn = dsn
         self.size = size
         self.connect_timeout = connect_timeout
-        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
-        self._closed = False
-
-    def _new_store(self) -> Any:
-        from reelstream.store import EventStore
-
-        try:
-            return EventStore(self.dsn, connect_timeout=self.connect_timeout)
-        except Exception as exc:  # psycopg.OperationalError and friends
-            log_dependency_failure("PostgreSQL unreachable", exc)
-            raise StoreUnavailable("PostgreSQL unreachable") from exc
+        self._pool = ConnectionPool(
+            dsn,
+            min_size=0,
+            max_size=size,
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout))},
+            configure=EventStore.prepare,
+            check=ConnectionPool.check_connection,
+            timeout=connect_timeout,
+            name="reelstream-api-stores",
+            open=True,
+        )
 
     @contextmanager
-    def store(self) -> Iterator[Any]:
+    def store(self) -> Iterator[EventStore]:
         """Borrow a store for the duration of the block."""
         try:
-            store = self._idle.get_nowait()
-        except queue.Empty:
-            store = self._new_store()
-        broken = False
-        try:
-            yield store
-        except Exception as exc:
-            import psycopg
-
-            if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-                broken = True
-                log_dependency_failure("PostgreSQL connection lost", exc)
-                raise StoreUnavailable("PostgreSQL connection lost") from exc
-            raise
-        finally:
-            if broken or self._closed or store.connection.closed or self._idle.qsize() >= self.size:
-                _close(store)
-            else:
-                self._idle.put(store)
+            with self._pool.connection() as conn:
+                yield EventStore.on_connection(conn)
+        except PoolTimeout as exc:
+            log_dependency_failure("PostgreSQL unreachable", exc)
+            raise StoreUnavailable("PostgreSQL unreachable") from exc
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            log_dependency_failure("PostgreSQL connection lost", exc)
+            raise StoreUnavailable("PostgreSQL connection lost") from exc
 
     # -- conveniences used by the API ---------------------------------------------------------
     def get_movies(self, ids: Sequence[int] | Any) -> dict[int, Any]:
@@ -81,24 +76,9 @@ class StorePool:
     def ping(self) -> bool:
         try:
             with self.store() as store:
-                ok = bool(store.ping())
-                if not ok:
-                    store.close()  # a store that cannot answer SELECT 1 is not pooled again
-                return ok
+                return bool(store.ping())
         except StoreUnavailable:
             return False
 
     def close(self) -> None:
-        self._closed = True
-        while True:
-            try:
-                _close(self._idle.get_nowait())
-            except queue.Empty:
-                return
-
-
-def _close(store: Any) -> None:
-    try:
-        store.close()
-    except Exception:
-        pass
+        self._pool.close()

@@ -50,8 +50,7 @@ RETURNING event_id, seq
 """
 
 # Small batches (a lightly loaded worker's) go in one statement, one round trip, with no
-# transaction around a staging table. Measured here (p50): 3 events 0.5 ms vs 1.1-1.4 ms by
-# COPY, 64 events 1.95 vs 2.66 ms, 200 events 5.7 vs 5.4 ms, 500 events 12.2 vs 10.3 ms.
+# transaction around a staging table; above this size COPY is faster (docs/performance.md).
 _SMALL_BATCH = 128
 _INSERT_RATINGS_SMALL = """
 INSERT INTO ratings (event_id, user_id, movie_id, rating, rated_at, ingested_by)
@@ -82,10 +81,24 @@ class EventStore:
         self.dsn = dsn
         self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=int(connect_timeout))
         try:
-            self._conn.execute(_CREATE_STAGING)  # session-lifetime staging tables
+            self.prepare(self._conn)
         except BaseException:
             self._conn.close()
             raise
+
+    @staticmethod
+    def prepare(conn: psycopg.Connection[Any]) -> None:
+        """Make a new autocommit connection ready for a store (its session-lifetime staging
+        tables); a connection pool runs this on each connection it opens."""
+        conn.execute(_CREATE_STAGING)
+
+    @classmethod
+    def on_connection(cls, conn: psycopg.Connection[Any]) -> EventStore:
+        """A store over a prepared connection that its owner (a pool) keeps and closes."""
+        store = cls.__new__(cls)
+        store.dsn = ""
+        store._conn = conn
+        return store
 
     # --- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:

@@ -27,10 +27,10 @@ from pydantic import ValidationError
 from tenacity import before_sleep_log, retry, retry_if_exception_type, wait_exponential
 
 from reelstream.cache import Recommendation, RecommendationCache, UserRecommendations
+from reelstream.catalog import MovieCatalog
 from reelstream.models.online import OnlineRecommender
+from reelstream.recommendation_format import PageRenderer
 from reelstream.schemas import RatingEvent
-from reelstream.serving.catalog import MovieCatalog
-from reelstream.serving.pages import PageRenderer
 from reelstream.store import EventStore
 from reelstream.streaming.checkpoints import BackgroundCheckpoints
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage

@@ -21,7 +21,8 @@ __all__ = [
     "postgres_snapshot",
 ]
 
-#: Where CI and the other sessions keep ml-latest-small, relative to the repository.
+#: The default MovieLens folder: ml-latest-small beside the repository (a default path only;
+#: ``REELSTREAM_MOVIELENS_PATH`` or an explicit path wins).
 DEFAULT_DATASET = Path("../shared/movielens/ml-latest-small")
 
 

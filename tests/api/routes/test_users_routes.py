@@ -257,10 +257,10 @@ def test_fast_lane_requests_are_timed(client: TestClient) -> None:
     ) in metrics
 
 
-# --- default pages the worker stores ready to serve (reelstream.serving.pages) ---------------
+# --- default pages the worker stores ready to serve (reelstream.recommendation_format) ---------------
 def _renderer(store: Any, movie_ids: set[int]) -> Any:
-    from reelstream.serving.catalog import MovieCatalog
-    from reelstream.serving.pages import PageRenderer
+    from reelstream.catalog import MovieCatalog
+    from reelstream.recommendation_format import PageRenderer
 
     renderer = PageRenderer(MovieCatalog(store))
     renderer.prefetch(movie_ids)

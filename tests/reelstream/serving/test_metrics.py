@@ -1,12 +1,12 @@
-"""The API's per-request series are plain numbers behind a custom collector: what /metrics
-shows must be what prometheus_client's own Histogram and Counter would show."""
+"""The API's /metrics: the per-request series as a plain prometheus_client Histogram and
+Counter would show them (the API keeps their labelled children between requests)."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from reelstream.serving.metrics import _LATENCY_BUCKETS, ApiMetrics
+from reelstream.serving.metrics import LATENCY_BUCKETS, ApiMetrics
 
 OBSERVED = [0.0, 0.0005, 0.00051, 0.002, 0.0199, 0.02, 3.0, 10.0, 10.5, 99.0]
 
@@ -23,7 +23,7 @@ def test_latency_histogram_matches_prometheus_client() -> None:
     reference_registry = CollectorRegistry()
     reference = Histogram(
         "reelstream_api_request_duration_seconds", "ref", ["route", "method", "status"],
-        buckets=_LATENCY_BUCKETS, registry=reference_registry,
+        buckets=LATENCY_BUCKETS, registry=reference_registry,
     )
     for seconds in OBSERVED:  # bucket bounds themselves included: "le" means <=
         metrics.latency("/r", "GET", 200).observe(seconds)
@@ -49,3 +49,4 @@ def test_served_counts_by_source_and_origin() -> None:
         ("reelstream_api_recommendations_total", (("origin", "redis"), ("source", "personal"))): 3.0,
         ("reelstream_api_recommendations_total", (("origin", "postgres"), ("source", "popular"))): 1.0,
     }
+

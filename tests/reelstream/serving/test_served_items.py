@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from reelstream.serving.catalog import MovieCatalog, MovieInfo
+from reelstream.catalog import MovieCatalog, MovieInfo
 from reelstream.serving.recommendations import RecommendationReader
 
 MOVIES = [

@@ -29,7 +29,7 @@ def test_freshness_summary() -> None:
 
 
 def test_raw_client_posts_and_reads_bodies() -> None:
-    from reelstream.bench.api import RawHttpClient
+    from reelstream.bench.http_load import RawHttpClient
 
     async def run() -> tuple[int, bytes, bytes]:
         seen: list[bytes] = []

@@ -9,6 +9,8 @@ the database for ``retry_after_s``, so an outage cannot slow the hot path down.
 Each cached movie also keeps its response item pre-encoded up to the score
 (``{"movie_id":1,"title":"Toy Story (1995)","genres":[...],"score":``): a served list is then
 joined from bytes instead of building and serialising ten dicts per request.
+
+The worker (rendering the pages it stores) and the API (rendering the others) share it.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import orjson
+from reelstream.recommendation_format import item_head
 
-__all__ = ["MovieCatalog", "MovieInfo", "item_head"]
+__all__ = ["MovieCatalog", "MovieInfo", "item_head", "to_movie_info"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +44,6 @@ def _genres(value: Any) -> list[str]:
     if isinstance(value, str):
         return [g for g in value.split("|") if g and g != "(no genres listed)"]
     return [str(g) for g in value]
-
-
-def item_head(movie_id: int, title: str | None, genres: list[str]) -> bytes:
-    """A response item's JSON without its score and closing brace (the score follows)."""
-    head = orjson.dumps({"movie_id": movie_id, "title": title, "genres": genres})
-    return head[:-1] + b',"score":'
 
 
 def to_movie_info(movie: Any) -> MovieInfo:

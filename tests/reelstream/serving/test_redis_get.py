@@ -7,10 +7,13 @@ import uuid
 
 import pytest
 import redis
-from api_testing import REDIS_DB, closed_port, with_redis_db
 
+from reelstream.bench.api import free_port as closed_port
+from reelstream.bench.api import with_redis_db
 from reelstream.serving.redis_get import PipelinedGetClient, async_get_client
 from reelstream.settings import Settings
+
+REDIS_DB = 3  # a database of its own on the session's Redis
 
 
 def test_from_url_parses_host_port_db_and_credentials() -> None:
