@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from api.fast_lane import RecommendationsLane
-from api.routes import health, movies, popular, ratings, users
+from api.routes import health, models, movies, popular, ratings, stream, users
 from reelstream.serving import (
     ApiMetrics,
     BrokerUnavailable,
@@ -36,6 +36,8 @@ api_router.include_router(ratings.router)
 api_router.include_router(users.router)
 api_router.include_router(movies.router)
 api_router.include_router(popular.router)
+api_router.include_router(stream.router)
+api_router.include_router(models.router)
 api_router.include_router(health.router)
 
 
