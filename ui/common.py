@@ -1,0 +1,69 @@
+"""What every page shares: the API client, cached catalogue reads, error display."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from ui.client import ApiError, ReelstreamClient
+
+__all__ = ["ApiError", "get_client", "show_error", "genres", "movies_by_id", "movie_label"]
+
+T = TypeVar("T")
+CATALOGUE_TTL_S = 600  # titles and genres change rarely; recommendations are never cached
+
+
+@st.cache_resource
+def _default_client() -> ReelstreamClient:
+    from reelstream.settings import Settings
+
+    settings = Settings()
+    return ReelstreamClient(settings.ui_api_base_url, settings.ui_admin_key)
+
+
+def get_client() -> Any:
+    """The session's client (tests put a fake one in ``st.session_state["client"]``)."""
+    return st.session_state.get("client") or _default_client()
+
+
+def show_error(exc: ApiError, doing: str) -> None:
+    st.error(f"Could not {doing}: {exc}", icon="⚠️")
+
+
+def attempt(doing: str, call: Callable[[], T]) -> T | None:
+    """``call()``, or None after showing what failed."""
+    try:
+        return call()
+    except ApiError as exc:
+        show_error(exc, doing)
+        return None
+
+
+@st.cache_data(ttl=CATALOGUE_TTL_S, show_spinner=False)
+def _genres(_client: Any, cache_key: str) -> list[str]:
+    return _client.genres()
+
+
+def genres(client: Any) -> list[str]:
+    return _genres(client, client.base_url)
+
+
+@st.cache_data(ttl=CATALOGUE_TTL_S, show_spinner=False)
+def _movies(_client: Any, cache_key: str, ids: tuple[int, ...]) -> dict[int, dict[str, Any]]:
+    found = _client.search_movies(ids=list(ids), limit=max(1, len(ids)))["data"]
+    return {int(m["movie_id"]): m for m in found}
+
+
+def movies_by_id(client: Any, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Catalogue entries (title, year, genres) of these movies, cached per id set."""
+    ids = tuple(sorted({int(i) for i in ids}))[:500]
+    return _movies(client, client.base_url, ids) if ids else {}
+
+
+def movie_label(movie: dict[str, Any] | None, movie_id: int) -> str:
+    if not movie:
+        return f"movie {movie_id}"
+    year = f" ({movie['year']})" if movie.get("year") else ""
+    return f"{movie.get('title') or f'movie {movie_id}'}{year}"
