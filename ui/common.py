@@ -29,7 +29,7 @@ def get_client() -> Any:
 
 
 def show_error(exc: ApiError, doing: str) -> None:
-    st.error(f"Could not {doing}: {exc}", icon="⚠️")
+    st.error(f"Could not {doing}: {exc}", icon=":material/warning:")
 
 
 def attempt(doing: str, call: Callable[[], T]) -> T | None:

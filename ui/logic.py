@@ -37,7 +37,7 @@ def list_changes(before: Sequence[int], after: Sequence[int]) -> dict[int, int |
 
 def change_label(move: int | None) -> str:
     if move is None:
-        return "🆕 new"
+        return "new"
     if move > 0:
         return f"▲ {move}"
     if move < 0:

@@ -24,7 +24,7 @@ def test_stars() -> None:
 def test_list_changes() -> None:
     changes = list_changes([1, 2, 3], [3, 1, 4])
     assert changes == {3: 2, 1: -1, 4: None}
-    assert [change_label(changes[m]) for m in (3, 1, 4)] == ["▲ 2", "▼ 1", "🆕 new"]
+    assert [change_label(changes[m]) for m in (3, 1, 4)] == ["▲ 2", "▼ 1", "new"]
     assert change_label(0) == "="
     assert summarise_changes([1, 2, 3], [3, 1, 4]) == "list changed: 1 new, 1 up, 1 down, 1 dropped"
     assert summarise_changes([1, 2], [1, 2]) == "list unchanged"

@@ -68,7 +68,7 @@ def test_rating_calls_the_client_and_shows_what_changed() -> None:
     assert not app.exception
     recs = app.dataframe[0].value
     assert list(recs["title"]) == ["Alien", "Toy Story", "Heat"]
-    assert list(recs["change"]) == ["🆕 new", "▼ 1", "="]
+    assert list(recs["change"]) == ["new", "▼ 1", "="]
     message = app.success[0].value
     assert message.startswith("Refreshed in 42 ms after you rated Jumanji (1995) ★★½ 2.5")
     assert "1 new, 0 up, 1 down, 1 dropped" in message

@@ -12,7 +12,7 @@ from ui.common import ApiError, attempt, genres, get_client, movie_label, movies
 from ui.logic import RATING_STEPS, change_label, list_changes, reason_for, stars, summarise_changes
 
 client = get_client()
-st.title("🎬 For you")
+st.title("For you")
 
 mode = st.radio("Who are you?", ["An existing user", "A new user"], horizontal=True, key="mode")
 
@@ -110,20 +110,21 @@ with left:
         + (f" · {recs['reason']}" if recs.get("reason") else "")
     )
     if "rate_error" in st.session_state:
-        st.error(f"Could not rate: {st.session_state['rate_error']}", icon="⚠️")
+        st.error(f"Could not rate: {st.session_state['rate_error']}", icon=":material/warning:")
     if refresh:
         title = movie_label(catalogue.get(refresh["movie_id"]), refresh["movie_id"])
         if refresh["refreshed"]:
             st.success(
                 f"Refreshed in {refresh['elapsed_ms']:.0f} ms after you rated {title} "
-                f"{stars(refresh['rating'])} · {summarise_changes(refresh['before'], ids)}",
-                icon="⚡",
+                f"{stars(refresh['rating'])} · {summarise_changes(refresh['before'], ids)} · "
+                f"event {refresh['event_id'][:8]}",
+                icon=":material/bolt:",
             )
         else:
             st.warning(
                 f"Your rating of {title} was accepted, but the worker has not written your new "
                 f"list within {refresh['elapsed_ms'] / 1000:.0f} s. Is it running? See Live stream.",
-                icon="⏳",
+                icon=":material/hourglass_top:",
             )
     moves = list_changes(refresh["before"], ids) if refresh and refresh["refreshed"] else {}
     rows = []

@@ -19,7 +19,7 @@ WINDOW = 150  # snapshots kept: five minutes at one every two seconds
 RECS = "GET /users/{user_id}/recommendations"
 
 client = get_client()
-st.title("📈 Live stream")
+st.title("Live stream")
 st.caption(f"Refreshes every {REFRESH_S:g} s; charts cover the last {WINDOW * REFRESH_S / 60:g} minutes "
            "this page has been open.")
 
@@ -44,7 +44,7 @@ def live() -> None:
     try:
         stats = client.stream_stats()
     except ApiError as exc:
-        st.error(f"Could not read the stream's state: {exc}", icon="⚠️")
+        st.error(f"Could not read the stream's state: {exc}", icon=":material/warning:")
         return
     history.append((time.time(), stats))
     del history[:-WINDOW]
@@ -54,9 +54,9 @@ def live() -> None:
 
     if not workers:
         st.warning("No worker has reported in the last day: nothing is consuming the ratings "
-                   "topic. Start one with `reelstream worker`.", icon="🛑")
+                   "topic. Start one with `reelstream worker`.", icon=":material/error:")
     for worker_id, why in stalled_workers(snapshots).items():
-        st.error(f"Worker **{worker_id}** looks stalled: {why}.", icon="🛑")
+        st.error(f"Worker **{worker_id}** looks stalled: {why}.", icon=":material/error:")
 
     def last_rate(key: str) -> str:
         series = rates(samples[-6:], key)
@@ -104,7 +104,8 @@ def live() -> None:
         for (_, a), (_, b) in zip(history, history[1:]):
             la, lb = a["api"]["latency"].get(RECS), b["api"]["latency"].get(RECS)
             q50, q95 = window_quantiles(lb["bounds_s"], la["counts"], lb["counts"]) if la and lb else (None, None)
-            lat.append({"p50": None if q50 is None else q50 * 1000, "p95": None if q95 is None else q95 * 1000})
+            lat.append({"p50": float("nan") if q50 is None else q50 * 1000,
+                        "p95": float("nan") if q95 is None else q95 * 1000})
         st.line_chart(pd.DataFrame(lat, index=times[1:]), height=200)
 
     st.markdown("**Workers**")

@@ -12,7 +12,7 @@ from ui.common import ApiError, attempt, get_client
 from ui.logic import served_version
 
 client = get_client()
-st.title("🧪 Models")
+st.title("Models")
 
 registry = attempt("read the model registry", client.models)
 if registry is None:
@@ -32,9 +32,9 @@ c.metric("Workers reporting", len(serving))
 off = {w: m for w, m in serving.items() if served_version(m) != champion}
 if off:
     st.warning("Not every worker serves the champion v{}: {}".format(
-        champion, ", ".join(f"{w} serves {m or 'no batch model'}" for w, m in off.items())), icon="⚠️")
+        champion, ", ".join(f"{w} serves {m or 'no batch model'}" for w, m in off.items())), icon=":material/warning:")
 elif serving:
-    st.success(f"Every worker serves champion v{champion} (+ online updates).", icon="✅")
+    st.success(f"Every worker serves champion v{champion} (+ online updates).", icon=":material/check_circle:")
 
 
 def _fmt(value: float | None, digits: int = 4) -> float | None:
@@ -83,10 +83,10 @@ if submitted:
             else:
                 result = client.rollback(key=key or None)
         except ApiError as exc:
-            st.error(f"Not changed: {exc}", icon="⚠️")
+            st.error(f"Not changed: {exc}", icon=":material/warning:")
         else:
             st.success(f"Champion is now v{result['champion']} "
-                       f"({result.get('workers_notified') or 0} worker(s) notified).", icon="✅")
+                       f"({result.get('workers_notified') or 0} worker(s) notified).", icon=":material/check_circle:")
 
 st.markdown("**One user, two versions**")
 u, v = st.columns(2)

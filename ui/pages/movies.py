@@ -9,7 +9,7 @@ from ui.common import ApiError, attempt, genres, get_client, movie_label
 from ui.logic import RATING_STEPS, stars
 
 client = get_client()
-st.title("🔎 Movies")
+st.title("Movies")
 
 c1, c2 = st.columns([3, 1])
 query = c1.text_input("Title contains", key="movie_query", placeholder="e.g. star wars")
@@ -47,14 +47,14 @@ with info:
         try:
             refresh = client.rate_and_wait(int(user_id), int(movie_id), float(rating))
         except ApiError as exc:
-            st.error(f"Could not rate: {exc}", icon="⚠️")
+            st.error(f"Could not rate: {exc}", icon=":material/warning:")
         else:
             if refresh.recommendations is not None:
                 st.success(f"Rated {stars(rating)}; user {user_id}'s list refreshed in "
-                           f"{refresh.elapsed_ms:.0f} ms (see For you).", icon="⚡")
+                           f"{refresh.elapsed_ms:.0f} ms (see For you).", icon=":material/bolt:")
             else:
                 st.warning("Rating accepted, but the list was not refreshed in time: is the "
-                           "worker running? See Live stream.", icon="⏳")
+                           "worker running? See Live stream.", icon=":material/hourglass_top:")
 with similar_col:
     st.markdown("**Similar movies**")
     similar = attempt("load similar movies", lambda: client.similar(movie_id, 10))

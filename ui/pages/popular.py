@@ -8,7 +8,7 @@ import streamlit as st
 from ui.common import attempt, get_client
 
 client = get_client()
-st.title("🔥 Popular now")
+st.title("Popular now")
 n = st.slider("How many", 5, 50, 20, step=5, key="popular_n")
 recent, all_time = st.columns(2, gap="large")
 with recent:

@@ -1,0 +1,128 @@
+"""The web app in a real browser: set-up shared by ``reelstream bench ui`` and the end-to-end
+test (MovieLens users streamed through the real worker, the API, Streamlit, and Debian's
+Chromium driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reelstream.settings import Settings
+
+__all__ = ["RatingSeen", "chromium_path", "launch_browser", "open_for_you", "rate_in_browser",
+           "seed_movielens", "table_text"]
+
+_REFRESHED = re.compile(r"Refreshed in (\d+) ms .*?event ([0-9a-f]{8})")
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (``apt-get install chromium``), or ``REELSTREAM_CHROMIUM``."""
+    for candidate in (os.environ.get("REELSTREAM_CHROMIUM"), shutil.which("chromium"),
+                      "/usr/bin/chromium"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+@contextmanager
+def launch_browser(executable: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"],
+                                             headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def seed_movielens(settings: Settings, api_url: str, dataset: Path, max_user: int = 20) -> int:
+    """The catalogue into PostgreSQL and the ratings of users ``1..max_user`` posted to the
+    API (so the worker learns them); returns how many ratings were posted."""
+    from reelstream.movielens.loaders import load_movies, load_ratings
+    from reelstream.store import EventStore
+
+    with EventStore(settings.postgres_dsn) as store:
+        store.upsert_movies(load_movies(dataset))
+    ratings = load_ratings(dataset)
+    ratings = ratings[ratings.user_id <= max_user]
+    headers = {"X-API-Key": settings.api_key.get_secret_value()}
+    events = [
+        {"user_id": int(u), "movie_id": int(m), "rating": float(r),
+         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(t)))}
+        for u, m, r, t in ratings[["user_id", "movie_id", "rating", "timestamp"]].itertuples(index=False)
+    ]
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        for start in range(0, len(events), 1000):
+            client.post("/ratings/batch", json={"events": events[start:start + 1000]},
+                        headers=headers).raise_for_status()
+    return len(events)
+
+
+def open_for_you(browser: Any, url: str, user_id: int) -> tuple[Any, float]:
+    """A new tab on the For you page of ``user_id``; returns it and the seconds until it was
+    interactive (the list drawn and the Rate button enabled)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    start = time.perf_counter()
+    page.goto(url)
+    page.get_by_role("button", name="Rate", exact=True).wait_for(state="visible", timeout=30_000)
+    if user_id != 1:
+        box = page.get_by_label("User id")
+        box.fill(str(user_id))
+        box.press("Enter")
+        page.get_by_text(f"Recommended for user {user_id}").wait_for(timeout=30_000)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
+    return page, time.perf_counter() - start
+
+
+def table_text(page: Any, index: int = 0) -> str:
+    """The text of a ``st.dataframe`` (drawn on a canvas; its data is in a hidden table)."""
+    return page.locator('[data-testid="stDataFrame"]').nth(index).evaluate(
+        "el => (el.querySelector('table') || el).textContent"
+    )
+
+
+@dataclass(frozen=True)
+class RatingSeen:
+    visible_ms: float  # click -> the refreshed list on screen (measured by the browser's driver)
+    shown_ms: float  # what the page says: rating posted -> new list read
+    before: str
+    after: str
+
+
+def rate_in_browser(page: Any, timeout_s: float = 15.0) -> RatingSeen:
+    """Click Rate (the selected movie, default stars) and wait until the page shows a new
+    "Refreshed in" message; the table's text before and after."""
+    before = table_text(page)
+    alert = page.get_by_text(_REFRESHED)
+    previous = alert.first.text_content() if alert.count() else ""
+    start = time.perf_counter()
+    page.get_by_role("button", name="Rate", exact=True).click()
+    page.wait_for_function(
+        "prev => [...document.querySelectorAll('[data-testid=stAlertContainer], [role=alert]')]"
+        ".some(e => e.textContent.includes('Refreshed in') && !e.textContent.includes(prev))",
+        arg=(_REFRESHED.search(previous or "") or [None, None, "\x00"])[2],
+        timeout=timeout_s * 1000,
+    )
+    try:  # the table is drawn right after the message, in the same script run
+        page.wait_for_function(
+            "prev => { const el = document.querySelector('[data-testid=stDataFrame]');"
+            " const t = el && (el.querySelector('table') || el).textContent; return t && t !== prev; }",
+            arg=before, timeout=3000,
+        )
+    except Exception:  # noqa: BLE001 - an unchanged list is possible; the caller asserts
+        pass
+    visible = (time.perf_counter() - start) * 1000
+    message = alert.first.text_content() or ""
+    match = _REFRESHED.search(message)
+    return RatingSeen(visible, float(match[1]) if match else float("nan"), before, table_text(page))
