@@ -126,3 +126,63 @@ def rate_in_browser(page: Any, timeout_s: float = 15.0) -> RatingSeen:
     message = alert.first.text_content() or ""
     match = _REFRESHED.search(message)
     return RatingSeen(visible, float(match[1]) if match else float("nan"), before, table_text(page))
+
+
+@dataclass(frozen=True)
+class UiBenchResult:
+    interactive_s: list[float]  # page load -> list drawn and Rate enabled, one per fresh tab
+    visible_ms: list[float]  # click Rate -> refreshed list on screen
+    shown_ms: list[float]  # the page's own figure: rating posted -> new list read (API)
+    unchanged: int  # ratings after which the table text did not change
+
+
+def run_ui_bench(settings: Settings, dataset: Path, log_dir: Path, *, ratings: int = 20,
+                 loads: int = 5, log: Any = print) -> UiBenchResult:
+    """On a scratch corner of the running stack: worker, API and web app on free ports,
+    MovieLens users 1-20 streamed in, then ``loads`` fresh page loads and ``ratings`` ratings
+    in Chromium."""
+    from pydantic import SecretStr
+
+    from reelstream.bench.api import free_port
+    from reelstream.bench.scratch import scratch_settings
+    from reelstream.demo import serve_api
+    from reelstream.kafka import ensure_topics
+    from reelstream.streaming.process import WorkerProcess
+    from reelstream.webapp import UiProcess
+
+    executable = chromium_path()
+    if executable is None:
+        raise RuntimeError("no Chromium: apt-get install -y --no-install-recommends chromium")
+    with scratch_settings(settings, "benchui") as scratch:
+        scratch = scratch.model_copy(update={
+            "api_port": free_port(), "ui_port": free_port(), "ui_api_url": "",
+            "api_key": SecretStr("bench-ui-key"), "environment": "test",
+        })
+        ensure_topics(scratch, {scratch.ratings_topic: 2, scratch.dlq_topic: 1})
+        with WorkerProcess(scratch, log_dir / "bench-ui-worker.log") as worker, \
+                serve_api(scratch) as api_url:
+            worker.wait_ready()
+            log(f"worker ready; seeding MovieLens users 1-20 through {api_url}")
+            seed_movielens(scratch, api_url, dataset, max_user=20)
+            _wait_personal(api_url, user_id=1)
+            with UiProcess(scratch, log_dir / "bench-ui.log") as ui, launch_browser(executable) as browser:
+                open_for_you(browser, ui.url, 1)[0].close()  # Streamlit's first run compiles pages
+                interactive = []
+                for _ in range(loads):
+                    page, seconds = open_for_you(browser, ui.url, 1)
+                    interactive.append(seconds)
+                    page.close()
+                page, _ = open_for_you(browser, ui.url, 1)
+                seen = [rate_in_browser(page) for _ in range(ratings)]
+                page.close()
+    return UiBenchResult(interactive, [s.visible_ms for s in seen], [s.shown_ms for s in seen],
+                         sum(1 for s in seen if s.after == s.before))
+
+
+def _wait_personal(api_url: str, user_id: int, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if httpx.get(f"{api_url}/users/{user_id}/recommendations").json().get("source") == "personal":
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"user {user_id}'s list did not become personal in {timeout_s:.0f} s")
