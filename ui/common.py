@@ -50,16 +50,22 @@ def genres(client: Any) -> list[str]:
     return _genres(client, client.base_url)
 
 
-@st.cache_data(ttl=CATALOGUE_TTL_S, show_spinner=False)
-def _movies(_client: Any, cache_key: str, ids: tuple[int, ...]) -> dict[int, dict[str, Any]]:
-    found = _client.search_movies(ids=list(ids), limit=max(1, len(ids)))["data"]
-    return {int(m["movie_id"]): m for m in found}
+@st.cache_resource(ttl=CATALOGUE_TTL_S, show_spinner=False)
+def _catalogue(cache_key: str) -> dict[int, dict[str, Any]]:
+    """Movies seen so far, shared by every session (and dropped with the TTL): a refreshed
+    list then costs a request only for the movies that are new to it."""
+    return {}
 
 
 def movies_by_id(client: Any, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Catalogue entries (title, year, genres) of these movies, cached per id set."""
-    ids = tuple(sorted({int(i) for i in ids}))[:500]
-    return _movies(client, client.base_url, ids) if ids else {}
+    """Catalogue entries (title, year, genres) of these movies."""
+    known = _catalogue(client.base_url)
+    wanted = sorted({int(i) for i in ids})
+    missing = [i for i in wanted if i not in known][:500]
+    if missing:
+        found = client.search_movies(ids=missing, limit=len(missing))["data"]
+        known.update({int(m["movie_id"]): m for m in found})
+    return {i: known[i] for i in wanted if i in known}
 
 
 def movie_label(movie: dict[str, Any] | None, movie_id: int) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,12 +37,9 @@ def _register_two_versions(settings: Settings, dataset: Path) -> None:
     from reelstream.training.pipeline import train_and_evaluate
 
     ratings = movielens_snapshot(dataset)
-    ratings = ratings[ratings.user_id <= 60]
-    first = train_and_evaluate(ratings, BatchParams(factors=8, iterations=4))
-    registry.log_and_register(first, settings, "2024-01-01T00:00:00+00:00")
-    second = train_and_evaluate(ratings, BatchParams(factors=16, iterations=8))
-    second = replace(second, metrics={**second.metrics, "ndcg_at_10": -1.0})  # never promoted
-    registry.log_and_register(second, settings, "2024-01-02T00:00:00+00:00")
+    for users, end in ((60, "2024-01-01T00:00:00+00:00"), (120, "2024-01-02T00:00:00+00:00")):
+        result = train_and_evaluate(ratings[ratings.user_id <= users], BatchParams(factors=8, iterations=4))
+        registry.log_and_register(result, settings, end)
 
 
 def _post_traffic(settings: Settings, api_url: str, dataset: Path, seconds: float = 8.0) -> None:
@@ -118,7 +114,7 @@ def test_rate_in_the_browser_and_see_the_new_list(isolated: Settings, movielens_
                     page.wait_for_timeout(2500)
                 else:
                     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
-                page.wait_for_timeout(1000)
+                page.wait_for_timeout(2500)  # charts draw after the data arrives
                 assert page.locator('[data-testid="stException"]').count() == 0, path
                 page.screenshot(path=str(shots / f"{path}.png"))
             page.close()

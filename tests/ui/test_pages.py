@@ -18,6 +18,7 @@ ALL = ["for_you", "movies", "popular", "live", "models"]
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
     st.cache_data.clear()
+    st.cache_resource.clear()
     yield
 
 

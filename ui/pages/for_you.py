@@ -77,10 +77,12 @@ def _rate(user_id: int, before: list[int]) -> None:
     }
     if refresh.recommendations is not None:
         st.session_state.setdefault("refresh_times_ms", []).append(refresh.elapsed_ms)
+        st.session_state["fresh_list"] = (user_id, refresh.recommendations)  # shown as read
 
 
+fresh = st.session_state.pop("fresh_list", None)
 try:
-    recs = client.recommendations(user_id)
+    recs = fresh[1] if fresh and fresh[0] == user_id else client.recommendations(user_id)
     history = client.user_ratings(user_id, limit=50)
 except ApiError as exc:
     show_error(exc, f"load user {user_id}")

@@ -25,10 +25,11 @@ if not versions:
 
 stats = attempt("read what the workers serve", client.stream_stats)
 serving = {w["worker_id"]: w["model_version"] for w in (stats or {}).get("workers", [])}
-a, b, c = st.columns(3)
-a.metric("Registered model", registry["name"])
-b.metric("Champion", f"v{champion}" if champion else "none")
-c.metric("Workers reporting", len(serving))
+st.caption(f"registered model **{registry['name']}** · {len(versions)} version(s) · MLflow holds "
+           "the runs, artifacts and full history")
+a, b = st.columns(2)
+a.metric("Champion", f"v{champion}" if champion else "none")
+b.metric("Workers reporting", len(serving))
 off = {w: m for w, m in serving.items() if served_version(m) != champion}
 if off:
     st.warning("Not every worker serves the champion v{}: {}".format(

@@ -108,12 +108,16 @@ def rate_in_browser(page: Any, timeout_s: float = 15.0) -> RatingSeen:
     previous = alert.first.text_content() if alert.count() else ""
     start = time.perf_counter()
     page.get_by_role("button", name="Rate", exact=True).click()
-    page.wait_for_function(
-        "prev => [...document.querySelectorAll('[data-testid=stAlertContainer], [role=alert]')]"
-        ".some(e => e.textContent.includes('Refreshed in') && !e.textContent.includes(prev))",
-        arg=(_REFRESHED.search(previous or "") or [None, None, "\x00"])[2],
-        timeout=timeout_s * 1000,
-    )
+    try:
+        page.wait_for_function(
+            "prev => [...document.querySelectorAll('[data-testid=stAlertContainer], [role=alert]')]"
+            ".some(e => e.textContent.includes('Refreshed in') && !e.textContent.includes(prev))",
+            arg=(_REFRESHED.search(previous or "") or [None, None, "\x00"])[2],
+            timeout=timeout_s * 1000,
+        )
+    except Exception as exc:  # playwright's TimeoutError: say what the page shows instead
+        alerts = [a.text_content() for a in page.locator("[data-testid=stAlertContainer]").all()]
+        raise RuntimeError(f"no refreshed list within {timeout_s:.0f} s; the page says {alerts}") from exc
     try:  # the table is drawn right after the message, in the same script run
         page.wait_for_function(
             "prev => { const el = document.querySelector('[data-testid=stDataFrame]');"
