@@ -61,6 +61,8 @@ def _post_traffic(settings: Settings, api_url: str, dataset: Path, seconds: floa
             if time.monotonic() > deadline:
                 break
             client.post("/ratings/batch", json={"events": events[start:start + 40]}, headers=headers)
+            for user_id in range(1, 21):  # and people reading their lists
+                client.get(f"/users/{user_id}/recommendations")
             time.sleep(0.2)
 
 
@@ -113,6 +115,11 @@ def test_rate_in_the_browser_and_see_the_new_list(isolated: Settings, movielens_
                     traffic.join()
                     page.wait_for_timeout(2500)
                 else:
+                    if path == "movies":
+                        box = page.get_by_label("Title contains")
+                        box.fill("Matrix")
+                        box.press("Enter")
+                        page.get_by_role("heading", name=re.compile(r"Matrix")).wait_for(timeout=30_000)
                     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
                 page.wait_for_timeout(2500)  # charts draw after the data arrives
                 assert page.locator('[data-testid="stException"]').count() == 0, path

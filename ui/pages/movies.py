@@ -25,7 +25,8 @@ if not results:
     st.info("No movie matches.")
     st.stop()
 st.dataframe(pd.DataFrame([{"title": m["title"], "year": m.get("year"), "genres": ", ".join(m["genres"])}
-                           for m in results.values()]), hide_index=True, width="stretch", height=230)
+                           for m in results.values()]), hide_index=True, width="stretch",
+             height=min(38 + 35 * len(results), 300))
 
 movie_id = st.selectbox("Open a movie", list(results), key="movie_open",
                         format_func=lambda m: movie_label(results[m], m))
