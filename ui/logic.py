@@ -68,7 +68,7 @@ def reason_for(item: Mapping[str, Any], source: str, liked: Sequence[Mapping[str
         if shared > overlap:
             best, overlap = rated, shared
     if best is not None:
-        return f"because you rated {best.get('title')} {stars(float(best['rating'])).split()[0]}"
+        return f"because you rated {best.get('title')} {float(best['rating']):g}★"
     return "predicted from your ratings"
 
 

@@ -33,7 +33,7 @@ def test_list_changes() -> None:
 def test_reason_names_the_best_rated_movie_sharing_genres() -> None:
     liked = [{"title": "Alien", "genres": ["Horror", "Sci-Fi"], "rating": 5.0},
              {"title": "Heat", "genres": ["Crime"], "rating": 4.0}]
-    assert reason_for({"genres": ["Crime", "Drama"]}, "personal", liked) == "because you rated Heat ★★★★"
+    assert reason_for({"genres": ["Crime", "Drama"]}, "personal", liked) == "because you rated Heat 4★"
     assert reason_for({"genres": ["Musical"]}, "personal", liked) == "predicted from your ratings"
     assert reason_for({"genres": ["Crime"]}, "popular", liked) == "popular with recent raters"
 

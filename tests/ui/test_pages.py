@@ -51,10 +51,10 @@ def test_api_errors_become_messages(name: str) -> None:
 
 def test_for_you_shows_list_reasons_and_history() -> None:
     app = page("for_you", FakeClient(), existing_user_id=7)
-    recs, history = app.dataframe[0].value, app.dataframe[1].value
+    recs, history = app.table[0].value, app.dataframe[0].value
     assert list(recs["title"]) == ["Toy Story", "Jumanji", "Heat"]
     assert list(recs["year"]) == [1995, 1995, 1995]
-    assert recs["why"][2] == "because you rated Fargo ★★★★½"  # shares "Crime" with Heat
+    assert recs["why"][2] == "because you rated Fargo 4.5★"  # shares "Crime" with Heat
     assert list(history["title"]) == ["Fargo (1996)"]
     assert any("source **personal**" in c.value for c in app.caption)
 
@@ -67,13 +67,13 @@ def test_rating_calls_the_client_and_shows_what_changed() -> None:
     app.button(key="rate_button").click().run()
     assert fake.called("rate_and_wait") == [(7, 2, 2.5)]
     assert not app.exception
-    recs = app.dataframe[0].value
+    recs = app.table[0].value
     assert list(recs["title"]) == ["Alien", "Toy Story", "Heat"]
     assert list(recs["change"]) == ["new", "▼ 1", "="]
     message = app.success[0].value
     assert message.startswith("Refreshed in 42 ms after you rated Jumanji (1995) ★★½ 2.5")
     assert "1 new, 0 up, 1 down, 1 dropped" in message
-    assert app.dataframe[1].value["title"][0] == "Jumanji (1995)"  # history updated too
+    assert app.dataframe[0].value["title"][0] == "Jumanji (1995)"  # history updated too
 
 
 def test_new_user_gets_the_genre_fill_in_labelled() -> None:
@@ -84,7 +84,7 @@ def test_new_user_gets_the_genre_fill_in_labelled() -> None:
     app.button[0].click().run()  # the form's submit button
     assert not app.exception
     assert any("a fill-in until the model knows you (not personal)" in m.value for m in app.markdown)
-    fill = app.dataframe[1].value
+    fill = app.dataframe[0].value
     assert set(fill["title"]) == {"Heat", "Fargo"}  # the Crime movies of the popular list
 
 

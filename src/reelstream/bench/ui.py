@@ -72,7 +72,7 @@ def seed_movielens(settings: Settings, api_url: str, dataset: Path, max_user: in
 def open_for_you(browser: Any, url: str, user_id: int) -> tuple[Any, float]:
     """A new tab on the For you page of ``user_id``; returns it and the seconds until it was
     interactive (the list drawn and the Rate button enabled)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 1250})
     start = time.perf_counter()
     page.goto(url)
     page.get_by_role("button", name="Rate", exact=True).wait_for(state="visible", timeout=30_000)
@@ -81,15 +81,16 @@ def open_for_you(browser: Any, url: str, user_id: int) -> tuple[Any, float]:
         box.fill(str(user_id))
         box.press("Enter")
         page.get_by_text(f"Recommended for user {user_id}").wait_for(timeout=30_000)
-    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
+    page.locator(_LIST).wait_for(timeout=30_000)
     return page, time.perf_counter() - start
 
 
-def table_text(page: Any, index: int = 0) -> str:
-    """The text of a ``st.dataframe`` (drawn on a canvas; its data is in a hidden table)."""
-    return page.locator('[data-testid="stDataFrame"]').nth(index).evaluate(
-        "el => (el.querySelector('table') || el).textContent"
-    )
+_LIST = ".st-key-recommendations"
+
+
+def table_text(page: Any) -> str:
+    """The text of the recommendation list on the For you page."""
+    return page.locator(_LIST).text_content() or ""
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,8 @@ def rate_in_browser(page: Any, timeout_s: float = 15.0) -> RatingSeen:
         raise RuntimeError(f"no refreshed list within {timeout_s:.0f} s; the page says {alerts}") from exc
     try:  # the table is drawn right after the message, in the same script run
         page.wait_for_function(
-            "prev => { const el = document.querySelector('[data-testid=stDataFrame]');"
-            " const t = el && (el.querySelector('table') || el).textContent; return t && t !== prev; }",
+            "prev => { const el = document.querySelector('.st-key-recommendations');"
+            " return el && el.textContent !== prev; }",
             arg=before, timeout=3000,
         )
     except Exception:  # noqa: BLE001 - an unchanged list is possible; the caller asserts
