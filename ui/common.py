@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui.client import ApiError, ReelstreamClient
 
-__all__ = ["ApiError", "get_client", "show_error", "genres", "movies_by_id", "movie_label"]
+__all__ = ["ApiError", "get_client", "page_header", "show_error", "genres", "movies_by_id", "movie_label"]
 
 T = TypeVar("T")
 CATALOGUE_TTL_S = 600  # titles and genres change rarely; recommendations are never cached
@@ -26,6 +26,12 @@ def _default_client() -> ReelstreamClient:
 def get_client() -> Any:
     """The session's client (tests put a fake one in ``st.session_state["client"]``)."""
     return st.session_state.get("client") or _default_client()
+
+
+def page_header(title: str) -> None:
+    """Wide layout (the lists have many columns) and the page's title."""
+    st.set_page_config(page_title=f"{title} · reelstream", layout="wide")
+    st.title(title)
 
 
 def show_error(exc: ApiError, doing: str) -> None:

@@ -8,11 +8,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ui.common import ApiError, attempt, genres, get_client, movie_label, movies_by_id, show_error
+from ui.common import (
+    ApiError, attempt, genres, get_client, movie_label, movies_by_id, page_header, show_error,
+)
 from ui.logic import RATING_STEPS, change_label, list_changes, reason_for, stars, summarise_changes
 
 client = get_client()
-st.title("For you")
+page_header("For you")
 
 mode = st.radio("Who are you?", ["An existing user", "A new user"], horizontal=True, key="mode")
 
@@ -115,7 +117,7 @@ refresh = st.session_state.get("last_refresh")
 if refresh and refresh.get("user_id") != user_id:
     refresh = None
 
-left, right = st.columns([2, 1], gap="large")
+left, right = st.columns([5, 2], gap="large")
 with left:
     source = recs.get("source", "popular")
     st.subheader(f"Recommended for user {user_id}")
@@ -146,7 +148,7 @@ with left:
     for rank, item in enumerate(items, 1):
         movie = catalogue.get(int(item["movie_id"])) or {}
         rows.append({
-            "#": rank,
+            "rank": rank,
             "change": change_label(moves[item["movie_id"]]) if moves else "",
             "title": item.get("title") or f"movie {item['movie_id']}",
             "year": movie.get("year"),

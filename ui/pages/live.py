@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ui.common import ApiError, get_client
+from ui.common import ApiError, get_client, page_header
 from ui.logic import rates, stalled_workers, window_quantiles
 
 REFRESH_S = 2.0
@@ -19,7 +19,7 @@ WINDOW = 150  # snapshots kept: five minutes at one every two seconds
 RECS = "GET /users/{user_id}/recommendations"
 
 client = get_client()
-st.title("Live stream")
+page_header("Live stream")
 st.caption(f"Refreshes every {REFRESH_S:g} s; charts cover the last {WINDOW * REFRESH_S / 60:g} minutes "
            "this page has been open.")
 

@@ -8,11 +8,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ui.common import ApiError, attempt, get_client
+from ui.common import ApiError, attempt, get_client, page_header
 from ui.logic import served_version
 
 client = get_client()
-st.title("Models")
+page_header("Models")
 
 registry = attempt("read the model registry", client.models)
 if registry is None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui.common import ApiError, attempt, genres, get_client, movie_label
+from ui.common import ApiError, attempt, genres, get_client, movie_label, page_header
 from ui.logic import RATING_STEPS, stars
 
 client = get_client()
-st.title("Movies")
+page_header("Movies")
 
 c1, c2 = st.columns([3, 1])
 query = c1.text_input("Title contains", key="movie_query", placeholder="e.g. star wars")

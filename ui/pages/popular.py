@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui.common import attempt, get_client
+from ui.common import attempt, get_client, page_header
 
 client = get_client()
-st.title("Popular now")
+page_header("Popular now")
 n = st.slider("How many", 5, 50, 20, step=5, key="popular_n")
 recent, all_time = st.columns(2, gap="large")
 with recent:

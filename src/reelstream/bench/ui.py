@@ -72,7 +72,7 @@ def seed_movielens(settings: Settings, api_url: str, dataset: Path, max_user: in
 def open_for_you(browser: Any, url: str, user_id: int) -> tuple[Any, float]:
     """A new tab on the For you page of ``user_id``; returns it and the seconds until it was
     interactive (the list drawn and the Rate button enabled)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 1250})
+    page = browser.new_page(viewport={"width": 1440, "height": 1200})
     start = time.perf_counter()
     page.goto(url)
     page.get_by_role("button", name="Rate", exact=True).wait_for(state="visible", timeout=30_000)
