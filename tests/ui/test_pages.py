@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from fake_client import FakeClient, stats
+
+from ui.client import ApiError
 from streamlit.testing.v1 import AppTest
 
 PAGES = Path(__file__).resolve().parents[2] / "ui" / "pages"
@@ -153,3 +155,41 @@ def test_models_promote_needs_the_confirmation() -> None:
     # The worker still serves v1: the page now warns.
     app.run()
     assert any("Not every worker serves the champion v2" in w.value for w in app.warning)
+
+
+def test_live_warns_when_no_worker_reports() -> None:
+    fake = FakeClient()
+    empty = stats()
+    empty["workers"] = []
+    fake.stats_samples = [empty]
+    app = page("live", fake)
+    assert not app.exception
+    assert any("No worker has reported" in w.value for w in app.warning)
+
+
+def test_a_refused_rating_is_a_message() -> None:
+    fake = FakeClient()
+    app = page("for_you", fake, existing_user_id=7)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ApiError("the API refused the key (set REELSTREAM_UI_API_KEY to the API's key)", 401)
+
+    fake.rate_and_wait = refuse  # type: ignore[method-assign]
+    app.button(key="rate_button").click().run()
+    assert not app.exception
+    assert any("Could not rate: the API refused the key" in e.value for e in app.error)
+    assert list(app.table[0].value["title"]) == ["Toy Story", "Jumanji", "Heat"]  # unchanged
+
+
+def test_new_user_with_liked_movies_posts_them() -> None:
+    fake = FakeClient()
+    app = page("for_you", fake)
+    app.radio(key="mode").set_value("A new user").run()
+    app.multiselect[1].set_value([3, 1, 4])
+    app.button[0].click().run()
+    assert not app.exception
+    posted = [args[1:] for args in fake.called("post_rating")] + [
+        args[1:] for args in fake.called("rate_and_wait")]
+    assert posted == [(3, 5.0), (1, 5.0), (4, 5.0)]
+    user_id = fake.called("rate_and_wait")[0][0]
+    assert user_id >= 1_000_000_000 and f"You are user {user_id}." in [c.value for c in app.caption]
