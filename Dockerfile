@@ -48,6 +48,7 @@ COPY src ./src
 COPY api ./api
 COPY producers ./producers
 COPY stream_processor ./stream_processor
+COPY ui ./ui
 RUN uv pip install --python /opt/venv/bin/python --no-deps . \
  && /opt/venv/bin/reelstream --help > /dev/null
 
@@ -59,6 +60,7 @@ COPY src ./src
 COPY api ./api
 COPY producers ./producers
 COPY stream_processor ./stream_processor
+COPY ui ./ui
 RUN uv pip install --python /opt/venv/bin/python --no-deps . \
  && /opt/venv/bin/airflow version > /dev/null
 

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-unit stack-up stack-down bench lint clean
+.PHONY: install demo ui test test-unit stack-up stack-down bench lint clean
 
 install: $(VENV)/.installed
 
@@ -22,8 +22,13 @@ $(VENV)/.installed: pyproject.toml
 # The MovieLens copy beside the repository when there is one; else the demo downloads it.
 DATASET ?= $(wildcard ../shared/movielens/ml-latest-small)
 
+# Ends with the web app's URL; the stack, worker, API and web app keep running
+# (`reelstream demo-down`, then `reelstream stack down`, stop them).
 demo: install
 	$(BIN)/reelstream demo $(if $(DATASET),--dataset $(DATASET))
+
+ui: install
+	$(BIN)/reelstream ui
 
 # lint-imports: the import contracts in pyproject.toml ([tool.importlinter]).
 test: install

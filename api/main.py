@@ -25,7 +25,7 @@ from starlette.types import ASGIApp
 from api.deps import require_api_key
 from api.edge import RequestEdge, key_protected_routes
 from api.fast_lane import RecommendationsLane
-from api.routes import health, movies, popular, ratings, users
+from api.routes import health, models, movies, popular, ratings, stream, users
 from reelstream.serving import (
     ApiMetrics,
     BrokerUnavailable,
@@ -44,6 +44,8 @@ api_router.include_router(ratings.router)
 api_router.include_router(users.router)
 api_router.include_router(movies.router)
 api_router.include_router(popular.router)
+api_router.include_router(stream.router)
+api_router.include_router(models.router)
 api_router.include_router(health.router)
 
 

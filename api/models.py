@@ -153,3 +153,111 @@ class Health(BaseModel):
         default_factory=list, description="Every worker heard from in the last day."
     )
     total_lag: int = Field(0, description="Consumer lag summed over the fresh workers.")
+
+
+# --- browsing ------------------------------------------------------------------------------
+class MovieSearch(BaseModel):
+    total: int = Field(description="All matches; `data` is one page of them.")
+    limit: int
+    offset: int
+    data: list[MoviePublic]
+
+
+class MovieStats(_Out):
+    movie_id: int
+    ratings_count: int
+    average_rating: float | None
+    last_rated_at: datetime | None
+
+
+class PopularMovie(_Out):
+    movie_id: int
+    title: str | None
+    genres: list[str]
+    ratings_count: int
+
+
+class AllTimePopular(BaseModel):
+    items: list[PopularMovie]
+
+
+# --- stream --------------------------------------------------------------------------------
+class WorkerStats(BaseModel):
+    worker_id: str
+    state: str
+    reason: str | None
+    stalled: bool = Field(description="No heartbeat for more than `stale_after_s`.")
+    heartbeat_at: datetime
+    heartbeat_age_s: float
+    model_version: str
+    lag: dict[str, int] = Field(description="Partition -> messages not yet processed.")
+    total_lag: int
+    newest_learned_event_at: datetime | None
+    newest_learned_age_s: float | None
+    events_stored: int
+    events_learned: int
+    duplicates: int
+    dead_letters: int
+
+
+class DeadLetterPublic(BaseModel):
+    at: datetime
+    error: str
+    stage: str
+    topic: str
+    partition: int | None
+    offset: int | None
+    preview: str
+
+
+class LatencyHistogram(BaseModel):
+    bounds_s: list[float]
+    counts: list[int] = Field(description="Per bucket since start; the last is +Inf.")
+    count: int
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+class ApiStats(BaseModel):
+    events_accepted: int
+    events_rejected: dict[str, int]
+    latency: dict[str, LatencyHistogram]
+
+
+class StreamStats(BaseModel):
+    generated_at: datetime
+    stale_after_s: float
+    workers: list[WorkerStats]
+    recent_dead_letters: list[DeadLetterPublic]
+    api: ApiStats
+
+
+# --- models --------------------------------------------------------------------------------
+class ModelVersion(BaseModel):
+    version: str
+    aliases: list[str]
+    created_at: datetime
+    data_interval_end: str | None
+    data_start: str | None
+    data_end: str | None
+    n_ratings: float | None
+    run_id: str | None
+    metrics: dict[str, float | None]
+
+
+class ModelRegistry(BaseModel):
+    name: str
+    champion: str | None
+    versions: list[ModelVersion]
+
+
+class ChampionChanged(BaseModel):
+    champion: str
+    workers_notified: int | None = Field(description="Workers that heard it now (None: Redis down).")
+
+
+class VersionRecommendations(BaseModel):
+    version: str
+    user_id: int
+    known_user: bool = Field(description="False: the version never saw this user (popular).")
+    items: list[RecommendedMovie]

@@ -203,7 +203,7 @@ def resolve_click_command(root: Any, argv: list[str]) -> tuple[list[str], str | 
 
 def test_compose_parses_with_expected_services(services: dict[str, dict[str, Any]]) -> None:
     expected = {
-        "kafka", "redis", "postgres", "mlflow", "migrate", "worker", "api", "replay",
+        "kafka", "redis", "postgres", "mlflow", "migrate", "worker", "api", "ui", "replay",
         "airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
     }  # fmt: skip
     assert expected <= set(services), f"missing services: {sorted(expected - set(services))}"
@@ -266,7 +266,7 @@ def test_project_services_run_real_reelstream_subcommands(
 ) -> None:
     cli = typer.main.get_command(reelstream.cli.app)
     runs = reelstream_services(services)
-    assert {"worker", "api", "migrate", "replay"} <= set(runs), sorted(runs)
+    assert {"worker", "api", "ui", "migrate", "replay"} <= set(runs), sorted(runs)
     problems = {}
     for name, svc in runs.items():
         argv = as_argv(svc.get("command"))
@@ -333,7 +333,7 @@ def test_every_reelstream_variable_is_a_settings_field(
     assert not unknown, f"not fields of Settings (typo, or a missing setting): {unknown}"
 
 
-@pytest.mark.parametrize("service", ["worker", "api", "migrate", "replay"])
+@pytest.mark.parametrize("service", ["worker", "api", "ui", "migrate", "replay"])
 def test_service_environment_is_valid_for_settings(
     services: dict[str, dict[str, Any]], service: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -405,10 +405,25 @@ def test_published_host_ports_do_not_collide(services: dict[str, dict[str, Any]]
             other = seen.get((port, proto))
             assert other is None, f"host port {port}/{proto} published by {other} and {name}"
             seen[(port, proto)] = name
-    assert {"api", "mlflow", "airflow-api-server"} <= set(seen.values())
+    assert {"api", "ui", "mlflow", "airflow-api-server"} <= set(seen.values())
     # the stores stay on the compose network
     for name in ("postgres", "redis", "worker"):
         assert not published_ports(services[name]), f"{name} must not publish a host port"
+
+
+def test_ui_talks_only_to_the_api_and_is_health_checked(services: dict[str, dict[str, Any]]) -> None:
+    ui = services["ui"]
+    env = env_of(ui)
+    assert env["REELSTREAM_UI_API_URL"] == "http://api:8000"
+    for credential in ("REELSTREAM_REDIS_URL", "REELSTREAM_POSTGRES_DSN",
+                       "REELSTREAM_MLFLOW_TRACKING_URI", "REELSTREAM_KAFKA_BOOTSTRAP_SERVERS"):
+        assert credential not in env, f"the web app must not get {credential}"
+    argv = as_argv(ui["command"])
+    assert argv[0] == "ui" and argv[argv.index("--host") + 1] == "0.0.0.0"
+    port = argv[argv.index("--port") + 1]
+    assert [p for _, p, _ in published_ports(ui)] and port in " ".join(ui["healthcheck"]["test"])
+    assert "/_stcore/health" in " ".join(ui["healthcheck"]["test"])
+    assert ui["depends_on"]["api"]["condition"] == "service_healthy"
 
 
 def test_every_dependency_is_healthchecked_or_one_shot(services: dict[str, dict[str, Any]]) -> None:

@@ -94,7 +94,7 @@ def nightly_retrain():
         """Tell running workers about a new champion (they also poll, so this is a fast path)."""
         if not outcome.get("promoted") or outcome.get("reused"):
             return 0
-        from reelstream.streaming.promotion import announce_promotion
+        from reelstream.champion_channel import announce_promotion
 
         try:
             return announce_promotion(_settings(), outcome["version"])

@@ -100,7 +100,7 @@ def retrain_and_promote(settings: Settings) -> tuple[str, bool, dict[str, float]
     """
     from datetime import UTC, datetime, timedelta
 
-    from reelstream.streaming.promotion import announce_promotion
+    from reelstream.champion_channel import announce_promotion
     from reelstream.training.data import load_params, postgres_snapshot
     from reelstream.training.run import retrain_once
 

@@ -119,6 +119,16 @@ class Settings(BaseSettings):
         86_400.0, ge=0, le=366 * 86_400, description="Latest accepted event time, past the clock."
     )
 
+    # --- Web app ---------------------------------------------------------------------------
+    ui_api_url: str = Field(
+        "", description="The API the web app talks to; empty: http://{api_host}:{api_port}."
+    )
+    ui_api_key: SecretStr | None = Field(
+        None, description="Key the web app sends to promote/roll back models; unset: api_key."
+    )
+    ui_host: str = "127.0.0.1"
+    ui_port: int = Field(18501, ge=1, le=65535)
+
     # --- Worker ----------------------------------------------------------------------------
     worker_id: str = Field(
         default_factory=socket.gethostname,
@@ -172,6 +182,15 @@ class Settings(BaseSettings):
                 value = value.get_secret_value()
             env[f"REELSTREAM_{name.upper()}"] = str(value)
         return env
+
+    @property
+    def ui_api_base_url(self) -> str:
+        return (self.ui_api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def ui_admin_key(self) -> str:
+        key = self.ui_api_key or self.api_key
+        return key.get_secret_value()
 
     def is_embedded(self, field: str) -> bool:
         """True when ``field`` (a URL setting) points at the embedded stack's default."""

@@ -164,8 +164,9 @@ def test_unauthorized_writes_are_counted(client: TestClient) -> None:
 def test_the_protected_routes_are_those_that_declare_the_key() -> None:
     app = create_app(make_settings())
     protected = key_protected_routes(app.routes, require_api_key)
+    admin = ["/models/(?P<version>[^/]+)/promote", "/models/rollback"]
     assert sorted(regex.pattern for regex, _ in protected) == sorted(
-        f"^{path}$" for path in WRITES
+        f"^{path}$" for path in [*WRITES, *admin]
     )
     assert all(methods == {"POST"} for _, methods in protected)
 

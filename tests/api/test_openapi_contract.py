@@ -1,8 +1,8 @@
 """The API keeps the contract its OpenAPI schema states: schemathesis tests every operation
 in-process (ASGI), with every built-in check, schema-valid and schema-invalid inputs alike.
 
-The app runs on the real embedded stack (this module's own ratings topic, Redis database and
-key prefix, see ``conftest.py``): the fuzzer's ratings are really published, its reads really
+The app runs on the real embedded stack with MLflow (this module's own ratings topic, Redis
+database, key prefix and registered model, see ``conftest.py``): the fuzzer's ratings are really published, its reads really
 hit Redis and PostgreSQL, so a driver error on an odd value (an OFFSET beyond int8, ...) is
 found as a 500 instead of being hidden by a stub.
 
@@ -56,6 +56,15 @@ def date_times_in_window() -> st.SearchStrategy[str]:
 
 
 schemathesis.openapi.format("date-time", date_times_in_window())
+
+
+@pytest.fixture(scope="module")
+def api_settings(api_settings: Settings, mlflow_stack: Settings) -> Settings:
+    """The module's API settings with a real MLflow registry, so the model routes answer
+    (an empty registry of this module's own) instead of 503."""
+    return api_settings.model_copy(
+        update={"registered_model_name": f"contract-{api_settings.ratings_topic}"}
+    )
 
 
 def _a_live_worker(settings: Settings) -> None:

@@ -26,6 +26,7 @@ from reelstream.cli import (
     bench_retrain,
     bench_stream,
     bench_topn,
+    bench_ui,
     data,
     db,
     demo,
@@ -35,6 +36,7 @@ from reelstream.cli import (
     replay,
     sink,
     stack,
+    ui,
     worker,
     worker_health,
 )
@@ -55,6 +57,7 @@ app.add_typer(worker.app)
 app.add_typer(worker_health.app)
 app.add_typer(sink.app)
 app.add_typer(api.app)
+app.add_typer(ui.app)
 app.add_typer(models.app)  # retrain
 
 app.add_typer(stack.app, name="stack")
@@ -76,6 +79,7 @@ bench.add_typer(bench_stream.app)
 bench.add_typer(bench_api.app)
 bench.add_typer(bench_freshness.app)
 bench.add_typer(bench_retrain.app)
+bench.add_typer(bench_ui.app)
 app.add_typer(bench, name="bench")
 
 app.add_typer(airflow_cmd.app, name="airflow")

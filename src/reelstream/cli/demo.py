@@ -35,6 +35,7 @@ def demo(
     from reelstream.stack import EmbeddedStack, StackError
     from reelstream.store import EventStore
     from reelstream.streaming.process import WorkerFailed, WorkerProcess
+    from reelstream.webapp import UiFailed
 
     settings = get_settings()
     console.rule("1. embedded stack")
@@ -54,6 +55,10 @@ def demo(
     )
 
     console.rule("3. streaming worker")
+    from reelstream.background import stop_all
+
+    for name, pid in stop_all(settings).items():  # an earlier demo's, holding ports
+        console.print(f"stopped the previous demo's {name} (pid {pid})")
     worker = WorkerProcess(settings, log_dir(settings) / "worker.log").start()
     try:
         ready_s = worker.wait_ready()
@@ -104,18 +109,55 @@ def demo(
 
         console.rule("7. HTTP: post a rating, read fresh recommendations (from Redis)")
         show_recommendations(settings, sorted(ratings["user_id"].unique().tolist())[:3])
+
+        console.rule("8. the web app")
+        url = leave_running(settings, worker)
     except typer.Exit:
+        worker.stop()
         raise
-    except (WorkerFailed, TimeoutError, RuntimeError) as exc:  # incl. the API not starting
+    except (WorkerFailed, TimeoutError, RuntimeError, UiFailed) as exc:  # incl. the API not starting
         worker.kill()
         fail(str(exc))
-    finally:
+    except BaseException:
         worker.stop()
+        raise
     console.print(
-        f"Serve the API yourself: [bold]reelstream api[/] (and [bold]reelstream worker[/]), "
-        f"docs at http://{settings.api_host}:{settings.api_port}/docs. "
-        "Stop the stack: [bold]reelstream stack down[/]."
+        f"[bold green]Open the web app: {url}[/]\n"
+        f"Still running: the embedded stack, the worker, the API "
+        f"(http://{settings.api_host}:{settings.api_port}/docs) and the web app "
+        f"(logs in {log_dir(settings)}).\n"
+        "Stop them: [bold]reelstream demo-down[/] (worker, API, web app), then "
+        "[bold]reelstream stack down[/]."
     )
+
+
+@app.command("demo-down")
+def demo_down() -> None:
+    """Stop the worker, API and web app that ``reelstream demo`` left running."""
+    from reelstream.background import stop_all
+    from reelstream.settings import get_settings
+
+    stopped = stop_all(get_settings())
+    if not stopped:
+        console.print("nothing left running by the demo")
+    for name, pid in stopped.items():
+        console.print(f"stopped {name} (pid {pid})")
+    console.print("The embedded stack is still up: [bold]reelstream stack down[/] stops it.")
+
+
+def leave_running(settings, worker) -> str:  # type: ignore[no-untyped-def]
+    """Keep the worker, start the API and the web app in the background (pid files, so
+    ``reelstream demo-down`` stops them); returns the web app's URL."""
+    from reelstream.background import remember, start_api
+    from reelstream.demo import log_dir
+    from reelstream.webapp import UiProcess
+
+    remember(settings, "worker", worker.proc.pid)
+    api = start_api(settings, log_dir(settings) / "api.log")
+    remember(settings, "api", api.pid)
+    ui = UiProcess(settings, log_dir(settings) / "ui.log").start()
+    remember(settings, "ui", ui.proc.pid)  # type: ignore[union-attr]
+    return ui.url
 
 
 def show_recommendations(settings, users: list[int]) -> None:  # type: ignore[no-untyped-def]

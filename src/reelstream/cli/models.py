@@ -15,7 +15,7 @@ __all__ = ["app", "models_app"]
 def _announce(version: str) -> None:
     """Best effort: running workers also poll the registry, so Redis being down is fine."""
     from reelstream.settings import get_settings
-    from reelstream.streaming.promotion import announce_promotion
+    from reelstream.champion_channel import announce_promotion
 
     try:
         reached = announce_promotion(get_settings(), version)

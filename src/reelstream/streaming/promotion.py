@@ -10,13 +10,10 @@ carry the version ``champion-v{N}+online``.
 from __future__ import annotations
 
 import logging
-import socket
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import orjson
-import redis
-
+from reelstream.champion_channel import announce_promotion, promotions_channel, registry_reachable
 from reelstream.models import OnlineRecommender
 from reelstream.settings import Settings
 
@@ -36,38 +33,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def promotions_channel(settings: Settings) -> str:
-    """The Redis pub/sub channel of promotions (under the key prefix: pub/sub ignores DBs)."""
-    return f"{settings.redis_prefix}promotions"
-
-
 def champion_label(version: str) -> str:
     return f"champion-v{version}"
-
-
-def announce_promotion(settings: Settings, version: str) -> int:
-    """Tell every running worker that ``version`` is the champion; returns listeners reached."""
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
-    try:
-        return int(client.publish(promotions_channel(settings), orjson.dumps({"champion": str(version)})))
-    finally:
-        client.close()
-
-
-def registry_reachable(settings: Settings, timeout_s: float = 1.0) -> bool:
-    """False when an HTTP tracking server does not even accept a connection.
-
-    Checked before importing MLflow, whose client would otherwise retry for minutes.
-    """
-    url = urlsplit(settings.mlflow_tracking_uri)
-    if url.scheme not in ("http", "https"):
-        return True  # a file or database store: MLflow itself will say
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        socket.create_connection((url.hostname or "127.0.0.1", port), timeout=timeout_s).close()
-    except OSError:
-        return False
-    return True
 
 
 def current_champion_version(settings: Settings) -> str | None:

@@ -279,6 +279,8 @@ def list_versions(settings: Settings) -> list[dict[str, Any]]:
         versions = client.search_model_versions(f"name='{name}'")
     except MlflowException:
         return []
+    if not versions:  # the registered model may not exist yet
+        return []
     by_version: dict[str, list[str]] = {}
     for alias, version in client.get_registered_model(name).aliases.items():
         by_version.setdefault(str(version), []).append(alias)

@@ -29,14 +29,14 @@ def test_every_documented_command_is_in_the_tree_in_order() -> None:
     tree = _tree(typer.main.get_command(app))
     top = [name for name in tree if " " not in name]
     assert top == [
-        "demo", "replay", "worker", "worker-health", "sink", "api", "retrain",
+        "demo", "demo-down", "replay", "worker", "worker-health", "sink", "api", "ui", "retrain",
         "stack", "data", "db", "models", "evaluate", "bench", "airflow",
     ]
     for leaf in [
         "stack up", "stack down", "stack status", "data fetch", "db upgrade", "db counts",
         "models list", "models promote", "models rollback", "evaluate stream", "evaluate batch",
         "bench topn", "bench ingest", "bench stream", "bench api", "bench freshness",
-        "bench retrain", "airflow test", "airflow standalone", "airflow env",
+        "bench retrain", "bench ui", "airflow test", "airflow standalone", "airflow env",
     ]:
         assert leaf in tree
 

@@ -1,0 +1,1 @@
+"""The reelstream web app (Streamlit): a thin adapter over the HTTP API (``ui.client``)."""
