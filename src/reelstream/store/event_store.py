@@ -80,16 +80,33 @@ class EventStore:
 
     def __init__(self, dsn: str, *, connect_timeout: float = 10.0) -> None:
         self.dsn = dsn
-        self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=int(connect_timeout))
+        self.connect_timeout = int(connect_timeout)
+        self._closed = False
+        self._connection = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=self.connect_timeout)
         try:
-            self._conn.execute(_CREATE_STAGING)  # session-lifetime staging tables
+            conn.execute(_CREATE_STAGING)  # session-lifetime staging tables
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
+        return conn
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any]:
+        """The connection, reopened if the server dropped it (a restart, an outage): the
+        call that found it broken raised ``psycopg.OperationalError``; the next one, e.g. a
+        retry, gets a new connection. Raises ``OperationalError`` while the server is away."""
+        conn = self._connection
+        if conn.closed and not self._closed:
+            self._connection = conn = self._connect()
+        return conn
 
     # --- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:
-        self._conn.close()
+        self._closed = True
+        self._connection.close()
 
     def __enter__(self) -> EventStore:
         return self
@@ -104,7 +121,8 @@ class EventStore:
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
-        return self._conn
+        """The current connection as it is (not reopened: callers check ``.closed``)."""
+        return self._connection
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
