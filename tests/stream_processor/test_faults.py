@@ -62,10 +62,14 @@ def test_poison_messages_are_dead_lettered_and_the_stream_goes_on(chaos):
     assert outcome.errors["JSON array"] and outcome.errors["null value"]
 
 
-@pytest.mark.parametrize("service", ["redis", "postgres"])
-def test_an_outage_mid_replay_is_waited_out(chaos, service):
+@pytest.mark.parametrize(
+    ("service", "reason"), [("redis", "degraded"), ("postgres", "PostgreSQL: ")]
+)
+def test_an_outage_mid_replay_is_waited_out_and_reported(chaos, service, reason):
     outcome = run_scenario(service, chaos)
     _assert_by_identity(outcome)
+    # during the outage the worker said so (metrics; with Redis up, its heartbeat's reason too)
+    assert outcome.degraded is not None and reason in outcome.degraded, outcome.degraded
 
 
 def test_a_killed_processor_process_is_replaced(chaos):

@@ -26,6 +26,7 @@ from reelstream.bench.chaos_probe import (
     Outcome,
     Sender,
     dead_letters,
+    degraded_reason,
     learned,
     send,
     stored_ids,
@@ -120,16 +121,20 @@ def _outage(service: str) -> Callable[[Chaos], Outcome]:
         sender = Sender(settings, events, chaos.per_s)
         sender.start()
         time.sleep(2.0)  # mid-replay
+        outcome = Outcome(name)
         chaos.stack.down([service])
         try:
-            time.sleep(chaos.outage_s)
+            back_at = time.monotonic() + chaos.outage_s
+            while time.monotonic() < back_at:
+                outcome.degraded = outcome.degraded or degraded_reason(settings)
+                time.sleep(0.5)
         finally:
             chaos.stack.up([service])
         t_over = time.monotonic()
         probe = RatingEvent(user_id=1011, movie_id=5, rating=3.5)
         send(settings, [probe])
         sender.join(300)
-        return _finish(Outcome(name), settings, worker, events, probe, t_over)
+        return _finish(outcome, settings, worker, events, probe, t_over)
 
     scenario.__doc__ = f"{service} stopped mid-replay, then started again: waited out."
     return scenario
@@ -191,7 +196,10 @@ SCENARIOS: dict[str, Callable[[Chaos], Outcome]] = {
 
 def run_scenario(name: str, chaos: Chaos) -> Outcome:
     """Run one scenario in a scratch corner of ``chaos.settings`` (removed afterwards)."""
+    from reelstream.bench.api import free_port
+
     with scratch_settings(chaos.settings, "chaos") as settings:
+        settings = settings.model_copy(update={"worker_metrics_port": free_port()})
         ensure_topics(settings, {settings.ratings_topic: settings.topic_partitions, settings.dlq_topic: 1})
         corner = Chaos(settings, chaos.stack, chaos.log_dir, chaos.outage_s, chaos.events, chaos.per_s)
         return SCENARIOS[name](corner)

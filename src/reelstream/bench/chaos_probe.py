@@ -31,6 +31,8 @@ __all__ = [
     "dead_letters",
     "learned",
     "wait_for_list",
+    "degraded_reason",
+    "worker_status",
 ]
 
 _BASE = datetime(2020, 1, 1, tzinfo=UTC)
@@ -156,6 +158,38 @@ def wait_for_list(settings: Settings, event: RatingEvent, timeout_s: float) -> f
         cache.close()
 
 
+def worker_status(settings: Settings):  # noqa: ANN201 - WorkerStatus | None
+    """The worker's last heartbeat in Redis (None: none, or Redis away)."""
+    import redis
+
+    from reelstream.worker_status import read_statuses
+
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        found = [s for s in read_statuses(client, settings.redis_prefix) if s.worker_id == settings.worker_id]
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+    return found[0] if found else None
+
+
+def degraded_reason(settings: Settings) -> str | None:
+    """Why the worker says it is degraded, from its metrics and heartbeat (None: it is not)."""
+    import httpx
+
+    try:
+        text = httpx.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return None
+    if "reelstream_worker_degraded 1.0" not in text:
+        return None
+    status = worker_status(settings)
+    if status is not None and status.state == "degraded" and status.reason:
+        return status.reason
+    return "degraded (metrics; heartbeat not readable)"
+
+
 @dataclass
 class Outcome:
     """One scenario's figures (what ``bench chaos`` prints and the fault tests assert)."""
@@ -169,6 +203,7 @@ class Outcome:
     worker_exits: int = 0
     recover_s: float | None = None  # fault over → a new rating is in its user's list
     skipped: str | None = None
+    degraded: str | None = None  # the reason the worker gave during the fault
     errors: dict[str, str] = field(default_factory=dict)  # poison name → error header
 
     @property
