@@ -21,7 +21,7 @@ app = typer.Typer(
 
 #: Command modules, in the order they appear in ``--help``.
 COMMAND_MODULES: list[str] = [
-    "demo", "stack", "data", "db", "replay", "worker", "sink", "api", "models", "evaluate", "evaluate_batch", "bench_topn", "bench_ingest", "bench_stream", "bench_api", "bench_freshness", "bench_retrain", "airflow_cmd",
+    "demo", "stack", "data", "db", "replay", "worker", "sink", "api", "models", "evaluate", "evaluate_batch", "bench_topn", "bench_ingest", "bench_stream", "bench_chaos", "bench_api", "bench_freshness", "bench_retrain", "airflow_cmd",
 ]
 
 for _name in COMMAND_MODULES:

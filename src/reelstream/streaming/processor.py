@@ -100,6 +100,8 @@ class BatchProcessor:
         self._similar_tokens = float(similar_per_batch)
         self._similar_tokens_at = time.monotonic()
         self.last_seq = 0
+        self._applying: PreparedBatch | None = None  # the batch apply works on
+        self.learning = 0  # how many of its stored events the learning loop has reached
         # What the heartbeat reports (read from another thread: plain attributes).
         self.totals = {"stored": 0, "duplicates": 0, "dead_letters": 0}
         self.newest_learned_at: datetime | None = None
@@ -203,6 +205,7 @@ class BatchProcessor:
 
     def apply(self, batch: PreparedBatch) -> BatchOutcome:
         """Learn the newly stored events in order, then refresh Redis; maybe checkpoint."""
+        self._applying, self.learning = batch, 0
         self._apply_histories(batch.histories)
         events, stored = batch.events, batch.stored
         outcome = BatchOutcome(dead_letters=list(batch.dead_letters))
@@ -211,11 +214,14 @@ class BatchProcessor:
 
         failed: set[object] = set()
         for event, seq in stored:
+            self.learning += 1  # how far this batch got (_learn's failures are caught)
             try:
                 self._learn(event)
             except Exception as exc:  # a bad event must not stop the stream: dead-letter it
                 log.exception("learning event %s failed", event.event_id)
-                outcome.dead_letters.append(DeadLetter(events[event.event_id][1], repr(exc), "process"))
+                outcome.dead_letters.append(
+                    DeadLetter(events[event.event_id][1], describe(exc), "process")
+                )
                 failed.add(event.event_id)
                 continue
             self.last_seq = max(self.last_seq, seq)
@@ -244,6 +250,19 @@ class BatchProcessor:
         MODEL_EVENTS.set(self.model.events_learned)
         BATCH_SECONDS.observe(time.perf_counter() - batch.started)
         return outcome
+
+    def unlearned(self, batch: PreparedBatch) -> list[PreparedBatch]:
+        """After :meth:`apply` of ``batch`` raised: its stored events not learned yet, each as
+        a batch of its own (stored already, so a retry through :meth:`prepare` would see
+        duplicates and never learn them)."""
+        rest = batch.stored[self.learning :] if self._applying is batch else batch.stored
+        return [
+            PreparedBatch(
+                1, {event.event_id: batch.events[event.event_id]}, [], {}, [(event, seq)], {},
+                time.perf_counter(),
+            )
+            for event, seq in rest
+        ]
 
     def _store_isolating(
         self, events: list[RatingEvent]
@@ -379,12 +398,15 @@ class BatchProcessor:
         if not due:
             return
         self._similar_tokens -= len(due)
-        self.cache.put_similar(
-            {
-                movie_id: [Recommendation(movie_id=m, score=s) for m, s in self.model.similar(movie_id, 20)]
-                for movie_id in due
-            }
-        )
+        similar = {}
+        for movie_id in due:
+            try:
+                similar[movie_id] = [
+                    Recommendation(movie_id=m, score=s) for m, s in self.model.similar(movie_id, 20)
+                ]
+            except Exception:  # noqa: BLE001 - one movie's list must not stop the batch
+                log.exception("similar movies of %s failed", movie_id)
+        self.cache.put_similar(similar)
         self._similar_at.update(dict.fromkeys(due, now))
 
     # -- checkpoints ------------------------------------------------------------------------

@@ -54,7 +54,7 @@ from reelstream.streaming.resilience import HEALTH, MAX_BACKOFF_S, describe, is_
 
 if TYPE_CHECKING:
     from reelstream.streaming.heartbeat import Heartbeat
-    from reelstream.streaming.processor import BatchProcessor
+    from reelstream.streaming.processor import BatchProcessor, PreparedBatch
 
 __all__ = ["ProcessorChild", "ProcessorDied"]
 
@@ -244,17 +244,44 @@ class _Isolating:
     async def batch(self, batch: list[RawMessage], preparing: asyncio.Future) -> BatchOutcome:
         try:
             prepared = await preparing
-            async with self.lock:
-                return self.processor.apply(prepared)
         except Exception as exc:  # noqa: BLE001 - narrowed below, never fatal
-            log.error(
-                "a batch of %d failed as a whole (%s); processing it message by message",
-                len(batch), describe(exc), exc_info=not is_outage(exc),
-            )
-        outcome = BatchOutcome()
-        for message in batch:
-            _merge(outcome, await self.one(message))
-        return outcome
+            self._failed(len(batch), exc, "storing")
+            outcome = BatchOutcome()
+            for message in batch:
+                _merge(outcome, await self.one(message))
+            return outcome
+        async with self.lock:
+            try:
+                return self.processor.apply(prepared)
+            except Exception as exc:  # noqa: BLE001 - narrowed below, never fatal
+                self._failed(len(batch), exc, "learning")
+                # Stored already: what was not learned is learned event by event.
+                outcome = BatchOutcome(dead_letters=list(prepared.dead_letters))
+                outcome.stored = len(prepared.stored)
+                outcome.duplicates = prepared.size - len(prepared.dead_letters) - outcome.stored
+                for single in self.processor.unlearned(prepared):
+                    try:
+                        done = self.processor.apply(single)
+                        outcome.dead_letters.extend(done.dead_letters)
+                    except Exception as exc:  # noqa: BLE001 - isolated to this message
+                        outcome.dead_letters.append(self._dead(single.stored[0], single, exc))
+                return outcome
+
+    @staticmethod
+    def _failed(size: int, exc: BaseException, stage: str) -> None:
+        log.error(
+            "a batch of %d failed as a whole while %s (%s); narrowing it to the failing messages",
+            size, stage, describe(exc), exc_info=not is_outage(exc),
+        )
+
+    def _dead(self, stored: tuple, single: PreparedBatch, exc: BaseException) -> DeadLetter:
+        from reelstream.streaming.metrics import DEAD_LETTERS
+
+        event, _ = stored
+        log.error("event %s failed: %s; dead-lettered", event.event_id, describe(exc))
+        DEAD_LETTERS.labels("process").inc()
+        self.processor.totals["dead_letters"] += 1
+        return DeadLetter(single.events[event.event_id][1], describe(exc), "process")
 
     async def one(self, message: RawMessage) -> BatchOutcome:
         """One message; an outage is waited out, any other failure is a dead letter."""
