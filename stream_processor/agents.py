@@ -186,17 +186,17 @@ async def report_lag() -> None:
         return
     consumer = app.consumer
     lag: dict[int, int] = {}
-    for tp in consumer.assignment():
-        if tp.topic != settings.ratings_topic:
-            continue
+    assigned = [tp for tp in consumer.assignment() if tp.topic == settings.ratings_topic]
+    for tp in assigned:
         end = consumer.highwater(tp)
         if end is None or end < 0:
             continue
         committed = consumer._committed_offset.get(tp)  # Faust keeps what it committed
         lag[tp.partition] = max(0, end - (committed or 0))
-    await processor.send_status(
-        {"lag": lag, "reason": _state["reason"], "restarts": _state["restarts"]}
-    )
+    reason = _state["reason"]
+    if not assigned:  # a worker of the group always holds a partition (partitions ≥ workers)
+        reason = reason or f"no partition of {settings.ratings_topic} assigned (rebalancing, or the broker is away)"
+    await processor.send_status({"lag": lag, "reason": reason, "restarts": _state["restarts"]})
 
 
 @app.on_before_shutdown.connect

@@ -80,3 +80,8 @@ def test_a_killed_processor_process_is_replaced(chaos):
 def test_a_corrupt_checkpoint_is_skipped_and_the_model_relearned(chaos):
     outcome = run_scenario("checkpoint", chaos)
     _assert_by_identity(outcome)
+
+
+def test_a_restarted_broker_is_rejoined_and_the_stream_goes_on(chaos):
+    outcome = run_scenario("broker", chaos)
+    _assert_by_identity(outcome)

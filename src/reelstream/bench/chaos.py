@@ -185,12 +185,44 @@ def corrupt_checkpoint(chaos: Chaos) -> Outcome:
     return _finish(outcome, settings, worker, events, probe, t_over)
 
 
+def broker_restart(chaos: Chaos) -> Outcome:
+    """The broker is stopped and started again. The embedded broker keeps topics in memory,
+    so it comes back empty: what it held and no one had consumed is gone with it (PostgreSQL
+    is the durable record, not the broker). What the worker must do is rejoin by itself and
+    go on: every event acknowledged after the restart is stored and learned once, and what was
+    stored before stays stored and learned once."""
+    name = f"broker restarted ({chaos.outage_s:.0f} s down)"
+    if chaos.stack is None or "kafka" not in chaos.stack.embedded:
+        return Outcome(name, skipped="kafka is not an embedded service here")
+    settings = chaos.settings
+    events = synthetic_events(chaos.events // 3)
+    half = len(events) // 2
+    worker = _worker(settings, chaos.log_dir, "broker")
+    send(settings, events[:half])
+    _wait_stored(settings, [e.event_id for e in events[:half]], 60)
+    outcome = Outcome(name)
+    chaos.stack.down(["kafka"])
+    try:
+        back_at = time.monotonic() + chaos.outage_s
+        while time.monotonic() < back_at:
+            outcome.degraded = outcome.degraded or degraded_reason(settings)
+            time.sleep(0.5)
+    finally:
+        chaos.stack.up(["kafka"])
+    t_over = time.monotonic()
+    send(settings, events[half:])
+    probe = RatingEvent(user_id=1019, movie_id=6, rating=1.5)
+    send(settings, [probe])
+    return _finish(outcome, settings, worker, events, probe, t_over)
+
+
 SCENARIOS: dict[str, Callable[[Chaos], Outcome]] = {
     "poison": poison,
     "redis": _outage("redis"),
     "postgres": _outage("postgres"),
     "processor": processor_killed,
     "checkpoint": corrupt_checkpoint,
+    "broker": broker_restart,
 }
 
 
