@@ -9,7 +9,30 @@ import typer
 
 from reelstream.cli._common import console, fail, group
 
-__all__ = ["register", "service_hosts"]
+__all__ = ["register", "service_hosts", "outcome_table"]
+
+_COLUMNS = ("scenario", "sent", "stored", "learned", "dead-lettered", "lost", "duplicated",
+            "worker exits", "recover s", "reported during the fault")
+
+
+def outcome_table(outcomes):  # noqa: ANN001, ANN201 - Outcome list → rich Table
+    """One row per scenario (sent counts valid and bad messages)."""
+    from rich.table import Table
+
+    table = Table(title="chaos: one worker per scenario, counted by event id")
+    for column in _COLUMNS:
+        table.add_column(column, justify="left" if column in ("scenario", _COLUMNS[-1]) else "right")
+    for r in outcomes:
+        if r.skipped:
+            table.add_row(r.scenario, *[""] * 8, f"skipped: {r.skipped}")
+            continue
+        table.add_row(
+            r.scenario, f"{r.sent + r.bad:,}", f"{r.stored:,}", f"{r.learned:,}",
+            f"{r.dead_lettered} / {r.bad}", f"{r.lost:,}", f"{r.duplicated:,}",
+            str(r.worker_exits), "—" if r.recover_s is None else f"{r.recover_s:.1f}",
+            (r.degraded or "")[:70],
+        )
+    return table
 
 
 def service_hosts(settings) -> dict[str, str]:  # noqa: ANN001 - Settings, imported lazily
@@ -50,8 +73,6 @@ def register(app: typer.Typer) -> None:
         checkpoint) with a worker of its own, and count by event identity what was stored,
         learned, dead-lettered, lost or duplicated. Outages stop and restart services of
         the embedded stack (skipped for services it does not manage)."""
-        from rich.table import Table
-
         from reelstream.bench.chaos import SCENARIOS, Chaos, run_scenario
         from reelstream.demo import log_dir
         from reelstream.settings import get_settings
@@ -76,25 +97,10 @@ def register(app: typer.Typer) -> None:
             )
         stack = EmbeddedStack(settings)
         target = Chaos(settings, stack, log_dir(settings), outage_s=outage, events=events)
-        table = Table(title="chaos: one worker per scenario, counted by event id")
-        columns = ("scenario", "sent", "stored", "learned", "dead-lettered", "lost",
-                   "duplicated", "worker exits", "recover s", "reported")
-        for column in columns:
-            table.add_column(column, justify="left" if column in ("scenario", "reported") else "right")
-        failed = False
+        outcomes = []
         for name in scenario or list(SCENARIOS):
             console.print(f"running {name} …", highlight=False)
-            r = run_scenario(name, target)
-            if r.skipped:
-                table.add_row(r.scenario, *[""] * 8, f"skipped: {r.skipped}")
-                continue
-            failed = failed or not r.ok
-            table.add_row(
-                r.scenario, f"{r.sent + r.bad:,}", f"{r.stored:,}", f"{r.learned:,}",
-                f"{r.dead_lettered} / {r.bad}", f"{r.lost:,}", f"{r.duplicated:,}",
-                str(r.worker_exits), "—" if r.recover_s is None else f"{r.recover_s:.1f}",
-                (r.degraded or "")[:60],
-            )
-        console.print(table)
-        if failed:
+            outcomes.append(run_scenario(name, target))
+        console.print(outcome_table(outcomes))
+        if any(not r.ok for r in outcomes if not r.skipped):
             raise typer.Exit(1)
