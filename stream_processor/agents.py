@@ -193,10 +193,25 @@ async def report_lag() -> None:
             continue
         committed = consumer._committed_offset.get(tp)  # Faust keeps what it committed
         lag[tp.partition] = max(0, end - (committed or 0))
-    reason = _state["reason"]
+    reason = _state["reason"] or await _broker_unreachable()
     if not assigned:  # a worker of the group always holds a partition (partitions ≥ workers)
         reason = reason or f"no partition of {settings.ratings_topic} assigned (rebalancing, or the broker is away)"
     await processor.send_status({"lag": lag, "reason": reason, "restarts": _state["restarts"]})
+
+
+async def _broker_unreachable() -> str | None:
+    """A reason when none of the bootstrap servers accepts a connection (cheap: one connect
+    attempt per heartbeat; the Kafka client's own errors only reach its log)."""
+    servers = [s.strip() for s in settings.kafka_bootstrap_servers.split(",") if s.strip()]
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 0.5)
+        except (OSError, TimeoutError, ValueError):
+            continue
+        writer.close()
+        return None
+    return f"broker unreachable ({', '.join(servers)})"
 
 
 @app.on_before_shutdown.connect

@@ -85,3 +85,4 @@ def test_a_corrupt_checkpoint_is_skipped_and_the_model_relearned(chaos):
 def test_a_restarted_broker_is_rejoined_and_the_stream_goes_on(chaos):
     outcome = run_scenario("broker", chaos)
     _assert_by_identity(outcome)
+    assert outcome.degraded is not None and "broker unreachable" in outcome.degraded
