@@ -48,6 +48,7 @@ def _assert_by_identity(outcome) -> None:
         f"learned {outcome.learned} events for {outcome.stored} stored (each must be learned once)"
     )
     assert outcome.recover_s is not None, "a rating sent after the fault never reached its list"
+    assert outcome.promotion_listeners == 1, "the promotion listener is not subscribed"
 
 
 def test_poison_messages_are_dead_lettered_and_the_stream_goes_on(chaos):

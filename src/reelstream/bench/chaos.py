@@ -28,6 +28,7 @@ from reelstream.bench.chaos_probe import (
     dead_letters,
     degraded_reason,
     learned,
+    promotion_listeners,
     send,
     stored_ids,
     synthetic_events,
@@ -81,6 +82,7 @@ def _finish(
     ids = [e.event_id for e in events] + [probe.event_id]
     _wait_stored(settings, ids, 120)
     time.sleep(1.0)  # the last batch: learned and cached after its insert
+    outcome.promotion_listeners = promotion_listeners(settings)
     outcome.worker_exits += int(worker.proc is not None and worker.proc.poll() is not None)
     worker.stop()
     outcome.sent = len(ids)

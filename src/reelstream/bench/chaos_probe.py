@@ -33,6 +33,7 @@ __all__ = [
     "wait_for_list",
     "degraded_reason",
     "worker_status",
+    "promotion_listeners",
 ]
 
 _BASE = datetime(2020, 1, 1, tzinfo=UTC)
@@ -174,6 +175,22 @@ def worker_status(settings: Settings):  # noqa: ANN201 - WorkerStatus | None
     return found[0] if found else None
 
 
+def promotion_listeners(settings: Settings) -> int:
+    """Subscribers of the promotions channel (the worker's listener, once subscribed)."""
+    import redis
+
+    from reelstream.streaming.promotion import promotions_channel
+
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+    try:
+        return int(dict(client.pubsub_numsub(promotions_channel(settings))).get(
+            promotions_channel(settings).encode(), 0))
+    except redis.RedisError:
+        return 0
+    finally:
+        client.close()
+
+
 def degraded_reason(settings: Settings) -> str | None:
     """Why the worker says it is degraded, from its metrics and heartbeat (None: it is not)."""
     import httpx
@@ -204,6 +221,7 @@ class Outcome:
     recover_s: float | None = None  # fault over → a new rating is in its user's list
     skipped: str | None = None
     degraded: str | None = None  # the reason the worker gave during the fault
+    promotion_listeners: int = 0  # subscribers of the promotions channel after the fault
     errors: dict[str, str] = field(default_factory=dict)  # poison name → error header
 
     @property

@@ -57,14 +57,24 @@ async def listen_for_promotions(
     """Adopt the registry's champion now, then each time one is announced.
 
     A Redis outage drops the subscription: it is re-established with backoff, and the
-    champion is checked again then (an announcement may have been missed meanwhile).
+    champion is checked again then (an announcement may have been missed meanwhile). A
+    registry that cannot be reached is asked again with backoff (up to a minute apart) until
+    it answers.
     """
     import redis.asyncio as aioredis  # only here: keeps the worker's start-up imports lean
     from redis.exceptions import RedisError
 
+    adopting: asyncio.Task | None = None
+
+    def check_champion() -> None:
+        nonlocal adopting
+        if adopting is not None:
+            adopting.cancel()
+        adopting = asyncio.create_task(_adopt_until_reached(settings, processor, lock))
+
     delay = 0.5
     while True:
-        await _adopt(settings, processor, lock)
+        check_champion()
         client = aioredis.Redis.from_url(
             settings.redis_url, socket_connect_timeout=2, health_check_interval=10
         )
@@ -76,7 +86,7 @@ async def listen_for_promotions(
                 if message.get("type") != "message":
                     continue
                 log.info("promotion announced: %s", _announcement(message["data"]))
-                await _adopt(settings, processor, lock)
+                check_champion()
         except (RedisError, OSError) as exc:
             log.warning(
                 "promotion channel lost (%s); resubscribing in %.1f s", describe(exc), delay
@@ -95,8 +105,19 @@ def _announcement(data: bytes) -> object:
         return data[:200]
 
 
-async def _adopt(settings: Settings, processor: BatchProcessor, lock: asyncio.Lock) -> None:
-    """Load a new champion (slow, outside the lock), then swap models between two batches."""
+async def _adopt_until_reached(
+    settings: Settings, processor: BatchProcessor, lock: asyncio.Lock
+) -> None:
+    delay = 5.0
+    while not await _adopt(settings, processor, lock):
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 60.0)
+
+
+async def _adopt(settings: Settings, processor: BatchProcessor, lock: asyncio.Lock) -> bool:
+    """Load a new champion (slow, outside the lock), then swap models between two batches.
+    False when the registry could not be asked (to be tried again); a refused champion is an
+    answer (True)."""
     try:
         champion = await asyncio.to_thread(
             fetch_new_champion, settings, processor.model.base_version
@@ -106,14 +127,15 @@ async def _adopt(settings: Settings, processor: BatchProcessor, lock: asyncio.Lo
             "model registry unreachable or champion unreadable (%s); keeping %s",
             describe(exc), processor.model.version,
         )
-        return
+        return False
     if champion is None:
-        return
+        return True
     try:
         async with lock:
             await asyncio.to_thread(adopt, processor, champion)
     except Exception as exc:  # noqa: BLE001 - a bad champion is refused, the worker goes on
         log.error("champion v%s refused: %s; keeping %s", champion.version, describe(exc),
                   processor.model.version)
-        return
+        return True
     log.info("now serving %s", processor.model.version)
+    return True

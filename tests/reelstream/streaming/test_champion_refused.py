@@ -58,5 +58,5 @@ def test_the_worker_keeps_its_model_when_the_champion_is_refused(monkeypatch):
     before = processor.model
     bad = _champion(item_factors=np.full((6, 3), np.nan, np.float32))
     monkeypatch.setattr(worker, "fetch_new_champion", lambda settings, base: bad)
-    asyncio.run(worker._adopt(None, processor, asyncio.Lock()))  # does not raise
+    assert asyncio.run(worker._adopt(None, processor, asyncio.Lock())) is True  # an answer: not retried
     assert processor.model is before
