@@ -64,17 +64,21 @@ async def listen_for_promotions(
     import redis.asyncio as aioredis  # only here: keeps the worker's start-up imports lean
     from redis.exceptions import RedisError
 
-    adopting: asyncio.Task | None = None
+    retrying: asyncio.Task | None = None
 
-    def check_champion() -> None:
-        nonlocal adopting
-        if adopting is not None:
-            adopting.cancel()
-        adopting = asyncio.create_task(_adopt_until_reached(settings, processor, lock))
+    async def check_champion() -> None:
+        """Checked before subscribing (so a subscribed worker has looked at the registry);
+        if the registry did not answer, asked again in the background."""
+        nonlocal retrying
+        if retrying is not None:
+            retrying.cancel()
+            retrying = None
+        if not await _adopt(settings, processor, lock):
+            retrying = asyncio.create_task(_adopt_until_reached(settings, processor, lock))
 
     delay = 0.5
     while True:
-        check_champion()
+        await check_champion()
         client = aioredis.Redis.from_url(
             settings.redis_url, socket_connect_timeout=2, health_check_interval=10
         )
@@ -86,7 +90,7 @@ async def listen_for_promotions(
                 if message.get("type") != "message":
                     continue
                 log.info("promotion announced: %s", _announcement(message["data"]))
-                check_champion()
+                await check_champion()
         except (RedisError, OSError) as exc:
             log.warning(
                 "promotion channel lost (%s); resubscribing in %.1f s", describe(exc), delay
@@ -109,8 +113,10 @@ async def _adopt_until_reached(
     settings: Settings, processor: BatchProcessor, lock: asyncio.Lock
 ) -> None:
     delay = 5.0
-    while not await _adopt(settings, processor, lock):
+    while True:
         await asyncio.sleep(delay)
+        if await _adopt(settings, processor, lock):
+            return
         delay = min(delay * 2, 60.0)
 
 
