@@ -87,3 +87,12 @@ def test_a_restarted_broker_is_rejoined_and_the_stream_goes_on(chaos):
     outcome = run_scenario("broker", chaos)
     _assert_by_identity(outcome)
     assert outcome.degraded is not None and "broker unreachable" in outcome.degraded
+
+
+def test_a_nan_champion_is_refused_and_the_stream_goes_on(chaos, tmp_path):
+    registry = chaos.settings.model_copy(
+        update={"mlflow_tracking_uri": f"sqlite:///{tmp_path}/mlflow.db", "mlflow_experiment": "chaos"}
+    )
+    outcome = run_scenario("champion", Chaos(registry, chaos.stack, chaos.log_dir, events=600))
+    _assert_by_identity(outcome)
+    assert outcome.degraded and "refused" in outcome.degraded  # the worker said why, and went on

@@ -218,6 +218,67 @@ def broker_restart(chaos: Chaos) -> Outcome:
     return _finish(outcome, settings, worker, events, probe, t_over)
 
 
+def bad_champion(chaos: Chaos) -> Outcome:
+    """A champion whose factors are NaN is registered, promoted and announced: the worker
+    refuses it, keeps its model and its promotion listener, and the stream goes on."""
+    from reelstream.streaming.promotion import announce_promotion, registry_reachable
+
+    name = "bad champion announced"
+    settings = chaos.settings
+    if not registry_reachable(settings):
+        return Outcome(name, skipped=f"model registry {settings.mlflow_tracking_uri} not reachable")
+    events = synthetic_events(chaos.events // 3)
+    half = len(events) // 2
+    worker = _worker(settings, chaos.log_dir, "champion")
+    send(settings, events[:half])
+    _wait_stored(settings, [e.event_id for e in events[:half]], 60)
+    version = register_nan_champion(settings)
+    refused_before = worker.log_text().count("refused")
+    announce_promotion(settings, version)
+    outcome = Outcome(name)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and worker.log_text().count("refused") == refused_before:
+        time.sleep(0.5)
+    if worker.log_text().count("refused") > refused_before:
+        outcome.degraded = f"champion v{version} refused"
+    t_over = time.monotonic()
+    send(settings, events[half:])
+    probe = RatingEvent(user_id=1023, movie_id=8, rating=4.0)
+    send(settings, [probe])
+    return _finish(outcome, settings, worker, events, probe, t_over)
+
+
+def register_nan_champion(settings: Settings) -> str:
+    """Register a batch model whose item factors are NaN and make it the champion."""
+    import tempfile
+
+    import mlflow
+    import numpy as np
+
+    from reelstream.models.batch import BatchModel
+    from reelstream.training.pyfunc import FACTORS_ARTIFACT, SIGNATURE, BatchRatingModel
+    from reelstream.training.registry import _experiment_id, client_for, promote
+
+    users, items, k = 50, 400, 8
+    model = BatchModel(
+        user_ids=np.arange(1, users + 1), movie_ids=np.arange(1, items + 1),
+        user_factors=np.zeros((users, k), np.float32),
+        item_factors=np.full((items, k), np.nan, np.float32),
+        user_bias=np.zeros(users, np.float32), item_bias=np.zeros(items, np.float32),
+        global_mean=3.5, item_popularity=np.ones(items),
+    )
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    client = client_for(settings)
+    with mlflow.start_run(experiment_id=_experiment_id(client, settings), run_name="chaos-nan"), \
+            tempfile.TemporaryDirectory() as tmp:
+        factors = model.save(Path(tmp) / "factors.npz")
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=BatchRatingModel(), artifacts={FACTORS_ARTIFACT: str(factors)},
+            signature=SIGNATURE, registered_model_name=settings.registered_model_name,
+        )
+    return promote(str(info.registered_model_version), settings, reason="chaos: a NaN champion")
+
+
 SCENARIOS: dict[str, Callable[[Chaos], Outcome]] = {
     "poison": poison,
     "redis": _outage("redis"),
@@ -225,6 +286,7 @@ SCENARIOS: dict[str, Callable[[Chaos], Outcome]] = {
     "processor": processor_killed,
     "checkpoint": corrupt_checkpoint,
     "broker": broker_restart,
+    "champion": bad_champion,
 }
 
 
