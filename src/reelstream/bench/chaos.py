@@ -224,7 +224,9 @@ def bad_champion(chaos: Chaos) -> Outcome:
     from reelstream.streaming.promotion import announce_promotion, registry_reachable
 
     name = "bad champion announced"
-    settings = chaos.settings
+    settings = chaos.settings.model_copy(  # a scratch experiment, beside the scratch model name
+        update={"mlflow_experiment": f"{chaos.settings.registered_model_name}-chaos"}
+    )
     if not registry_reachable(settings):
         return Outcome(name, skipped=f"model registry {settings.mlflow_tracking_uri} not reachable")
     events = synthetic_events(chaos.events // 3)
@@ -245,7 +247,24 @@ def bad_champion(chaos: Chaos) -> Outcome:
     send(settings, events[half:])
     probe = RatingEvent(user_id=1023, movie_id=8, rating=4.0)
     send(settings, [probe])
-    return _finish(outcome, settings, worker, events, probe, t_over)
+    try:
+        return _finish(outcome, settings, worker, events, probe, t_over)
+    finally:
+        _forget_registry_entries(settings)
+
+
+def _forget_registry_entries(settings: Settings) -> None:
+    """The scratch registered model and experiment (a user's registry keeps no chaos)."""
+    from reelstream.training.registry import client_for
+
+    client = client_for(settings)
+    try:
+        client.delete_registered_model(settings.registered_model_name)
+        experiment = client.get_experiment_by_name(settings.mlflow_experiment)
+        if experiment is not None:
+            client.delete_experiment(experiment.experiment_id)
+    except Exception:  # noqa: BLE001 - best effort
+        log.warning("chaos entries left in the model registry", exc_info=True)
 
 
 def register_nan_champion(settings: Settings) -> str:

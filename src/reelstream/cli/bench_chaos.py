@@ -70,9 +70,10 @@ def register(app: typer.Typer) -> None:
         yes: bool = typer.Option(False, "--yes", help="Allow services on non-loopback hosts."),
     ) -> None:
         """Inject faults (poison messages, Redis/PostgreSQL down, processor killed, corrupt
-        checkpoint) with a worker of its own, and count by event identity what was stored,
-        learned, dead-lettered, lost or duplicated. Outages stop and restart services of
-        the embedded stack (skipped for services it does not manage)."""
+        checkpoint, broker restarted, bad champion) with a worker of its own, and count by
+        event identity what was stored, learned, dead-lettered, lost or duplicated. Outages
+        stop and restart services of the embedded stack (skipped for services it does not
+        manage); the champion scenario needs a reachable model registry."""
         from reelstream.bench.chaos import SCENARIOS, Chaos, run_scenario
         from reelstream.demo import log_dir
         from reelstream.settings import get_settings
