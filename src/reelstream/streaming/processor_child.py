@@ -19,7 +19,8 @@ still never interleave.
 A batch that fails as a whole (an exception no per-message check caught) is processed again
 message by message: each message that still fails becomes a dead letter, the rest are stored
 and learned (what the failed attempt already stored is a duplicate then, so nothing is learned
-twice). Outages are waited out inside the batch, never turned into dead letters.
+twice; :mod:`reelstream.streaming.isolation`). Outages are waited out inside the batch, never
+turned into dead letters.
 
 The child dies with the worker (``PR_SET_PDEATHSIG``, and it exits when the socket closes);
 on a graceful stop the worker asks it to checkpoint first. If the child dies on its own, the
@@ -45,16 +46,13 @@ import subprocess
 import sys
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
 from reelstream.settings import Settings
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
-from reelstream.streaming.resilience import HEALTH, MAX_BACKOFF_S, describe, is_outage
 
 if TYPE_CHECKING:
     from reelstream.streaming.heartbeat import Heartbeat
-    from reelstream.streaming.processor import BatchProcessor, PreparedBatch
 
 __all__ = ["ProcessorChild", "ProcessorDied"]
 
@@ -228,86 +226,6 @@ async def _read_requests(
         requests.put_nowait(None)  # the worker is gone
 
 
-def _merge(total: BatchOutcome, part: BatchOutcome) -> None:
-    total.stored += part.stored
-    total.duplicates += part.duplicates
-    total.users_refreshed += part.users_refreshed
-    total.dead_letters.extend(part.dead_letters)
-
-
-class _Isolating:
-    """Processes one batch; narrows a whole-batch failure to the messages that cause it."""
-
-    def __init__(self, processor: BatchProcessor, lock: asyncio.Lock, preparer: Executor) -> None:
-        self.processor, self.lock, self.preparer = processor, lock, preparer
-
-    async def batch(self, batch: list[RawMessage], preparing: asyncio.Future) -> BatchOutcome:
-        try:
-            prepared = await preparing
-        except Exception as exc:  # noqa: BLE001 - narrowed below, never fatal
-            self._failed(len(batch), exc, "storing")
-            outcome = BatchOutcome()
-            for message in batch:
-                _merge(outcome, await self.one(message))
-            return outcome
-        async with self.lock:
-            try:
-                return self.processor.apply(prepared)
-            except Exception as exc:  # noqa: BLE001 - narrowed below, never fatal
-                self._failed(len(batch), exc, "learning")
-                # Stored already: what was not learned is learned event by event.
-                outcome = BatchOutcome(dead_letters=list(prepared.dead_letters))
-                outcome.stored = len(prepared.stored)
-                outcome.duplicates = prepared.size - len(prepared.dead_letters) - outcome.stored
-                for single in self.processor.unlearned(prepared):
-                    try:
-                        done = self.processor.apply(single)
-                        outcome.dead_letters.extend(done.dead_letters)
-                    except Exception as exc:  # noqa: BLE001 - isolated to this message
-                        outcome.dead_letters.append(self._dead(single.stored[0], single, exc))
-                return outcome
-
-    @staticmethod
-    def _failed(size: int, exc: BaseException, stage: str) -> None:
-        log.error(
-            "a batch of %d failed as a whole while %s (%s); narrowing it to the failing messages",
-            size, stage, describe(exc), exc_info=not is_outage(exc),
-        )
-
-    def _dead(self, stored: tuple, single: PreparedBatch, exc: BaseException) -> DeadLetter:
-        from reelstream.streaming.metrics import DEAD_LETTERS
-
-        event, _ = stored
-        log.error("event %s failed: %s; dead-lettered", event.event_id, describe(exc))
-        DEAD_LETTERS.labels("process").inc()
-        self.processor.totals["dead_letters"] += 1
-        return DeadLetter(single.events[event.event_id][1], describe(exc), "process")
-
-    async def one(self, message: RawMessage) -> BatchOutcome:
-        """One message; an outage is waited out, any other failure is a dead letter."""
-        loop = asyncio.get_running_loop()
-        delay = 0.2
-        while True:
-            try:
-                prepared = await loop.run_in_executor(self.preparer, self.processor.prepare, [message])
-                async with self.lock:
-                    outcome = self.processor.apply(prepared)
-                HEALTH.recovered("processing")
-                return outcome
-            except Exception as exc:  # noqa: BLE001 - isolated to this message
-                if is_outage(exc):
-                    HEALTH.degraded("processing", describe(exc))
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, MAX_BACKOFF_S)
-                    continue
-                from reelstream.streaming.metrics import DEAD_LETTERS
-
-                log.exception("message %s/%d failed; dead-lettered", message.topic, message.offset)
-                DEAD_LETTERS.labels("process").inc()
-                self.processor.totals["dead_letters"] += 1
-                return BatchOutcome(dead_letters=[DeadLetter(message, describe(exc), "process")])
-
-
 async def _serve(sock: socket.socket) -> None:
     """Prepare (validate + store) each batch on a thread as soon as it arrives, and apply
     (learn + Redis) the batches in order on the loop: the next batch's PostgreSQL round trips
@@ -316,6 +234,7 @@ async def _serve(sock: socket.socket) -> None:
 
     from reelstream.settings import get_settings
     from reelstream.streaming.heartbeat import Heartbeat, start_metrics_server
+    from reelstream.streaming.isolation import Isolating
     from reelstream.streaming.worker import build_processor, listen_for_promotions
 
     settings = get_settings()
@@ -328,7 +247,7 @@ async def _serve(sock: socket.socket) -> None:
     lock = asyncio.Lock()  # batches and model swaps never interleave
     promotions = asyncio.create_task(listen_for_promotions(settings, processor, lock))
     preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")  # in order
-    isolating = _Isolating(processor, lock, preparer)
+    isolating = Isolating(processor, lock, preparer)
     loop = asyncio.get_running_loop()
     staged: deque[tuple[list[RawMessage], asyncio.Future]] = deque()
     closing = False

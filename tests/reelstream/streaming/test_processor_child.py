@@ -59,7 +59,7 @@ def test_a_batch_failing_as_a_whole_is_narrowed_to_the_failing_message(worker_se
     from concurrent.futures import ThreadPoolExecutor
 
     from reelstream.cache import RecommendationCache
-    from reelstream.streaming.processor_child import _Isolating
+    from reelstream.streaming.isolation import Isolating
     from tests.reelstream.streaming.test_processor import make_processor
 
     events = make_events(30)
@@ -79,7 +79,7 @@ def test_a_batch_failing_as_a_whole_is_narrowed_to_the_failing_message(worker_se
     async def run():
         preparer = ThreadPoolExecutor(1)
         loop = asyncio.get_running_loop()
-        isolating = _Isolating(processor, asyncio.Lock(), preparer)
+        isolating = Isolating(processor, asyncio.Lock(), preparer)
         return await isolating.batch(batch, loop.run_in_executor(preparer, processor.prepare, batch))
 
     outcome = asyncio.run(run())
