@@ -21,14 +21,15 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from reelstream.cache import Recommendation, RecommendationCache, UserRecommendations
+from reelstream.cache import RecommendationCache
 from reelstream.models.online import OnlineRecommender
 from reelstream.schemas import RatingEvent
 from reelstream.serving.catalog import MovieCatalog
 from reelstream.serving.pages import PageRenderer
 from reelstream.store import EventStore
+from reelstream.streaming.cache_writer import CacheWriter
 from reelstream.streaming.checkpoints import BackgroundCheckpoints
 from reelstream.streaming.decode import BadMessage, decode_rating
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
@@ -37,7 +38,6 @@ from reelstream.streaming.metrics import (
     DEAD_LETTERS,
     EVENTS,
     MODEL_EVENTS,
-    TOPN_SECONDS,
 )
 from reelstream.streaming.resilience import describe, waits_out
 
@@ -45,9 +45,8 @@ __all__ = ["BatchProcessor", "BatchOutcome", "PreparedBatch"]
 
 log = logging.getLogger(__name__)
 
-#: PostgreSQL or Redis being away must not drop a batch: wait until they are back.
+#: PostgreSQL being away must not drop a batch: wait until it is back (Redis: CacheWriter).
 _waits_for_postgres = waits_out("PostgreSQL")
-_waits_for_redis = waits_out("Redis")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +62,7 @@ class PreparedBatch:
     started: float
 
 
-class BatchProcessor:
+class BatchProcessor(CacheWriter):
     """Applies batches of raw rating messages to the store, the model and the cache."""
 
     def __init__(
@@ -322,92 +321,6 @@ class BatchProcessor:
     @_waits_for_postgres
     def _latest_events(self, user_ids: set[int]) -> dict[int, RatingEvent]:
         return self.store.latest_events(user_ids)
-
-    @_waits_for_redis
-    def _lost_in_cache(self, latest: dict[int, RatingEvent]) -> dict[int, RatingEvent]:
-        """Users whose cached list does not include their latest stored event.
-
-        A worker that died after storing a batch but before writing Redis (or, in the
-        processor process, after storing the next batch but before learning it) leaves those
-        users' lists behind; the redelivery, all duplicates, repairs them. "Latest" is by
-        ingest sequence, so two events with the same timestamp are told apart, and a list
-        already newer than it (another worker's) is never rolled back.
-        """
-        lost = {}
-        for user_id, event in latest.items():
-            cached = self.cache.get_user_recommendations(user_id)
-            if cached is None or cached.last_event_at is None or (
-                cached.last_event_id != event.event_id and cached.last_event_at <= event.timestamp
-            ):
-                lost[user_id] = event
-        return lost
-
-    @_waits_for_redis
-    def _refresh(self, last_event: dict[int, RatingEvent]) -> None:
-        now = datetime.now(UTC)
-        version = self.model.version
-        batch = []
-        for user_id, event in last_event.items():
-            t0 = time.perf_counter()
-            try:
-                items = self.model.recommend(user_id, self.top_n)
-                personal = self.model.source(user_id) == "model"
-            except Exception:  # noqa: BLE001 - one user's list must not stop the others'
-                log.exception("top-N of user %s failed; their list is not refreshed", user_id)
-                continue
-            TOPN_SECONDS.observe(time.perf_counter() - t0)
-            batch.append(
-                UserRecommendations(
-                    user_id=user_id,
-                    items=[Recommendation(movie_id=m, score=s) for m, s in items],
-                    model_version=version,
-                    updated_at=now,
-                    last_event_id=event.event_id,
-                    last_event_at=event.timestamp,
-                    source="personal" if personal else "popular",
-                )
-            )
-        self.cache.put_user_recommendations(batch, self._render_page)
-        popular = [Recommendation(movie_id=m, score=s) for m, s in self.model.popular(self.popular_n)]
-        self.cache.put_popular(popular, version)
-
-    def _render_page(self, value: bytes) -> bytes | None:
-        """The default page, or None (the API renders it) if rendering fails."""
-        try:
-            return self.pages.render(value)
-        except Exception:  # noqa: BLE001 - a page is an optimisation, the list is what counts
-            log.exception("rendering a default page failed; the list is written without it")
-            return None
-
-    @_waits_for_redis
-    def _refresh_similar(self, movie_ids: list[int]) -> None:
-        """Write the similar lists of the most recently rated movies not refreshed lately."""
-        now = time.monotonic()
-        self._similar_tokens = min(
-            float(self.similar_per_batch),
-            self._similar_tokens + (now - self._similar_tokens_at) * self.similar_per_s,
-        )
-        self._similar_tokens_at = now
-        limit = int(self._similar_tokens)
-        due: list[int] = []
-        for movie_id in dict.fromkeys(movie_ids) if limit else ():  # newest first, once each
-            if now - self._similar_at.get(movie_id, -1e18) >= self.similar_every_s:
-                due.append(movie_id)
-                if len(due) == limit:
-                    break
-        if not due:
-            return
-        self._similar_tokens -= len(due)
-        similar = {}
-        for movie_id in due:
-            try:
-                similar[movie_id] = [
-                    Recommendation(movie_id=m, score=s) for m, s in self.model.similar(movie_id, 20)
-                ]
-            except Exception:  # noqa: BLE001 - one movie's list must not stop the batch
-                log.exception("similar movies of %s failed", movie_id)
-        self.cache.put_similar(similar)
-        self._similar_at.update(dict.fromkeys(due, now))
 
     # -- checkpoints ------------------------------------------------------------------------
     def _maybe_checkpoint(self) -> None:
