@@ -48,7 +48,7 @@ def free_ports(n: int) -> list[int]:
 
 def make_test_settings(state_dir: Path, **overrides: object) -> Settings:
     """Settings for a private embedded stack on free ports, state in ``state_dir``."""
-    kafka, redis_port, pg, mlflow = free_ports(4)
+    kafka, redis_port, pg, mlflow, worker_metrics = free_ports(5)
     values: dict[str, object] = {
         "environment": "test",
         "state_dir": state_dir,
@@ -56,6 +56,7 @@ def make_test_settings(state_dir: Path, **overrides: object) -> Settings:
         "redis_url": f"redis://127.0.0.1:{redis_port}/0",
         "postgres_dsn": f"postgresql://reelstream@127.0.0.1:{pg}/reelstream",
         "mlflow_tracking_uri": f"http://127.0.0.1:{mlflow}",
+        "worker_metrics_port": worker_metrics,  # not the default 18001 other stacks may hold
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

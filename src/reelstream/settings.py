@@ -148,7 +148,14 @@ class Settings(BaseSettings):
         "means the next batch is only sent once the previous one is done.",
     )
     worker_metrics_port: int = Field(
-        0, ge=0, le=65535, description="Serve the worker's Prometheus metrics here (0: off)."
+        18001,
+        ge=0,
+        le=65535,
+        description="Serve the worker's Prometheus metrics here (0: off; a port already in "
+        "use, e.g. by a second worker on the host, is logged and skipped).",
+    )
+    worker_heartbeat_s: float = Field(
+        1.0, gt=0, description="How often the worker publishes its status to Redis."
     )
     checkpoint_every_events: int = Field(
         20_000,

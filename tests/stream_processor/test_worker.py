@@ -8,6 +8,7 @@ import time
 import httpx
 import orjson
 import pytest
+import redis
 from kafka import TopicPartition
 
 from producers.movielens_replay import replay
@@ -19,6 +20,7 @@ from reelstream.replay import events_in_time_order
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
 from reelstream.streaming.process import WorkerProcess
+from reelstream.worker_status import read_statuses, recent_dead_letters
 from tests.stream_processor.worker_helpers import learned, stored, wait_for
 
 pytestmark = pytest.mark.slow
@@ -67,6 +69,23 @@ def test_replayed_slice_lands_in_postgres_and_redis_once(settings, ratings, movi
         metrics = httpx.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics").text
         assert f'reelstream_worker_events_total{{outcome="stored"}} {float(n + 1)}' in metrics
         assert 'reelstream_worker_dead_letters_total{stage="validate"} 1.0' in metrics
+        assert "reelstream_worker_heartbeat_timestamp_seconds" in metrics
+        assert 'reelstream_worker_consumer_lag{partition="0"}' in metrics
+        assert "reelstream_worker_newest_learned_event_age_seconds" in metrics
+        # the heartbeat in Redis: what /health and `stack status` read
+        client = redis.Redis.from_url(settings.redis_url)
+        wait_for(
+            lambda: any(s.events_learned == n + 1 for s in read_statuses(client, settings.redis_prefix)),
+            10, "a heartbeat with every event learned",
+        )
+        [status] = read_statuses(client, settings.redis_prefix)
+        assert (status.worker_id, status.state, status.reason) == (settings.worker_id, "ok", None)
+        assert set(status.lag) == {0, 1, 2, 3} and status.heartbeat_age_s() < 5
+        assert status.events_stored == n + 1 and status.dead_letters == 1
+        assert status.metrics_url and status.metrics_url.endswith(f":{settings.worker_metrics_port}/metrics")
+        [note] = recent_dead_letters(client, settings.redis_prefix)
+        assert note.stage == "validate" and note.preview == '{"user_id": 1, "rating": 9}'
+        client.close()
     assert stored(settings) == n + 1
     assert learned(settings, settings.worker_id) == n + 1  # duplicates were not learned
 

@@ -21,6 +21,7 @@ from reelstream.cli import (
     airflow_cmd,
     api,
     bench_api,
+    bench_chaos,
     bench_freshness,
     bench_ingest,
     bench_retrain,
@@ -76,6 +77,7 @@ bench = typer.Typer(
 bench.add_typer(bench_topn.app)
 bench.add_typer(bench_ingest.app)
 bench.add_typer(bench_stream.app)
+bench.add_typer(bench_chaos.app)
 bench.add_typer(bench_api.app)
 bench.add_typer(bench_freshness.app)
 bench.add_typer(bench_retrain.app)

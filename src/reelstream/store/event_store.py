@@ -79,12 +79,28 @@ class EventStore:
 
     def __init__(self, dsn: str, *, connect_timeout: float = 10.0) -> None:
         self.dsn = dsn
-        self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=int(connect_timeout))
+        self.connect_timeout = int(connect_timeout)
+        self._closed = False
+        self._connection = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=self.connect_timeout)
         try:
-            self.prepare(self._conn)
+            self.prepare(conn)
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
+        return conn
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any]:
+        """The connection, reopened if the server dropped it (a restart, an outage): the
+        call that found it broken raised ``psycopg.OperationalError``; the next one, e.g. a
+        retry, gets a new connection. Raises ``OperationalError`` while the server is away."""
+        conn = self._connection
+        if conn.closed and not self._closed:
+            self._connection = conn = self._connect()
+        return conn
 
     @staticmethod
     def prepare(conn: psycopg.Connection[Any]) -> None:
@@ -97,12 +113,15 @@ class EventStore:
         """A store over a prepared connection that its owner (a pool) keeps and closes."""
         store = cls.__new__(cls)
         store.dsn = ""
-        store._conn = conn
+        store.connect_timeout = 0
+        store._connection = conn
+        store._closed = True  # never reopened here: the pool replaces a broken connection
         return store
 
     # --- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:
-        self._conn.close()
+        self._closed = True
+        self._connection.close()
 
     def __enter__(self) -> EventStore:
         return self
@@ -117,7 +136,8 @@ class EventStore:
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
-        return self._conn
+        """The current connection as it is (not reopened: callers check ``.closed``)."""
+        return self._connection
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-__all__ = ["EVENTS", "DEAD_LETTERS", "BATCH_SECONDS", "TOPN_SECONDS", "MODEL_EVENTS"]
+__all__ = [
+    "EVENTS",
+    "DEAD_LETTERS",
+    "BATCH_SECONDS",
+    "TOPN_SECONDS",
+    "MODEL_EVENTS",
+    "CONSUMER_LAG",
+    "NEWEST_LEARNED_AGE",
+    "HEARTBEAT",
+    "DEGRADED",
+    "PROCESSOR_RESTARTS",
+]
 
 EVENTS = Counter(
     "reelstream_worker_events_total", "Rating events seen by the worker", ["outcome"]
@@ -23,3 +34,21 @@ TOPN_SECONDS = Histogram(
     buckets=(25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 5e-3),
 )
 MODEL_EVENTS = Gauge("reelstream_worker_model_events_learned", "Events the online model learned")
+CONSUMER_LAG = Gauge(
+    "reelstream_worker_consumer_lag",
+    "Messages of the ratings topic not yet processed (end offset minus committed offset)",
+    ["partition"],
+)
+NEWEST_LEARNED_AGE = Gauge(
+    "reelstream_worker_newest_learned_event_age_seconds",
+    "Now minus the event time of the newest event the model learned",
+)
+HEARTBEAT = Gauge(
+    "reelstream_worker_heartbeat_timestamp_seconds", "When the worker last reported its status"
+)
+DEGRADED = Gauge(
+    "reelstream_worker_degraded", "1 while the worker waits out an outage (reason in its status)"
+)
+PROCESSOR_RESTARTS = Gauge(
+    "reelstream_worker_processor_restarts", "Times the worker restarted its processor process"
+)

@@ -21,38 +21,32 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from pydantic import ValidationError
-from tenacity import before_sleep_log, retry, retry_if_exception_type, wait_exponential
-
-from reelstream.cache import Recommendation, RecommendationCache, UserRecommendations
+from reelstream.cache import RecommendationCache
 from reelstream.catalog import MovieCatalog
 from reelstream.models.online import OnlineRecommender
 from reelstream.recommendation_format import PageRenderer
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
+from reelstream.streaming.cache_writer import CacheWriter
 from reelstream.streaming.checkpoints import BackgroundCheckpoints
+from reelstream.streaming.decode import BadMessage, decode_rating
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
 from reelstream.streaming.metrics import (
     BATCH_SECONDS,
     DEAD_LETTERS,
     EVENTS,
     MODEL_EVENTS,
-    TOPN_SECONDS,
 )
+from reelstream.streaming.resilience import describe, waits_out
 
 __all__ = ["BatchProcessor", "BatchOutcome", "PreparedBatch"]
 
 log = logging.getLogger(__name__)
 
-#: PostgreSQL/Redis being briefly away must not drop a batch: retry until they are back.
-_retry_io = retry(
-    retry=retry_if_exception_type((OSError, ConnectionError, TimeoutError)),
-    wait=wait_exponential(multiplier=0.2, max=10),
-    before_sleep=before_sleep_log(log, logging.WARNING),
-    reraise=True,
-)
+#: PostgreSQL being away must not drop a batch: wait until it is back (Redis: CacheWriter).
+_waits_for_postgres = waits_out("PostgreSQL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +62,7 @@ class PreparedBatch:
     started: float
 
 
-def _reason(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}" for e in exc.errors()
-    )
-
-
-class BatchProcessor:
+class BatchProcessor(CacheWriter):
     """Applies batches of raw rating messages to the store, the model and the cache."""
 
     def __init__(
@@ -111,6 +99,11 @@ class BatchProcessor:
         self._similar_tokens = float(similar_per_batch)
         self._similar_tokens_at = time.monotonic()
         self.last_seq = 0
+        self._applying: PreparedBatch | None = None  # the batch apply works on
+        self.learning = 0  # how many of its stored events the learning loop has reached
+        # What the heartbeat reports (read from another thread: plain attributes).
+        self.totals = {"stored": 0, "duplicates": 0, "dead_letters": 0}
+        self.newest_learned_at: datetime | None = None
         self._since_checkpoint = 0
         self._checkpointed_at = time.monotonic()
         self._background = BackgroundCheckpoints(store.dsn)
@@ -123,25 +116,56 @@ class BatchProcessor:
 
     # -- start-up ---------------------------------------------------------------------------
     def recover(self) -> int:
-        """Restore the last checkpoint and learn what was stored after it; return that count."""
-        checkpoint = self.store.load_checkpoint(self.checkpoint_name)
+        """Restore the last checkpoint and learn what was stored after it; return that count.
+
+        A checkpoint that cannot be loaded (corrupt, or from an incompatible model) is logged
+        and skipped: the worker starts from a fresh model (the champion is adopted on top of
+        it when the promotion listener starts) and learns every event it stored.
+        """
+        checkpoint = self._load_checkpoint()
         if checkpoint is not None:
-            self.model = OnlineRecommender.from_bytes(checkpoint.model)
-            self.last_seq = int(checkpoint.offsets.get("seq", 0))
+            try:
+                model = OnlineRecommender.from_bytes(checkpoint.model)
+                _check_model(model)
+            except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is skipped
+                log.error(
+                    "checkpoint %r (%d bytes, %s) is unusable, skipping it and re-learning "
+                    "from PostgreSQL: %s",
+                    self.checkpoint_name, len(checkpoint.model), checkpoint.updated_at, describe(exc),
+                )
+            else:
+                self.model = model
+                self.last_seq = int(checkpoint.offsets.get("seq", 0))
         caught_up = 0
         while True:
-            rows = self.store.ratings_after(self.last_seq, ingested_by=self.checkpoint_name)
+            rows = self._ratings_after(self.last_seq)
             if not rows:
                 break
             for row in rows:
-                self._learn(row.event)
+                try:
+                    self._learn(row.event)
+                except Exception:  # noqa: BLE001 - dead-lettered when it first arrived
+                    log.exception("learning stored event %s failed; skipped", row.event.event_id)
                 self.last_seq = row.seq
+                self._note_learned(row.event.timestamp)
             caught_up += len(rows)
         if caught_up:
             self.checkpoint()
         self._prefetch_movies(set(self.model.index.ids.tolist()))
         MODEL_EVENTS.set(self.model.events_learned)
         return caught_up
+
+    @_waits_for_postgres
+    def _load_checkpoint(self):  # noqa: ANN202
+        return self.store.load_checkpoint(self.checkpoint_name)
+
+    @_waits_for_postgres
+    def _ratings_after(self, seq: int):  # noqa: ANN202
+        return self.store.ratings_after(seq, ingested_by=self.checkpoint_name)
+
+    def _note_learned(self, at: datetime) -> None:
+        if self.newest_learned_at is None or at > self.newest_learned_at:
+            self.newest_learned_at = at
 
     # -- the hot path -----------------------------------------------------------------------
     def handle(self, messages: Sequence[RawMessage]) -> BatchOutcome:
@@ -160,14 +184,18 @@ class BatchProcessor:
         events: dict[object, tuple[RatingEvent, RawMessage]] = {}
         for message in messages:
             try:
-                event = RatingEvent.from_bytes(message.value or b"")
-            except ValidationError as exc:
-                dead_letters.append(DeadLetter(message, _reason(exc), "validate"))
+                event = decode_rating(message.value, message.key)
+            except BadMessage as exc:
+                dead_letters.append(DeadLetter(message, str(exc), "validate"))
                 continue
             events.setdefault(event.event_id, (event, message))
         histories = self._read_histories({event.user_id for event, _ in events.values()})
         self._prefetch_movies({event.movie_id for event, _ in events.values()})
-        stored = self._store([event for event, _ in events.values()]) if events else []
+        stored: list[tuple[RatingEvent, int]] = []
+        if events:
+            stored, refused = self._store_isolating([event for event, _ in events.values()])
+            for event, error in refused:
+                dead_letters.append(DeadLetter(events.pop(event.event_id)[1], error, "store"))
         only_duplicates = {e.user_id for e, _ in events.values()} - {e.user_id for e, _ in stored}
         latest = self._latest_events(only_duplicates) if only_duplicates else {}
         return PreparedBatch(
@@ -176,6 +204,7 @@ class BatchProcessor:
 
     def apply(self, batch: PreparedBatch) -> BatchOutcome:
         """Learn the newly stored events in order, then refresh Redis; maybe checkpoint."""
+        self._applying, self.learning = batch, 0
         self._apply_histories(batch.histories)
         events, stored = batch.events, batch.stored
         outcome = BatchOutcome(dead_letters=list(batch.dead_letters))
@@ -184,15 +213,20 @@ class BatchProcessor:
 
         failed: set[object] = set()
         for event, seq in stored:
+            self.learning += 1  # how far this batch got (_learn's failures are caught)
             try:
                 self._learn(event)
             except Exception as exc:  # a bad event must not stop the stream: dead-letter it
                 log.exception("learning event %s failed", event.event_id)
-                outcome.dead_letters.append(DeadLetter(events[event.event_id][1], repr(exc), "process"))
+                outcome.dead_letters.append(
+                    DeadLetter(events[event.event_id][1], describe(exc), "process")
+                )
                 failed.add(event.event_id)
                 continue
             self.last_seq = max(self.last_seq, seq)
 
+        if stored:
+            self._note_learned(max(event.timestamp for event, _ in stored))
         new_ids = {event.event_id for event, _ in stored} - failed
         last_event = {
             event.user_id: event for event, _ in events.values() if event.event_id in new_ids
@@ -205,6 +239,9 @@ class BatchProcessor:
         self._since_checkpoint += len(stored)
         self._maybe_checkpoint()
 
+        self.totals["stored"] += outcome.stored
+        self.totals["duplicates"] += outcome.duplicates
+        self.totals["dead_letters"] += len(outcome.dead_letters)
         EVENTS.labels("stored").inc(outcome.stored)
         EVENTS.labels("duplicate").inc(outcome.duplicates)
         for letter in outcome.dead_letters:
@@ -213,7 +250,36 @@ class BatchProcessor:
         BATCH_SECONDS.observe(time.perf_counter() - batch.started)
         return outcome
 
-    @_retry_io
+    def unlearned(self, batch: PreparedBatch) -> list[PreparedBatch]:
+        """After :meth:`apply` of ``batch`` raised: its stored events not learned yet, each as
+        a batch of its own (stored already, so a retry through :meth:`prepare` would see
+        duplicates and never learn them)."""
+        rest = batch.stored[self.learning :] if self._applying is batch else batch.stored
+        return [
+            PreparedBatch(
+                1, {event.event_id: batch.events[event.event_id]}, [], {}, [(event, seq)], {},
+                time.perf_counter(),
+            )
+            for event, seq in rest
+        ]
+
+    def _store_isolating(
+        self, events: list[RatingEvent]
+    ) -> tuple[list[tuple[RatingEvent, int]], list[tuple[RatingEvent, str]]]:
+        """Insert; an event PostgreSQL refuses (not an outage: that is waited out) is found by
+        bisecting the batch and returned with the error, the others are stored."""
+        try:
+            return self._store(events), []
+        except Exception as exc:  # noqa: BLE001 - outages never get here (waited out)
+            if len(events) == 1:
+                log.warning("event %s refused by PostgreSQL: %s", events[0].event_id, describe(exc))
+                return [], [(events[0], describe(exc))]
+        half = len(events) // 2
+        stored, refused = self._store_isolating(events[:half])
+        more_stored, more_refused = self._store_isolating(events[half:])
+        return stored + more_stored, refused + more_refused
+
+    @_waits_for_postgres
     def _store(self, events: list[RatingEvent]) -> list[tuple[RatingEvent, int]]:
         """Insert, returning the newly stored events (in batch order) with their sequence."""
         new = self.store.insert_ratings(events, ingested_by=self.checkpoint_name)
@@ -224,7 +290,7 @@ class BatchProcessor:
             event.user_id, event.movie_id, event.rating, event.timestamp.timestamp()
         )
 
-    @_retry_io
+    @_waits_for_postgres
     def _read_histories(self, user_ids: set[int]) -> dict[int, set[int]]:
         """Movies stored for the users this worker has not seen yet (e.g. after a rebalance).
 
@@ -252,80 +318,9 @@ class BatchProcessor:
         what it has, and lists it cannot render go without a page."""
         self.pages.prefetch(movie_ids)
 
-    @_retry_io
+    @_waits_for_postgres
     def _latest_events(self, user_ids: set[int]) -> dict[int, RatingEvent]:
         return self.store.latest_events(user_ids)
-
-    @_retry_io
-    def _lost_in_cache(self, latest: dict[int, RatingEvent]) -> dict[int, RatingEvent]:
-        """Users whose cached list does not include their latest stored event.
-
-        A worker that died after storing a batch but before writing Redis (or, in the
-        processor process, after storing the next batch but before learning it) leaves those
-        users' lists behind; the redelivery, all duplicates, repairs them. "Latest" is by
-        ingest sequence, so two events with the same timestamp are told apart, and a list
-        already newer than it (another worker's) is never rolled back.
-        """
-        lost = {}
-        for user_id, event in latest.items():
-            cached = self.cache.get_user_recommendations(user_id)
-            if cached is None or cached.last_event_at is None or (
-                cached.last_event_id != event.event_id and cached.last_event_at <= event.timestamp
-            ):
-                lost[user_id] = event
-        return lost
-
-    @_retry_io
-    def _refresh(self, last_event: dict[int, RatingEvent]) -> None:
-        now = datetime.now(UTC)
-        version = self.model.version
-        batch = []
-        for user_id, event in last_event.items():
-            t0 = time.perf_counter()
-            items = self.model.recommend(user_id, self.top_n)
-            personal = self.model.source(user_id) == "model"
-            TOPN_SECONDS.observe(time.perf_counter() - t0)
-            batch.append(
-                UserRecommendations(
-                    user_id=user_id,
-                    items=[Recommendation(movie_id=m, score=s) for m, s in items],
-                    model_version=version,
-                    updated_at=now,
-                    last_event_id=event.event_id,
-                    last_event_at=event.timestamp,
-                    source="personal" if personal else "popular",
-                )
-            )
-        self.cache.put_user_recommendations(batch, self.pages.render)
-        popular = [Recommendation(movie_id=m, score=s) for m, s in self.model.popular(self.popular_n)]
-        self.cache.put_popular(popular, version)
-
-    @_retry_io
-    def _refresh_similar(self, movie_ids: list[int]) -> None:
-        """Write the similar lists of the most recently rated movies not refreshed lately."""
-        now = time.monotonic()
-        self._similar_tokens = min(
-            float(self.similar_per_batch),
-            self._similar_tokens + (now - self._similar_tokens_at) * self.similar_per_s,
-        )
-        self._similar_tokens_at = now
-        limit = int(self._similar_tokens)
-        due: list[int] = []
-        for movie_id in dict.fromkeys(movie_ids) if limit else ():  # newest first, once each
-            if now - self._similar_at.get(movie_id, -1e18) >= self.similar_every_s:
-                due.append(movie_id)
-                if len(due) == limit:
-                    break
-        if not due:
-            return
-        self._similar_tokens -= len(due)
-        self.cache.put_similar(
-            {
-                movie_id: [Recommendation(movie_id=m, score=s) for m, s in self.model.similar(movie_id, 20)]
-                for movie_id in due
-            }
-        )
-        self._similar_at.update(dict.fromkeys(due, now))
 
     # -- checkpoints ------------------------------------------------------------------------
     def _maybe_checkpoint(self) -> None:
@@ -347,7 +342,7 @@ class BatchProcessor:
             self._since_checkpoint = 0
             self._checkpointed_at = time.monotonic()
 
-    @_retry_io
+    @_waits_for_postgres
     def checkpoint(self) -> None:
         """Save the model with the sequence of the last event it learned, now (blocking)."""
         try:
@@ -366,3 +361,11 @@ class BatchProcessor:
     def close(self) -> None:
         """Finish a checkpoint write in flight and close the connections this processor opened."""
         self._background.close()
+
+
+def _check_model(model: OnlineRecommender) -> None:
+    """Touch what the worker relies on, so an incompatible checkpoint fails here, at load."""
+    if not isinstance(model.events_learned, int) or model.events_learned < 0:
+        raise TypeError("events_learned is not a count")
+    model.version  # noqa: B018 - raises on a model missing its state
+    model.popular(1)

@@ -16,9 +16,18 @@ outcome came back (at-least-once; at most ``worker_batches_in_flight`` are outst
 child holds the model, the checkpoints and the promotion listener, so batches and model swaps
 still never interleave.
 
+A batch that fails as a whole (an exception no per-message check caught) is processed again
+message by message: each message that still fails becomes a dead letter, the rest are stored
+and learned (what the failed attempt already stored is a duplicate then, so nothing is learned
+twice; :mod:`reelstream.streaming.isolation`). Outages are waited out inside the batch, never
+turned into dead letters.
+
 The child dies with the worker (``PR_SET_PDEATHSIG``, and it exits when the socket closes);
-on a graceful stop the worker asks it to checkpoint first. If the child dies, the worker
-exits at once without acknowledging the batch in flight, which is redelivered on restart.
+on a graceful stop the worker asks it to checkpoint first. If the child dies on its own, the
+worker starts a new one and sends it the unacknowledged batches again
+(``stream_processor.agents``). The child also publishes the worker's heartbeat
+(:mod:`reelstream.streaming.heartbeat`); the worker sends it the consumer lag in status
+frames, which get no reply.
 
 Frames are a 4-byte big-endian length and a pickle (both ends are this module).
 """
@@ -37,9 +46,13 @@ import subprocess
 import sys
 from collections import deque
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from reelstream.settings import Settings
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
+
+if TYPE_CHECKING:
+    from reelstream.streaming.heartbeat import Heartbeat
 
 __all__ = ["ProcessorChild", "ProcessorDied"]
 
@@ -125,6 +138,20 @@ class ProcessorChild:
             raise ProcessorDied("the processor process is gone") from exc
         return future
 
+    async def send_status(self, status: dict) -> None:
+        """The worker's part of the heartbeat (lag, reason); no reply. A dead child is ignored
+        here: the next batch finds out."""
+        if self._writer is None or self._gone is not None:
+            return
+        try:
+            await _write_frame(self._writer, ("status", status))
+        except (ConnectionError, RuntimeError):
+            pass
+
+    @property
+    def alive(self) -> bool:
+        return self._gone is None and self._proc is not None and self._proc.poll() is None
+
     async def submit_batch(self, batch: Sequence[RawMessage]) -> asyncio.Future:
         """Send ``batch``; the future resolves with its :class:`BatchOutcome`, whose dead
         letters carry the messages of ``batch``."""
@@ -185,10 +212,16 @@ def _outcome_reply(batch: Sequence[RawMessage], outcome: BatchOutcome) -> tuple:
     return ("ok", outcome.stored, outcome.duplicates, outcome.users_refreshed, letters)
 
 
-async def _read_requests(reader: asyncio.StreamReader, requests: asyncio.Queue) -> None:
+async def _read_requests(
+    reader: asyncio.StreamReader, requests: asyncio.Queue, heartbeat: Heartbeat
+) -> None:
     try:
         while True:
-            requests.put_nowait(await _read_frame(reader))
+            request = await _read_frame(reader)
+            if request[0] == "status":  # not a request: the heartbeat's lag, taken at once
+                heartbeat.from_worker(request[1])
+            else:
+                requests.put_nowait(request)
     except (asyncio.IncompleteReadError, ConnectionError):
         requests.put_nowait(None)  # the worker is gone
 
@@ -197,20 +230,24 @@ async def _serve(sock: socket.socket) -> None:
     """Prepare (validate + store) each batch on a thread as soon as it arrives, and apply
     (learn + Redis) the batches in order on the loop: the next batch's PostgreSQL round trips
     overlap this batch's learning."""
-    import traceback
     from concurrent.futures import ThreadPoolExecutor
 
     from reelstream.settings import get_settings
+    from reelstream.streaming.heartbeat import Heartbeat, start_metrics_server
+    from reelstream.streaming.isolation import Isolating
     from reelstream.streaming.worker import build_processor, listen_for_promotions
 
     settings = get_settings()
-    processor = await asyncio.to_thread(build_processor, settings)
-    lock = asyncio.Lock()  # batches and model swaps never interleave
-    promotions = asyncio.create_task(listen_for_promotions(settings, processor, lock))
+    heartbeat = Heartbeat(settings, start_metrics_server(settings)).start()
     reader, writer = await asyncio.open_connection(sock=sock)
     requests: asyncio.Queue = asyncio.Queue()
-    reading = asyncio.create_task(_read_requests(reader, requests))
+    reading = asyncio.create_task(_read_requests(reader, requests, heartbeat))
+    processor = await asyncio.to_thread(build_processor, settings)
+    heartbeat.processor = processor
+    lock = asyncio.Lock()  # batches and model swaps never interleave
+    promotions = asyncio.create_task(listen_for_promotions(settings, processor, lock))
     preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")  # in order
+    isolating = Isolating(processor, lock, preparer)
     loop = asyncio.get_running_loop()
     staged: deque[tuple[list[RawMessage], asyncio.Future]] = deque()
     closing = False
@@ -230,13 +267,9 @@ async def _serve(sock: socket.socket) -> None:
                 staged.append((batch, loop.run_in_executor(preparer, processor.prepare, batch)))
             if staged:
                 batch, preparing = staged.popleft()
-                try:
-                    prepared = await preparing
-                    async with lock:
-                        outcome = processor.apply(prepared)
-                except Exception:  # noqa: BLE001 - reported to the worker, which stops
-                    await _write_frame(writer, ("error", traceback.format_exc()))
-                    return
+                outcome = await isolating.batch(batch, preparing)
+                if outcome.dead_letters:
+                    heartbeat.note_dead_letters(outcome.dead_letters)
                 await _write_frame(writer, _outcome_reply(batch, outcome))
             elif closing:  # every batch sent before "close" is applied and answered
                 async with lock:
@@ -249,6 +282,7 @@ async def _serve(sock: socket.socket) -> None:
         promotions.cancel()
         reading.cancel()
         preparer.shutdown(wait=False, cancel_futures=True)
+        heartbeat.stop()
 
 
 def main(argv: Sequence[str]) -> None:

@@ -13,6 +13,8 @@ import logging
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from reelstream.champion_channel import announce_promotion, promotions_channel, registry_reachable
 from reelstream.models import OnlineRecommender
 from reelstream.settings import Settings
@@ -28,6 +30,7 @@ __all__ = [
     "current_champion_version",
     "fetch_new_champion",
     "rebase_on_champion",
+    "check_champion",
 ]
 
 log = logging.getLogger(__name__)
@@ -108,7 +111,31 @@ def rebase_on_champion(model: OnlineRecommender, champion: Champion) -> OnlineRe
     return fresh
 
 
+def check_champion(champion: Champion) -> None:
+    """Refuse a champion the worker must not serve: mismatched shapes or non-finite values
+    (a NaN factor would make every score NaN). Raises :class:`ValueError` with the reason."""
+    m = champion.model
+    users, items = len(m.user_ids), len(m.movie_ids)
+    k = m.item_factors.shape[1] if m.item_factors.ndim == 2 else -1
+    shapes = {
+        "item_factors": (m.item_factors.shape, (items, k)),
+        "user_factors": (m.user_factors.shape, (users, k)),
+        "item_bias": (m.item_bias.shape, (items,)),
+        "user_bias": (m.user_bias.shape, (users,)),
+    }
+    for name, (got, want) in shapes.items():
+        if got != want or k <= 0:
+            raise ValueError(f"{name} has shape {got}, expected {want}")
+    for name in ("item_factors", "user_factors", "item_bias", "user_bias"):
+        if not np.isfinite(getattr(m, name)).all():
+            raise ValueError(f"{name} holds NaN or infinite values")
+    if not np.isfinite(m.global_mean):
+        raise ValueError("global_mean is not finite")
+
+
 def adopt(processor: BatchProcessor, champion: Champion) -> None:
-    """Swap the processor's model for one rebased on ``champion`` and checkpoint it."""
+    """Swap the processor's model for one rebased on ``champion`` and checkpoint it; a
+    champion that fails :func:`check_champion` raises and changes nothing."""
+    check_champion(champion)
     processor.model = rebase_on_champion(processor.model, champion)
     processor.checkpoint()

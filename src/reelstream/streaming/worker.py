@@ -19,6 +19,7 @@ from reelstream.settings import Settings
 from reelstream.store import EventStore
 from reelstream.streaming.processor import BatchProcessor
 from reelstream.streaming.promotion import adopt, fetch_new_champion, promotions_channel
+from reelstream.streaming.resilience import MAX_BACKOFF_S, describe, waits_out
 
 __all__ = ["build_processor", "listen_for_promotions"]
 
@@ -26,15 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def build_processor(settings: Settings) -> BatchProcessor:
-    """Connect to the stores, restore the last checkpoint and learn what came after it."""
-    if settings.worker_metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(settings.worker_metrics_port, addr="0.0.0.0")
+    """Connect to the stores, restore the last checkpoint and learn what came after it
+    (PostgreSQL being away is waited out)."""
     params = Path("params.yaml")
     config = load_online_config(params) if params.exists() else None
     processor = BatchProcessor(
-        store=EventStore(settings.postgres_dsn),
+        store=waits_out("PostgreSQL")(EventStore)(settings.postgres_dsn),
         cache=RecommendationCache.from_settings(settings),
         model=OnlineRecommender(config),
         checkpoint_name=settings.worker_id,
@@ -56,35 +54,94 @@ def build_processor(settings: Settings) -> BatchProcessor:
 async def listen_for_promotions(
     settings: Settings, processor: BatchProcessor, lock: asyncio.Lock
 ) -> None:
-    """Adopt the registry's champion now, then each time one is announced."""
+    """Adopt the registry's champion now, then each time one is announced.
+
+    A Redis outage drops the subscription: it is re-established with backoff, and the
+    champion is checked again then (an announcement may have been missed meanwhile). A
+    registry that cannot be reached is asked again with backoff (up to a minute apart) until
+    it answers.
+    """
     import redis.asyncio as aioredis  # only here: keeps the worker's start-up imports lean
+    from redis.exceptions import RedisError
 
-    await _adopt(settings, processor, lock)
-    client = aioredis.Redis.from_url(settings.redis_url)
-    pubsub = client.pubsub()
-    await pubsub.subscribe(promotions_channel(settings))
+    retrying: asyncio.Task | None = None
+
+    async def check_champion() -> None:
+        """Checked before subscribing (so a subscribed worker has looked at the registry);
+        if the registry did not answer, asked again in the background."""
+        nonlocal retrying
+        if retrying is not None:
+            retrying.cancel()
+            retrying = None
+        if not await _adopt(settings, processor, lock):
+            retrying = asyncio.create_task(_adopt_until_reached(settings, processor, lock))
+
+    delay = 0.5
+    while True:
+        await check_champion()
+        client = aioredis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=2, health_check_interval=10
+        )
+        pubsub = client.pubsub()
+        try:
+            await pubsub.subscribe(promotions_channel(settings))
+            delay = 0.5
+            async for message in pubsub.listen():
+                if message.get("type") != "message":
+                    continue
+                log.info("promotion announced: %s", _announcement(message["data"]))
+                await check_champion()
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "promotion channel lost (%s); resubscribing in %.1f s", describe(exc), delay
+            )
+        finally:
+            await pubsub.aclose()
+            await client.aclose()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, MAX_BACKOFF_S)
+
+
+def _announcement(data: bytes) -> object:
     try:
-        async for message in pubsub.listen():
-            if message.get("type") != "message":
-                continue
-            log.info("promotion announced: %s", orjson.loads(message["data"]))
-            await _adopt(settings, processor, lock)
-    finally:
-        await pubsub.aclose()
-        await client.aclose()
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return data[:200]
 
 
-async def _adopt(settings: Settings, processor: BatchProcessor, lock: asyncio.Lock) -> None:
-    """Load a new champion (slow, outside the lock), then swap models between two batches."""
+async def _adopt_until_reached(
+    settings: Settings, processor: BatchProcessor, lock: asyncio.Lock
+) -> None:
+    delay = 5.0
+    while True:
+        await asyncio.sleep(delay)
+        if await _adopt(settings, processor, lock):
+            return
+        delay = min(delay * 2, 60.0)
+
+
+async def _adopt(settings: Settings, processor: BatchProcessor, lock: asyncio.Lock) -> bool:
+    """Load a new champion (slow, outside the lock), then swap models between two batches.
+    False when the registry could not be asked (to be tried again); a refused champion is an
+    answer (True)."""
     try:
         champion = await asyncio.to_thread(
             fetch_new_champion, settings, processor.model.base_version
         )
-    except Exception:  # the registry being away must not stop the stream
-        log.warning("model registry unreachable; keeping %s", processor.model.version)
-        return
+    except Exception as exc:  # noqa: BLE001 - the registry being away must not stop the stream
+        log.warning(
+            "model registry unreachable or champion unreadable (%s); keeping %s",
+            describe(exc), processor.model.version,
+        )
+        return False
     if champion is None:
-        return
-    async with lock:
-        await asyncio.to_thread(adopt, processor, champion)
+        return True
+    try:
+        async with lock:
+            await asyncio.to_thread(adopt, processor, champion)
+    except Exception as exc:  # noqa: BLE001 - a bad champion is refused, the worker goes on
+        log.error("champion v%s refused: %s; keeping %s", champion.version, describe(exc),
+                  processor.model.version)
+        return True
     log.info("now serving %s", processor.model.version)
+    return True

@@ -36,7 +36,7 @@ def test_every_documented_command_is_in_the_tree_in_order() -> None:
         "stack up", "stack down", "stack status", "data fetch", "db upgrade", "db counts",
         "models list", "models promote", "models rollback", "evaluate stream", "evaluate batch",
         "bench topn", "bench ingest", "bench stream", "bench api", "bench freshness",
-        "bench retrain", "bench ui", "airflow test", "airflow standalone", "airflow env",
+        "bench retrain", "bench ui", "bench chaos", "airflow test", "airflow standalone", "airflow env",
     ]:
         assert leaf in tree
 

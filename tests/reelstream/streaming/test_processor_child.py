@@ -53,3 +53,38 @@ def test_a_killed_child_fails_the_batch_in_flight(worker_settings) -> None:
             await child.submit_batch(messages(make_events(5, seed=2)))  # and stays failed
 
     asyncio.run(run())
+
+
+def test_a_batch_failing_as_a_whole_is_narrowed_to_the_failing_message(worker_settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reelstream.cache import RecommendationCache
+    from reelstream.streaming.isolation import Isolating
+    from tests.reelstream.streaming.test_processor import make_processor
+
+    events = make_events(30)
+    cache = RecommendationCache.from_settings(worker_settings)
+    processor = make_processor(worker_settings, cache)
+    poison = events[12]
+    apply = processor.apply
+
+    def exploding(prepared):  # an unexpected failure no per-message check knows of
+        if any(e.event_id == poison.event_id for e, _ in prepared.stored):
+            raise RuntimeError("boom")
+        return apply(prepared)
+
+    processor.apply = exploding
+    batch = messages(events)
+
+    async def run():
+        preparer = ThreadPoolExecutor(1)
+        loop = asyncio.get_running_loop()
+        isolating = Isolating(processor, asyncio.Lock(), preparer)
+        return await isolating.batch(batch, loop.run_in_executor(preparer, processor.prepare, batch))
+
+    outcome = asyncio.run(run())
+    assert [letter.message for letter in outcome.dead_letters] == [batch[12]]
+    assert outcome.dead_letters[0].error == "RuntimeError: boom"
+    assert processor.store.count_ratings() == 30  # the failed attempt stored it; no loss
+    assert processor.model.events_learned == 29  # each learned once, the poison not at all
+    cache.close()

@@ -1,0 +1,320 @@
+"""Fault scenarios against a real worker: the fault-injection tests and ``reelstream bench
+chaos`` run these same functions.
+
+Each scenario gets a throw-away corner of the stack (its own topics, schema, Redis prefix,
+worker id: :func:`reelstream.bench.scratch.scratch_settings`), starts its own worker, sends
+valid events with known ids (and, for ``poison``, bad messages), injects its fault, and
+reports by event identity (:class:`~reelstream.bench.chaos_probe.Outcome`): each valid event
+stored once and learned once, each bad message on the dead-letter topic with its error, the
+worker never exited, and a rating sent after the fault reaches its user's list (the recovery
+time). Outages stop and restart a service of the embedded stack (``EmbeddedStack``); without
+one those scenarios are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from reelstream.bench.chaos_probe import (
+    POISON,
+    Outcome,
+    Sender,
+    dead_letters,
+    degraded_reason,
+    learned,
+    promotion_listeners,
+    send,
+    stored_ids,
+    synthetic_events,
+    wait_for_list,
+)
+from reelstream.bench.scratch import scratch_settings
+from reelstream.kafka import ensure_topics
+from reelstream.schemas import RatingEvent
+from reelstream.settings import Settings
+from reelstream.stack import EmbeddedStack
+from reelstream.store import EventStore
+from reelstream.streaming.process import WorkerProcess
+
+__all__ = ["SCENARIOS", "Chaos", "run_scenario"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Chaos:
+    """Where a scenario runs: the stack's settings (a scratch corner of them), the embedded
+    stack to stop services of (None: not embedded), and where worker logs go."""
+
+    settings: Settings
+    stack: EmbeddedStack | None
+    log_dir: Path
+    outage_s: float = 15.0
+    events: int = 3000
+    per_s: float = 250.0  # the replay rate the outages land in
+
+
+def _worker(settings: Settings, log_dir: Path, name: str) -> WorkerProcess:
+    worker = WorkerProcess(settings, log_dir / f"chaos-{name}.log").start()
+    worker.wait_ready(90)
+    return worker
+
+
+def _wait_stored(settings: Settings, ids: list, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and len(stored_ids(settings, ids)) < len(ids):
+        time.sleep(0.5)
+
+
+def _finish(
+    outcome: Outcome, settings: Settings, worker: WorkerProcess, events: list[RatingEvent],
+    probe: RatingEvent, t_fault_over: float, bad: list[tuple[str, bytes | None, bytes | None]] = (),
+) -> Outcome:
+    """Measure the recovery, wait for everything, stop the worker, count by identity."""
+    if wait_for_list(settings, probe, 120) is not None:  # returns as soon as the list has it
+        outcome.recover_s = time.monotonic() - t_fault_over
+    ids = [e.event_id for e in events] + [probe.event_id]
+    _wait_stored(settings, ids, 120)
+    time.sleep(1.0)  # the last batch: learned and cached after its insert
+    outcome.promotion_listeners = promotion_listeners(settings)
+    outcome.worker_exits += int(worker.proc is not None and worker.proc.poll() is not None)
+    worker.stop()
+    outcome.sent = len(ids)
+    outcome.stored = len(stored_ids(settings, ids))
+    outcome.learned = learned(settings)
+    if bad:
+        outcome.bad = len(bad)
+        letters = dead_letters(settings)
+        for name, _, value in bad:
+            found = [h for v, h in letters if v == (value or b"")]
+            if found:
+                outcome.dead_lettered += 1
+                outcome.errors[name] = found[0].get("reelstream.error", b"").decode(errors="replace")
+    return outcome
+
+
+def poison(chaos: Chaos) -> Outcome:
+    """Bad messages between valid ones: each dead-lettered, the stream goes on."""
+    settings = chaos.settings
+    events = synthetic_events(chaos.events // 3)
+    half = len(events) // 2
+    worker = _worker(settings, chaos.log_dir, "poison")
+    send(settings, [*events[:half], *((k, v) for _, k, v in POISON), *events[half:]])
+    t_over = time.monotonic()
+    probe = RatingEvent(user_id=7, movie_id=3, rating=4.5)
+    send(settings, [probe])
+    return _finish(Outcome("poison"), settings, worker, events, probe, t_over, POISON)
+
+
+def _outage(service: str) -> Callable[[Chaos], Outcome]:
+    def scenario(chaos: Chaos) -> Outcome:
+        name = f"{service} down {chaos.outage_s:.0f} s"
+        if chaos.stack is None or service not in chaos.stack.embedded:
+            return Outcome(name, skipped=f"{service} is not an embedded service here")
+        settings = chaos.settings
+        events = synthetic_events(chaos.events)
+        worker = _worker(settings, chaos.log_dir, service)
+        sender = Sender(settings, events, chaos.per_s)
+        sender.start()
+        time.sleep(2.0)  # mid-replay
+        outcome = Outcome(name)
+        chaos.stack.down([service])
+        try:
+            back_at = time.monotonic() + chaos.outage_s
+            while time.monotonic() < back_at:
+                outcome.degraded = outcome.degraded or degraded_reason(settings)
+                time.sleep(0.5)
+        finally:
+            chaos.stack.up([service])
+        t_over = time.monotonic()
+        probe = RatingEvent(user_id=1011, movie_id=5, rating=3.5)
+        send(settings, [probe])
+        sender.join(300)
+        return _finish(outcome, settings, worker, events, probe, t_over)
+
+    scenario.__doc__ = f"{service} stopped mid-replay, then started again: waited out."
+    return scenario
+
+
+def processor_killed(chaos: Chaos) -> Outcome:
+    """SIGKILL the worker's processor process mid-replay: the worker starts a new one."""
+    settings = chaos.settings
+    events = synthetic_events(chaos.events)
+    worker = _worker(settings, chaos.log_dir, "processor")
+    sender = Sender(settings, events, chaos.per_s)
+    sender.start()
+    time.sleep(3.0)
+    children = Path(f"/proc/{worker.proc.pid}/task/{worker.proc.pid}/children").read_text().split()
+    for pid in children:
+        os.kill(int(pid), signal.SIGKILL)
+    t_over = time.monotonic()
+    probe = RatingEvent(user_id=1013, movie_id=9, rating=2.0)
+    send(settings, [probe])
+    sender.join(300)
+    outcome = Outcome("processor process killed")
+    return _finish(outcome, settings, worker, events, probe, t_over)
+
+
+def corrupt_checkpoint(chaos: Chaos) -> Outcome:
+    """The worker's checkpoint is overwritten with garbage while it is stopped: the restarted
+    worker skips it and learns what it stored from PostgreSQL."""
+    settings = chaos.settings
+    events = synthetic_events(chaos.events // 3)
+    half = len(events) // 2
+    first = _worker(settings, chaos.log_dir, "checkpoint")
+    send(settings, events[:half])
+    _wait_stored(settings, [e.event_id for e in events[:half]], 60)
+    time.sleep(1.0)
+    first.stop()
+    with EventStore(settings.postgres_dsn) as store:
+        store.connection.execute(
+            "UPDATE worker_checkpoints SET model = %s WHERE name = %s",
+            (b"\x80\x05not a model", settings.worker_id),
+        )
+    worker = _worker(settings, chaos.log_dir, "checkpoint")
+    t_over = time.monotonic()
+    send(settings, events[half:])
+    probe = RatingEvent(user_id=1017, movie_id=4, rating=5.0)
+    send(settings, [probe])
+    outcome = Outcome("corrupt checkpoint")
+    outcome.worker_exits = int(first.proc is not None and first.proc.returncode not in (0, None))
+    return _finish(outcome, settings, worker, events, probe, t_over)
+
+
+def broker_restart(chaos: Chaos) -> Outcome:
+    """The broker is stopped and started again. The embedded broker keeps topics in memory,
+    so it comes back empty: what it held and no one had consumed is gone with it (PostgreSQL
+    is the durable record, not the broker). What the worker must do is rejoin by itself and
+    go on: every event acknowledged after the restart is stored and learned once, and what was
+    stored before stays stored and learned once."""
+    name = f"broker restarted ({chaos.outage_s:.0f} s down)"
+    if chaos.stack is None or "kafka" not in chaos.stack.embedded:
+        return Outcome(name, skipped="kafka is not an embedded service here")
+    settings = chaos.settings
+    events = synthetic_events(chaos.events // 3)
+    half = len(events) // 2
+    worker = _worker(settings, chaos.log_dir, "broker")
+    send(settings, events[:half])
+    _wait_stored(settings, [e.event_id for e in events[:half]], 60)
+    outcome = Outcome(name)
+    chaos.stack.down(["kafka"])
+    try:
+        back_at = time.monotonic() + chaos.outage_s
+        while time.monotonic() < back_at:
+            outcome.degraded = outcome.degraded or degraded_reason(settings)
+            time.sleep(0.5)
+    finally:
+        chaos.stack.up(["kafka"])
+    t_over = time.monotonic()
+    send(settings, events[half:])
+    probe = RatingEvent(user_id=1019, movie_id=6, rating=1.5)
+    send(settings, [probe])
+    return _finish(outcome, settings, worker, events, probe, t_over)
+
+
+def bad_champion(chaos: Chaos) -> Outcome:
+    """A champion whose factors are NaN is registered, promoted and announced: the worker
+    refuses it, keeps its model and its promotion listener, and the stream goes on."""
+    from reelstream.streaming.promotion import announce_promotion, registry_reachable
+
+    name = "bad champion announced"
+    settings = chaos.settings.model_copy(  # a scratch experiment, beside the scratch model name
+        update={"mlflow_experiment": f"{chaos.settings.registered_model_name}-chaos"}
+    )
+    if not registry_reachable(settings):
+        return Outcome(name, skipped=f"model registry {settings.mlflow_tracking_uri} not reachable")
+    events = synthetic_events(chaos.events // 3)
+    half = len(events) // 2
+    worker = _worker(settings, chaos.log_dir, "champion")
+    send(settings, events[:half])
+    _wait_stored(settings, [e.event_id for e in events[:half]], 60)
+    version = register_nan_champion(settings)
+    refused_before = worker.log_text().count("refused")
+    announce_promotion(settings, version)
+    outcome = Outcome(name)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and worker.log_text().count("refused") == refused_before:
+        time.sleep(0.5)
+    if worker.log_text().count("refused") > refused_before:
+        outcome.degraded = f"champion v{version} refused"
+    t_over = time.monotonic()
+    send(settings, events[half:])
+    probe = RatingEvent(user_id=1023, movie_id=8, rating=4.0)
+    send(settings, [probe])
+    try:
+        return _finish(outcome, settings, worker, events, probe, t_over)
+    finally:
+        _forget_registry_entries(settings)
+
+
+def _forget_registry_entries(settings: Settings) -> None:
+    """The scratch registered model and experiment (a user's registry keeps no chaos)."""
+    from reelstream.training.registry import client_for
+
+    client = client_for(settings)
+    try:
+        client.delete_registered_model(settings.registered_model_name)
+        experiment = client.get_experiment_by_name(settings.mlflow_experiment)
+        if experiment is not None:
+            client.delete_experiment(experiment.experiment_id)
+    except Exception:  # noqa: BLE001 - best effort
+        log.warning("chaos entries left in the model registry", exc_info=True)
+
+
+def register_nan_champion(settings: Settings) -> str:
+    """Register a batch model whose item factors are NaN and make it the champion."""
+    import tempfile
+
+    import mlflow
+    import numpy as np
+
+    from reelstream.models.batch import BatchModel
+    from reelstream.training.pyfunc import FACTORS_ARTIFACT, SIGNATURE, BatchRatingModel
+    from reelstream.training.registry import _experiment_id, client_for, promote
+
+    users, items, k = 50, 400, 8
+    model = BatchModel(
+        user_ids=np.arange(1, users + 1), movie_ids=np.arange(1, items + 1),
+        user_factors=np.zeros((users, k), np.float32),
+        item_factors=np.full((items, k), np.nan, np.float32),
+        user_bias=np.zeros(users, np.float32), item_bias=np.zeros(items, np.float32),
+        global_mean=3.5, item_popularity=np.ones(items),
+    )
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    client = client_for(settings)
+    with mlflow.start_run(experiment_id=_experiment_id(client, settings), run_name="chaos-nan"), \
+            tempfile.TemporaryDirectory() as tmp:
+        factors = model.save(Path(tmp) / "factors.npz")
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=BatchRatingModel(), artifacts={FACTORS_ARTIFACT: str(factors)},
+            signature=SIGNATURE, registered_model_name=settings.registered_model_name,
+        )
+    return promote(str(info.registered_model_version), settings, reason="chaos: a NaN champion")
+
+
+SCENARIOS: dict[str, Callable[[Chaos], Outcome]] = {
+    "poison": poison,
+    "redis": _outage("redis"),
+    "postgres": _outage("postgres"),
+    "processor": processor_killed,
+    "checkpoint": corrupt_checkpoint,
+    "broker": broker_restart,
+    "champion": bad_champion,
+}
+
+
+def run_scenario(name: str, chaos: Chaos) -> Outcome:
+    """Run one scenario in a scratch corner of ``chaos.settings`` (removed afterwards)."""
+    from reelstream.bench.api import free_port
+
+    with scratch_settings(chaos.settings, "chaos") as settings:
+        settings = settings.model_copy(update={"worker_metrics_port": free_port()})
+        ensure_topics(settings, {settings.ratings_topic: settings.topic_partitions, settings.dlq_topic: 1})
+        corner = Chaos(settings, chaos.stack, chaos.log_dir, chaos.outage_s, chaos.events, chaos.per_s)
+        return SCENARIOS[name](corner)

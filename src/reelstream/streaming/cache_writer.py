@@ -1,0 +1,128 @@
+"""What the worker writes to Redis after learning a batch: each affected user's top-N (with
+its default page), the popular list, and the similar-movie lists of just-rated movies.
+
+A mixin of :class:`~reelstream.streaming.processor.BatchProcessor` (it uses the processor's
+model, cache, page renderer and limits). Redis being away is waited out; a failure for one
+user or one movie skips that list (logged) instead of failing the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from reelstream.cache import Recommendation, UserRecommendations
+from reelstream.schemas import RatingEvent
+from reelstream.streaming.metrics import TOPN_SECONDS
+from reelstream.streaming.resilience import waits_out
+
+if TYPE_CHECKING:
+    from reelstream.cache import RecommendationCache
+    from reelstream.models.online import OnlineRecommender
+    from reelstream.recommendation_format import PageRenderer
+
+__all__ = ["CacheWriter"]
+
+log = logging.getLogger(__name__)
+
+
+class CacheWriter:
+    cache: RecommendationCache
+    model: OnlineRecommender
+    pages: PageRenderer
+    top_n: int
+    popular_n: int
+    similar_per_batch: int
+    similar_per_s: float
+    similar_every_s: float
+    _similar_at: dict[int, float]
+    _similar_tokens: float
+    _similar_tokens_at: float
+
+    @waits_out("Redis")
+    def _lost_in_cache(self, latest: dict[int, RatingEvent]) -> dict[int, RatingEvent]:
+        """Users whose cached list does not include their latest stored event.
+
+        A worker that died after storing a batch but before writing Redis (or, in the
+        processor process, after storing the next batch but before learning it) leaves those
+        users' lists behind; the redelivery, all duplicates, repairs them. "Latest" is by
+        ingest sequence, so two events with the same timestamp are told apart, and a list
+        already newer than it (another worker's) is never rolled back.
+        """
+        lost = {}
+        for user_id, event in latest.items():
+            cached = self.cache.get_user_recommendations(user_id)
+            if cached is None or cached.last_event_at is None or (
+                cached.last_event_id != event.event_id and cached.last_event_at <= event.timestamp
+            ):
+                lost[user_id] = event
+        return lost
+
+    @waits_out("Redis")
+    def _refresh(self, last_event: dict[int, RatingEvent]) -> None:
+        now = datetime.now(UTC)
+        version = self.model.version
+        batch = []
+        for user_id, event in last_event.items():
+            t0 = time.perf_counter()
+            try:
+                items = self.model.recommend(user_id, self.top_n)
+                personal = self.model.source(user_id) == "model"
+            except Exception:  # noqa: BLE001 - one user's list must not stop the others'
+                log.exception("top-N of user %s failed; their list is not refreshed", user_id)
+                continue
+            TOPN_SECONDS.observe(time.perf_counter() - t0)
+            batch.append(
+                UserRecommendations(
+                    user_id=user_id,
+                    items=[Recommendation(movie_id=m, score=s) for m, s in items],
+                    model_version=version,
+                    updated_at=now,
+                    last_event_id=event.event_id,
+                    last_event_at=event.timestamp,
+                    source="personal" if personal else "popular",
+                )
+            )
+        self.cache.put_user_recommendations(batch, self._render_page)
+        popular = [Recommendation(movie_id=m, score=s) for m, s in self.model.popular(self.popular_n)]
+        self.cache.put_popular(popular, version)
+
+    def _render_page(self, rec: UserRecommendations) -> bytes | None:
+        """The default page, or None (the API renders it) if rendering fails."""
+        try:
+            return self.pages.render(rec)
+        except Exception:  # noqa: BLE001 - a page is an optimisation, the list is what counts
+            log.exception("rendering a default page failed; the list is written without it")
+            return None
+
+    @waits_out("Redis")
+    def _refresh_similar(self, movie_ids: list[int]) -> None:
+        """Write the similar lists of the most recently rated movies not refreshed lately."""
+        now = time.monotonic()
+        self._similar_tokens = min(
+            float(self.similar_per_batch),
+            self._similar_tokens + (now - self._similar_tokens_at) * self.similar_per_s,
+        )
+        self._similar_tokens_at = now
+        limit = int(self._similar_tokens)
+        due: list[int] = []
+        for movie_id in dict.fromkeys(movie_ids) if limit else ():  # newest first, once each
+            if now - self._similar_at.get(movie_id, -1e18) >= self.similar_every_s:
+                due.append(movie_id)
+                if len(due) == limit:
+                    break
+        if not due:
+            return
+        self._similar_tokens -= len(due)
+        similar = {}
+        for movie_id in due:
+            try:
+                similar[movie_id] = [
+                    Recommendation(movie_id=m, score=s) for m, s in self.model.similar(movie_id, 20)
+                ]
+            except Exception:  # noqa: BLE001 - one movie's list must not stop the batch
+                log.exception("similar movies of %s failed", movie_id)
+        self.cache.put_similar(similar)
+        self._similar_at.update(dict.fromkeys(due, now))
