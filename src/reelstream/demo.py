@@ -10,13 +10,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from reelstream.kafka import committed_offsets
 from reelstream.settings import Settings
 from reelstream.store import EventStore
+
+if TYPE_CHECKING:
+    from reelstream.training.registry import RegistryOutcome
 
 __all__ = ["wait_until_consumed", "expected_events", "serve_api", "stored_events"]
 
@@ -92,25 +97,25 @@ def serve_api(settings: Settings) -> Iterator[str]:
         thread.join(10)
 
 
-def retrain_and_promote(settings: Settings) -> tuple[str, bool, dict[str, float]]:
-    """The nightly pipeline once, on everything stored; announce a promotion to the workers.
+def retrain_and_promote(
+    settings: Settings, newest_replayed: datetime
+) -> tuple[RegistryOutcome, dict[str, float]]:
+    """The nightly pipeline once, on the replayed events; announce a promotion to the workers.
 
-    The data interval ends one second after the newest rating, so re-running the demo on the
-    same data reuses the run instead of registering a new version.
+    The cut-off is one second after the newest replayed rating: the ratings the demo posts
+    over HTTP afterwards are left out, so re-running the demo on the same data reuses the run
+    instead of registering a new version.
     """
-    from datetime import UTC, datetime, timedelta
-
     from reelstream.champion_channel import announce_promotion
     from reelstream.training.data import load_params, postgres_snapshot
     from reelstream.training.run import retrain_once
 
-    ratings = postgres_snapshot(settings.postgres_dsn, datetime.now(UTC))
-    end = pd.Timestamp(ratings["rated_at"].max()).to_pydatetime() + timedelta(seconds=1)
+    end = newest_replayed + timedelta(seconds=1)
+    ratings = postgres_snapshot(settings.postgres_dsn, end)
     outcome, result = retrain_once(ratings, settings, end.isoformat(), load_params("params.yaml"))
     if outcome.promoted and not outcome.reused:
         announce_promotion(settings, outcome.version)
-    metrics = result.metrics if result is not None else outcome.metrics
-    return str(outcome.champion), outcome.promoted, metrics
+    return outcome, result.metrics if result is not None else outcome.metrics
 
 
 def wait_for_log(path: Path, text: str, timeout_s: float = 120.0) -> bool:

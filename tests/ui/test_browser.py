@@ -27,6 +27,7 @@ from tests.conftest import free_ports
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CHROMIUM = chromium_path()
+MATRIX = 2571  # "Matrix, The (1999)" in MovieLens
 PAGES = {"movies": "Movies", "popular": "Popular now", "live": "Live stream", "models": "Models"}
 
 
@@ -40,6 +41,35 @@ def _register_two_versions(settings: Settings, dataset: Path) -> None:
     for users, end in ((60, "2024-01-01T00:00:00+00:00"), (120, "2024-01-02T00:00:00+00:00")):
         result = train_and_evaluate(ratings[ratings.user_id <= users], BatchParams(factors=8, iterations=4))
         registry.log_and_register(result, settings, end)
+
+
+def _screenshot(page, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A 256-colour PNG: as sharp for a page of text and flat colours, a third of the size
+    (the README's copies are committed)."""
+    from PIL import Image
+
+    page.screenshot(path=str(path))
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=256)
+    small.save(path, optimize=True)
+
+
+def _rate_and_wait_for_similar(settings: Settings, api_url: str, movie_id: int) -> None:
+    """A rating of ``movie_id`` in a batch of its own, so the worker writes its similar movies
+    (it writes at most 20 movies' lists per batch, and the seed's batches were large)."""
+    import time
+
+    import httpx
+
+    headers = {"X-API-Key": settings.api_key.get_secret_value()}
+    with httpx.Client(base_url=api_url, timeout=10) as client:
+        event = {"user_id": 2, "movie_id": movie_id, "rating": 4.5}
+        client.post("/ratings", json=event, headers=headers).raise_for_status()
+        for _ in range(100):
+            if client.get(f"/movies/{movie_id}/similar").json().get("items"):
+                return
+            time.sleep(0.1)
+    raise AssertionError(f"no similar movies written for movie {movie_id}")
 
 
 def _post_traffic(settings: Settings, api_url: str, dataset: Path, seconds: float = 8.0) -> None:
@@ -102,7 +132,7 @@ def test_rate_in_the_browser_and_see_the_new_list(isolated: Settings, movielens_
             assert seen.after != seen.before, "the list did not change after the rating"
             assert 0 < seen.shown_ms < 1000, f"the page shows a refresh of {seen.shown_ms} ms"
             assert re.search(r"list changed: \d+ new", page.get_by_text("Refreshed in").first.text_content())
-            page.screenshot(path=str(shots / "for-you.png"))
+            _screenshot(page, shots / "for-you.png")
 
             for path, title in PAGES.items():
                 page.goto(f"{ui.url}/{path}")
@@ -116,14 +146,19 @@ def test_rate_in_the_browser_and_see_the_new_list(isolated: Settings, movielens_
                     page.wait_for_timeout(2500)
                 else:
                     if path == "movies":
+                        _rate_and_wait_for_similar(settings, api_url, MATRIX)
                         box = page.get_by_label("Title contains")
                         box.fill("Matrix")
                         box.press("Enter")
                         page.get_by_role("heading", name=re.compile(r"Matrix")).wait_for(timeout=30_000)
+                        # The most rated of them, whose similar movies the worker has written.
+                        page.get_by_label("Open a movie").click()
+                        page.get_by_role("option", name="Matrix, The (1999)").click()
+                        page.get_by_role("heading", name="Matrix, The (1999)").wait_for(timeout=30_000)
                     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
                 page.wait_for_timeout(2500)  # charts draw after the data arrives
                 assert page.locator('[data-testid="stException"]').count() == 0, path
-                page.screenshot(path=str(shots / f"{path}.png"))
+                _screenshot(page, shots / f"{path}.png")
             page.close()
     assert interactive_s < 30
     assert {p.name for p in shots.iterdir()} >= {"for-you.png", *(f"{p}.png" for p in PAGES)}

@@ -60,9 +60,14 @@ else:
 def _rate(user_id: int, before: list[int]) -> None:
     """Button callback: post the rating, wait for the refreshed list, remember what changed.
     The widgets' values are read here, so a change made together with the click counts."""
-    movie_id = int(st.session_state["rate_movie"])
+    movie_id = st.session_state.get("rate_movie")
+    if isinstance(movie_id, str):  # the title of a movie the list no longer holds
+        movie_id = st.session_state.get("rate_titles", {}).get(movie_id)
     rating = float(st.session_state["rate_stars"])
     st.session_state.pop("rate_error", None)
+    if not isinstance(movie_id, int):
+        st.session_state["rate_error"] = "choose a movie to rate"
+        return
     try:
         refresh = client.rate_and_wait(user_id, movie_id, rating)
     except ApiError as exc:
@@ -175,6 +180,10 @@ with left:
     st.markdown("**Rate a movie**")
     candidates = {int(i["movie_id"]): i.get("title") or f"movie {i['movie_id']}" for i in items}
     c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+    # Titles shown lately, by id: a click made before the browser drew the new list sends the
+    # title it still shows, which the new options no longer hold.
+    shown = {**st.session_state.get("rate_titles", {}), **{t: m for m, t in candidates.items()}}
+    st.session_state["rate_titles"] = dict(list(shown.items())[-200:])
     movie_id = c1.selectbox("Movie", list(candidates), format_func=candidates.get, key="rate_movie")
     c2.select_slider("Stars", RATING_STEPS, value=4.0, format_func=stars, key="rate_stars")
     c3.button("Rate", type="primary", disabled=movie_id is None, on_click=_rate,

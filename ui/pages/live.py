@@ -35,7 +35,7 @@ def _counters(stats: dict[str, Any]) -> dict[str, float]:
 
 
 def _ms(value: float | None) -> str:
-    return "—" if value is None else f"{value * 1000:.1f} ms"
+    return "—" if value is None else f"{value * 1000:.1f}"
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -73,7 +73,9 @@ def live() -> None:
     cols[2].metric("Learned", last_rate("learned"))
     cols[3].metric("Consumer lag", f"{sum(w['total_lag'] for w in workers):,}")
     cols[4].metric("Dead letters", f"{int(_counters(stats)['dead_letters']):,}")
-    cols[5].metric("API p50 / p95", f"{_ms(p50)} / {_ms(p95)}" if p50 is not None else "—",
+    # Units in the label: the value must fit a sixth of the page.
+    cols[5].metric("API p50 / p95 (ms)",
+                   f"{_ms(p50)} / {_ms(p95)}" if p50 is not None and p95 is not None else "—",
                    help="GET recommendations, over the last minute of this page")
     if len(mine) >= 2:
         q = quantiles(mine, n=20)

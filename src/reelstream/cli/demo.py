@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import typer
 
@@ -97,10 +98,16 @@ def demo(
 
         console.rule("6. nightly retraining, once: PostgreSQL → MLflow → champion → worker")
         with console.status("training the batch model on the PostgreSQL snapshot..."):
-            champion, promoted, metrics = retrain_and_promote(settings)
+            newest = datetime.fromtimestamp(int(ratings["timestamp"].max()), UTC)
+            outcome, metrics = retrain_and_promote(settings, newest)
+        champion = outcome.champion
+        if outcome.reused:
+            trained = f"version v{outcome.version} reused ({outcome.reason}); champion v{champion}"
+        else:
+            trained = (f"registered v{outcome.version}; champion v{champion} "
+                       f"({'promoted now' if outcome.promoted else 'unchanged'})")
         console.print(
-            f"champion v{champion} ({'promoted now' if promoted else 'unchanged'}); "
-            f"NDCG@10 {metrics.get('ndcg_at_10', float('nan')):.4f}, "
+            f"{trained}; NDCG@10 {metrics.get('ndcg_at_10', float('nan')):.4f}, "
             f"RMSE {metrics.get('rmse', float('nan')):.4f}; MLflow UI: "
             f"{settings.mlflow_tracking_uri}"
         )
@@ -161,9 +168,11 @@ def leave_running(settings, worker) -> str:  # type: ignore[no-untyped-def]
 
 
 def show_recommendations(settings, users: list[int]) -> None:  # type: ignore[no-untyped-def]
-    """Post one rating per user over HTTP, then poll until their list includes it.
+    """Each user rates their top recommendation over HTTP; poll until their list includes it.
 
-    The event ids are fixed (uuid5 of user and movie), so a second demo stores nothing new.
+    The top recommendation is a movie the user has not rated, so every run posts a new event
+    and shows a real refresh; its id is fixed (uuid5 of user and movie), so a retried post
+    is a duplicate.
     """
     import uuid
 
@@ -177,7 +186,9 @@ def show_recommendations(settings, users: list[int]) -> None:  # type: ignore[no
     with serve_api(settings) as url, httpx.Client(base_url=url, timeout=10) as http:
         popular = http.get("/popular", params={"n": 1}).json()["items"]
         for user in users:
-            movie = popular[0]["movie_id"] if popular else 1
+            before = http.get(f"/users/{user}/recommendations", params={"n": 1}).json()["items"]
+            top = (before or popular or [{"movie_id": 1, "title": None}])[0]
+            movie = top["movie_id"]
             posted = time.perf_counter()
             event_id = str(uuid.uuid5(REPLAY_NAMESPACE, f"demo:{user}:{movie}"))
             accepted = http.post(
@@ -188,13 +199,15 @@ def show_recommendations(settings, users: list[int]) -> None:  # type: ignore[no
             accepted.raise_for_status()
             while True:
                 body = http.get(f"/users/{user}/recommendations", params={"n": 5}).json()
-                if body.get("last_event_id") == event_id or time.perf_counter() - posted > 10:
+                refreshed = body.get("last_event_id") == event_id
+                if refreshed or time.perf_counter() - posted > 10:
                     break
                 time.sleep(0.005)
             fresh_ms = (time.perf_counter() - posted) * 1000
             titles = ", ".join(item["title"] or str(item["movie_id"]) for item in body["items"])
+            outcome = f"refreshed in {fresh_ms:.0f} ms" if refreshed else "not refreshed in 10 s"
             console.print(
-                f"user {user}: rated movie {movie} → list refreshed in {fresh_ms:.0f} ms "
+                f"user {user}: rated {top['title'] or movie} 4.5★ → list {outcome} "
                 f"({body['source']}, model {body['model_version']}): {titles}",
                 highlight=False,
                 markup=False,
