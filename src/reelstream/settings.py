@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         "at full load 5,000 meant a ~8 MB checkpoint every second.",
     )
     checkpoint_every_s: float = Field(30.0, gt=0)
+    item_sync: bool = Field(
+        True,
+        description="Share item state between workers through the '<ratings topic>.items' "
+        "topic (README, Scale-out).",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -115,6 +115,22 @@ class Transitions:
         if len(recent) > self.window:
             del recent[0]
 
+    def link_from(self, recent: list[int], row: int) -> None:
+        """The links :meth:`add` makes when a user whose last movies are ``recent`` (oldest
+        first) rates ``row``, without recording it in any history (another worker's
+        event)."""
+        if row >= len(self._cols):
+            self._ensure(row)
+        if recent and max(recent) >= len(self._cols):
+            self._ensure(max(recent))
+        back = self.reverse_weight
+        for w, j in zip(self._weights, reversed(recent), strict=False):
+            if j == row:
+                continue
+            self._link(j, row, w)
+            if back:
+                self._link(row, j, back * w)
+
     def row(self, j: int, n: int | None = None) -> np.ndarray:
         """Dense weights ``C[j, :n]`` (``n`` defaults to the number of rows)."""
         n = len(self) if n is None else n

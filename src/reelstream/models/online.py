@@ -92,6 +92,8 @@ class OnlineRecommender(Recommender):
             else None
         )
         self.base_version: str | None = None
+        #: :class:`reelstream.item_sync.ItemJournal` when workers share item state.
+        self.item_journal = None
         self._warm_users: set[int] = set()
         self._allocate(64)
 
@@ -125,6 +127,9 @@ class OnlineRecommender(Recommender):
 
     # --- learning --------------------------------------------------------------------------
     def _learn(self, user, item, row, y, ts):
+        journal = self.item_journal
+        if journal is not None:  # item state shared with other workers: record it first
+            journal.record(self, user, row, y)
         if row >= len(self._biases):
             self._ensure_capacity()
         mf = self.mf
@@ -391,9 +396,11 @@ class OnlineRecommender(Recommender):
         state = self.__dict__.copy()
         for name in self._BUFFERS:
             del state[name]
+        state["item_journal"] = None  # what is not yet shared is not part of a checkpoint
         return state
 
     def __setstate__(self, state: dict) -> None:
+        state.setdefault("item_journal", None)
         self.__dict__.update(state)
         self._allocate(max(self.index.capacity, 64))
 
