@@ -118,6 +118,12 @@ class KafkaItemSync:
         return stats
 
     def close(self) -> None:
+        t = self.totals
+        log.info(
+            "item sync: applied %d deltas (%d events) of other workers, published %d; "
+            "oldest delta on arrival %.0f ms",
+            t.applied, t.events, t.published, 1000 * t.max_age_s,
+        )
         self._stop.set()
         self._reader.join(timeout=5)
         try:
