@@ -12,6 +12,7 @@ little behind until the movies are learned again or the next champion arrives.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from reelstream.item_sync import ItemDelta, ItemJournal, apply_delta
 from reelstream.settings import Settings
 
-__all__ = ["ExchangeStats", "KafkaItemSync", "items_topic"]
+__all__ = ["ExchangeStats", "KafkaItemSync", "apply_while_idle", "items_topic"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,11 @@ class KafkaItemSync:
                     except Exception:  # noqa: BLE001 - a malformed delta is skipped, logged
                         log.exception("item deltas: skipping an unreadable message")
 
+    @property
+    def pending(self) -> bool:
+        """Deltas arrived and not applied yet."""
+        return not self._arrived.empty()
+
     def exchange(self, model) -> ExchangeStats:  # noqa: ANN001
         """Apply the deltas that arrived, then publish this worker's since the last call.
 
@@ -131,3 +137,15 @@ class KafkaItemSync:
         finally:
             self._producer.close(timeout=5)
             self._consumer.close()
+
+
+async def apply_while_idle(processor, lock: asyncio.Lock, every_s: float = 0.5) -> None:  # noqa: ANN001
+    """Apply the deltas that arrive while no batch comes (a quiet stream, the end of a
+    replay): batches exchange as they go, this covers the gaps between them."""
+    while True:
+        await asyncio.sleep(every_s)
+        sync = processor.item_sync
+        if sync is None or not sync.pending:
+            continue
+        async with lock:  # never between a batch's learning and its Redis writes
+            processor._exchange_items()

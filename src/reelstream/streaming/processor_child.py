@@ -201,12 +201,14 @@ async def _serve(sock: socket.socket) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from reelstream.settings import get_settings
+    from reelstream.streaming.item_sync import apply_while_idle
     from reelstream.streaming.worker import build_processor, listen_for_promotions
 
     settings = get_settings()
     processor = await asyncio.to_thread(build_processor, settings)
     lock = asyncio.Lock()  # batches and model swaps never interleave
     promotions = asyncio.create_task(listen_for_promotions(settings, processor, lock))
+    sharing = asyncio.create_task(apply_while_idle(processor, lock))  # item state, when idle
     reader, writer = await asyncio.open_connection(sock=sock)
     requests: asyncio.Queue = asyncio.Queue()
     reading = asyncio.create_task(_read_requests(reader, requests))
@@ -247,6 +249,7 @@ async def _serve(sock: socket.socket) -> None:
                 return
     finally:
         promotions.cancel()
+        sharing.cancel()
         reading.cancel()
         preparer.shutdown(wait=False, cancel_futures=True)
 
