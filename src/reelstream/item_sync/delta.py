@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import io
+import json
+import struct
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,34 +39,48 @@ class ItemDelta:
         return len(self.event_movies)
 
     def to_bytes(self) -> bytes:
-        buf = io.BytesIO()
-        np.savez(
-            buf,
-            publisher=np.array(self.publisher),
-            header=np.array([self.sequence, self.created_at], dtype=np.float64),
-            movie_ids=self.movie_ids.astype(np.int64),
-            factor_deltas=self.factor_deltas.astype(np.float64),
-            bias_deltas=self.bias_deltas.astype(np.float64),
-            event_movies=self.event_movies.astype(np.int64),
-            event_ratings=self.event_ratings.astype(np.float64),
-            recent_lengths=self.recent_lengths.astype(np.int64),
-            recent_ids=self.recent_ids.astype(np.int64),
-        )
-        return buf.getvalue()
+        """A small header (JSON) and the arrays' raw bytes; factor deltas as float32
+        (their rounding, ~1e-7 relative, is far below what one SGD step changes)."""
+        arrays = [
+            self.movie_ids.astype("<i8"),
+            self.factor_deltas.astype("<f4"),
+            self.bias_deltas.astype("<f8"),
+            self.event_movies.astype("<i8"),
+            self.event_ratings.astype("<f4"),
+            self.recent_lengths.astype("<i1"),
+            self.recent_ids.astype("<i8"),
+        ]
+        header = json.dumps({
+            "publisher": self.publisher,
+            "sequence": self.sequence,
+            "created_at": self.created_at,
+            "k": int(self.factor_deltas.shape[1]) if self.factor_deltas.ndim == 2 else 0,
+            "sizes": [a.nbytes for a in arrays],
+        }).encode()
+        return b"".join([struct.pack("<I", len(header)), header, *(a.tobytes() for a in arrays)])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ItemDelta:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            sequence, created_at = z["header"].tolist()
-            return cls(
-                publisher=str(z["publisher"]),
-                sequence=int(sequence),
-                movie_ids=z["movie_ids"],
-                factor_deltas=z["factor_deltas"],
-                bias_deltas=z["bias_deltas"],
-                event_movies=z["event_movies"],
-                event_ratings=z["event_ratings"],
-                recent_lengths=z["recent_lengths"],
-                recent_ids=z["recent_ids"],
-                created_at=created_at,
-            )
+        (size,) = struct.unpack_from("<I", data)
+        header = json.loads(data[4 : 4 + size])
+        offset = 4 + size
+        parts = []
+        for nbytes, dtype in zip(header["sizes"], _DTYPES, strict=True):
+            parts.append(np.frombuffer(data, dtype=dtype, count=nbytes // np.dtype(dtype).itemsize, offset=offset))
+            offset += nbytes
+        movie_ids, factors, biases, event_movies, event_ratings, lengths, recent = parts
+        return cls(
+            publisher=header["publisher"],
+            sequence=header["sequence"],
+            movie_ids=movie_ids,
+            factor_deltas=factors.astype(np.float64).reshape(len(movie_ids), header["k"]),
+            bias_deltas=biases,
+            event_movies=event_movies,
+            event_ratings=event_ratings.astype(np.float64),
+            recent_lengths=lengths.astype(np.int64),
+            recent_ids=recent,
+            created_at=header["created_at"],
+        )
+
+
+_DTYPES = ("<i8", "<f4", "<f8", "<i8", "<f4", "<i1", "<i8")

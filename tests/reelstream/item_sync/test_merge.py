@@ -52,7 +52,7 @@ def test_same_base_and_disjoint_users_end_with_the_same_item_state():
         _exchange(a, b)
     fa, ba = _by_id(a, movies)
     fb, bb = _by_id(b, movies)
-    np.testing.assert_allclose(fa, fb, atol=1e-12)
+    np.testing.assert_allclose(fa, fb, atol=1e-6)  # factor deltas travel as float32
     np.testing.assert_allclose(ba, bb, atol=1e-12)
     assert a.global_mean == pytest.approx(b.global_mean)
 
@@ -100,7 +100,7 @@ def test_a_movie_never_seen_takes_the_publishers_vector():
     a, b = _pair()
     b.learn_one(7, 123, 5.0)
     apply_delta(a, b.item_journal.collect(b))
-    np.testing.assert_allclose(_by_id(a, [123])[0], _by_id(b, [123])[0])
+    np.testing.assert_allclose(_by_id(a, [123])[0], _by_id(b, [123])[0], rtol=1e-6)
     assert a.is_known(7) is False  # user state stays with its owner
 
 
