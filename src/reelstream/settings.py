@@ -105,8 +105,8 @@ class Settings(BaseSettings):
     checkpoint_every_s: float = Field(30.0, gt=0)
     item_sync: bool = Field(
         True,
-        description="Share item state between workers through the '<ratings topic>.items' "
-        "topic (README, Scale-out).",
+        description="Share item state between workers through the Redis stream "
+        "'<redis prefix>items:deltas' (README, Shared item state).",
     )
 
     @model_validator(mode="after")
