@@ -48,14 +48,14 @@ class ItemSync:
         self.stream = items_stream(settings)
         self.keep = keep
         self._redis = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
-        # From now on: what came before is in this worker's checkpoint or the champion.
-        self._last_id = b"0-0"
-        try:
-            newest = self._redis.xrevrange(self.stream, count=1)
-            self._last_id = newest[0][0] if newest else b"0-0"
-        except redis.RedisError:
-            log.warning("item deltas: Redis unreachable at start; reading from the next delta")
+        self._last_id: bytes | None = None  # read position, found on the first exchange
         self.totals = ExchangeStats()
+
+    def _start_position(self) -> bytes:
+        """The newest delta's id: what came before is in this worker's checkpoint or the
+        champion, so reading starts after it."""
+        newest = self._redis.xrevrange(self.stream, count=1)
+        return newest[0][0] if newest else b"0-0"
 
     def exchange(self, model) -> ExchangeStats:  # noqa: ANN001
         """Apply the deltas the others appended since the last call, then append this
@@ -68,6 +68,8 @@ class ItemSync:
         if model.item_journal is None:
             model.item_journal = ItemJournal(self.publisher.decode())
         try:
+            if self._last_id is None:
+                self._last_id = self._start_position()
             read = self._redis.xread({self.stream: self._last_id}, count=10_000)
         except redis.RedisError:
             log.warning("item deltas: reading failed; retrying at the next batch", exc_info=True)

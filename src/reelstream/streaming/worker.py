@@ -50,6 +50,7 @@ def build_processor(settings: Settings) -> BatchProcessor:
         # after recovery: events re-learned from PostgreSQL were shared before the restart
         processor.model.item_journal = ItemJournal(settings.worker_id)
         processor.item_sync = ItemSync(settings, settings.worker_id)
+        processor._exchange_items()  # fixes its read position now: later deltas are new
     log.info(
         "worker %s ready: model %s, %d events learned (%d caught up from PostgreSQL)",
         settings.worker_id,
