@@ -164,6 +164,11 @@ class Settings(BaseSettings):
         "means a checkpoint (the whole model) more often under load.",
     )
     checkpoint_every_s: float = Field(30.0, gt=0)
+    item_sync: bool = Field(
+        True,
+        description="Share item state between workers through the Redis stream "
+        "'<redis prefix>items:deltas' (README, Shared item state).",
+    )
 
     @field_validator("event_time_min")
     @classmethod

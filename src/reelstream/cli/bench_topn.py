@@ -139,8 +139,17 @@ def topn(
     repeat: int = typer.Option(2000, min=1, help="Top-N calls timed."),
     naive_repeat: int = typer.Option(5, min=1, help="predict_one loops timed."),
     seed: int = typer.Option(42),
+    catalogues: str | None = typer.Option(
+        None,
+        help="Comma-separated catalogue sizes (e.g. 10000,43275,59025): instead, time one "
+        "batch's lists per user vs recommend_many at each size.",
+    ),
+    batch_users: int = typer.Option(458, min=1, help="Users per batch (with --catalogues)."),
 ) -> None:
     """Time one top-N over all movies, beside the naive River predict_one loop."""
+    if catalogues is not None:
+        _catalogues(catalogues, batch_users, n)
+        return
     result = bench_topn(movies, users, ratings, n, repeat, naive_repeat, seed)
     river = result.river_learn_us
     console.print(
@@ -156,4 +165,34 @@ def topn(
         f"River predict_one loop {result.naive_us:,.0f} µs (median of {naive_repeat}) "
         f"→ [bold]{result.ratio:,.0f}×[/] faster; same top-{n} by MF score: "
         f"{result.same_result}"
+    )
+
+
+def _catalogues(catalogues: str, batch_users: int, n: int) -> None:
+    from rich.table import Table
+
+    from reelstream.bench.topn_batch import bench_topn_batch
+
+    sizes = [int(c) for c in catalogues.split(",")]
+    with console.status("learning and timing"):
+        results = bench_topn_batch(sizes, users_per_batch=batch_users, n=n)
+    table = Table(title=f"top-{n} lists of one batch ({batch_users} users), µs per list (median of 5 batches)")
+    for column in ("movies", "recommend each: wall", "CPU", "recommend_many: wall", "CPU", "wall ratio", "same lists"):
+        table.add_column(column, justify="right")
+    base = results[0]
+    for r in results:
+        table.add_row(
+            f"{r.movies:,}",
+            f"{r.per_user_wall_us:,.0f}",
+            f"{r.per_user_cpu_us:,.0f}",
+            f"{r.batch_wall_us:,.0f}",
+            f"{r.batch_cpu_us:,.0f}",
+            f"{r.per_user_wall_us / r.batch_wall_us:.2f}×",
+            str(r.same_lists),
+        )
+    console.print(table)
+    console.print(
+        f"per list vs {base.movies:,} movies (recommend_many, wall): "
+        + ", ".join(f"{r.movies:,}: {r.batch_wall_us / base.batch_wall_us:.2f}×" for r in results)
+        + "; CPU is this thread's only (a second BLAS thread's work is not in it)."
     )

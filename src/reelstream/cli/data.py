@@ -1,4 +1,5 @@
-"""``reelstream data fetch``: get a MovieLens dataset (downloaded and verified, or local)."""
+"""``reelstream data fetch|synth``: get a MovieLens dataset (downloaded and verified, or
+local), or generate a MovieLens-shaped one."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ class DatasetName(str, Enum):
     ml_1m = "ml-1m"
 
 
-app = typer.Typer(help="MovieLens datasets: fetch and check.", no_args_is_help=True)
+app = typer.Typer(help="MovieLens datasets: fetch, check and generate.", no_args_is_help=True)
 
 
 @app.command("fetch")
@@ -56,4 +57,27 @@ def fetch_cmd(
     console.print(
         f"{name.value}: {len(data_set.ratings):,} ratings, {len(data_set.movies):,} movies "
         f"({data_set.layout.name} layout, {source}) at [bold]{folder}[/]"
+    )
+
+
+@app.command("synth")
+def synth_cmd(
+    ratings: int = typer.Option(1_000_000, "--ratings", min=1, help="Events to keep (the first, in time order)."),
+    catalogue: str = typer.Option("25m", "--catalogue", help="Size of the generated whole set: 25m | 20m | 1m | small."),
+    out: Path = typer.Option(..., "--out", help="Folder to write ratings.csv and movies.csv into."),
+    seed: int = typer.Option(3, "--seed"),
+) -> None:
+    """Write a MovieLens-shaped folder: the first N events of a generated CATALOGUE-sized set."""
+    from reelstream.bench.synth import CATALOGUES, synth_ratings, write_movielens
+
+    if catalogue not in CATALOGUES:
+        fail(f"unknown catalogue {catalogue!r}; one of {', '.join(CATALOGUES)}")
+    try:
+        with console.status(f"generating a {catalogue} set, keeping {ratings:,} events"):
+            made = write_movielens(synth_ratings(ratings, catalogue, seed), out)
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(
+        f"{made.ratings:,} ratings by {made.users:,} users of {made.movies:,} movies "
+        f"(ids up to {made.max_movie_id:,}) at [bold]{made.path}[/]"
     )

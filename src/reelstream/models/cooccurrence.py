@@ -115,6 +115,22 @@ class Transitions:
         if len(recent) > self.window:
             del recent[0]
 
+    def link_from(self, recent: list[int], row: int) -> None:
+        """The links :meth:`add` makes when a user whose last movies are ``recent`` (oldest
+        first) rates ``row``, without recording it in any history (another worker's
+        event)."""
+        if row >= len(self._cols):
+            self._ensure(row)
+        if recent and max(recent) >= len(self._cols):
+            self._ensure(max(recent))
+        back = self.reverse_weight
+        for w, j in zip(self._weights, reversed(recent), strict=False):
+            if j == row:
+                continue
+            self._link(j, row, w)
+            if back:
+                self._link(row, j, back * w)
+
     def row(self, j: int, n: int | None = None) -> np.ndarray:
         """Dense weights ``C[j, :n]`` (``n`` defaults to the number of rows)."""
         n = len(self) if n is None else n
@@ -144,21 +160,7 @@ class Transitions:
         The recent movies' rows are gathered into one index and one weight array and added
         with a single ``np.add.at``, which adds them in the same order (most recent movie
         first) and with the same rounding as one fancy-indexed add per row would."""
-        recent = self.history.get(user)
-        if not recent:
-            return None
-        power, totals = self.norm_power, self._totals
-        weights, cols, vals = [], [], []
-        for w, j in zip(self._weights, reversed(recent), strict=False):
-            total = totals[j]
-            if total <= 0:
-                continue
-            w *= scale
-            if power:
-                w = w / total**power
-            weights.append(w)
-            cols.append(self._cols[j])
-            vals.append(self._vals[j])
+        weights, cols, vals = self._sources(user, scale)
         if not weights:
             return None
         if len(weights) == 1:
@@ -170,6 +172,28 @@ class Transitions:
         values = np.frombuffer(b"".join(vals), dtype=np.float64)
         np.add.at(out, touched, values * np.repeat(weights, [len(c) for c in cols]))
         return touched
+
+    def _sources(self, user: int, scale: float) -> tuple[list[float], list[array], list[array]]:
+        """The weights, columns and values of the rows ``user``'s score sums, most recent
+        movie first."""
+        weights: list[float] = []
+        cols: list[array] = []
+        vals: list[array] = []
+        recent = self.history.get(user)
+        if not recent:
+            return weights, cols, vals
+        power, totals = self.norm_power, self._totals
+        for w, j in zip(self._weights, reversed(recent), strict=False):
+            total = totals[j]
+            if total <= 0:
+                continue
+            w *= scale
+            if power:
+                w = w / total**power
+            weights.append(w)
+            cols.append(self._cols[j])
+            vals.append(self._vals[j])
+        return weights, cols, vals
 
     # Compact state: one CSR triple instead of thousands of small arrays and dicts.
     def __getstate__(self) -> dict:

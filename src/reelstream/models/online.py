@@ -4,7 +4,7 @@ trending popularity, ranking every movie with numpy."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -92,6 +92,8 @@ class OnlineRecommender(Recommender):
             else None
         )
         self.base_version: str | None = None
+        #: :class:`reelstream.item_sync.ItemJournal` when workers share item state.
+        self.item_journal = None
         self._warm_users: set[int] = set()
         self._allocate(64)
 
@@ -125,6 +127,9 @@ class OnlineRecommender(Recommender):
 
     # --- learning --------------------------------------------------------------------------
     def _learn(self, user, item, row, y, ts):
+        journal = self.item_journal
+        if journal is not None:  # item state shared with other workers: record it first
+            journal.record(self, user, row, y)
         if row >= len(self._biases):
             self._ensure_capacity()
         mf = self.mf
@@ -324,6 +329,20 @@ class OnlineRecommender(Recommender):
         best = (scores[rows] + np.float32(shift)).tolist()
         return list(zip(self.index.ids[rows].tolist(), best, strict=True))
 
+    def recommend_many(self, users: Iterable[int], n: int = 10) -> dict[int, list[tuple[int, float]]]:
+        """:meth:`recommend` (rated movies excluded) of each user once, for the users of a
+        batch, on one BLAS thread.
+
+        One thread: the worker's other process has the other core, and a matrix-vector
+        product over 43k movies that BLAS split across two threads ran ~3× slower on this
+        shared 2-core machine (each thread waiting for a busy core). Scoring users in
+        blocks (one matrix-matrix product per 8-32 users) or pruning the catalogue with a
+        norm bound gave the same lists at no lower CPU cost here (docs/performance.md).
+        """
+        users = list(dict.fromkeys(users))
+        with _one_blas_thread():
+            return {user: self.recommend(user, n) for user in users}
+
     def popular(self, n: int = 10) -> list[tuple[int, float]]:
         """The ``n`` trending movies ``(movie_id, decayed count)``, for everyone."""
         counts = self.trending.values(len(self.index))
@@ -332,15 +351,27 @@ class OnlineRecommender(Recommender):
 
     def similar(self, item: int, n: int = 10) -> list[tuple[int, float]]:
         """The ``n`` movies whose factors have the highest cosine with ``item``'s."""
-        row = self.index.get(item)
-        if row is None:
-            return []
+        return self.similar_many([item], n).get(item, [])
+
+    def similar_many(self, items: Iterable[int], n: int = 10) -> dict[int, list[tuple[int, float]]]:
+        """:meth:`similar` of each known movie of ``items``, the catalogue's norms computed
+        once for all of them."""
+        rows = {item: row for item in items if (row := self.index.get(item)) is not None}
+        if not rows:
+            return {}
         factors = self.item_factors
         norms = np.sqrt(np.einsum("nk,nk->n", factors, factors))
         norms[norms == 0] = 1.0
-        cosine = (factors @ factors[row]) / (norms * norms[row])
-        rows = top_n(cosine, n, exclude=np.array([row]))
-        return list(zip(self.index.ids[rows].tolist(), cosine[rows].tolist(), strict=True))
+        ids = self.index.ids
+        result = {}
+        with _one_blas_thread():
+            for item, row in rows.items():
+                cosine = factors @ factors[row]
+                cosine /= norms
+                cosine /= norms[row]
+                best = top_n(cosine, n, exclude=np.array([row]), overwrite=True)
+                result[item] = list(zip(ids[best].tolist(), cosine[best].tolist(), strict=True))
+        return result
 
     @property
     def version(self) -> str:
@@ -365,11 +396,28 @@ class OnlineRecommender(Recommender):
         state = self.__dict__.copy()
         for name in self._BUFFERS:
             del state[name]
+        state["item_journal"] = None  # what is not yet shared is not part of a checkpoint
         return state
 
     def __setstate__(self, state: dict) -> None:
+        state.setdefault("item_journal", None)
         self.__dict__.update(state)
         self._allocate(max(self.index.capacity, 64))
+
+
+def _one_blas_thread():
+    """Small products on one BLAS thread: a second one only waits for the other process of
+    the worker (and on a shared machine for everyone else), which made them ~3× slower.
+    The controller is built once (its library scan costs ~0.3 ms, a limit ~12 µs)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+_BLAS = None
 
 
 def _pairs(values) -> list[tuple[int, object]]:

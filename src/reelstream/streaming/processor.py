@@ -79,6 +79,7 @@ class BatchProcessor(CacheWriter):
         similar_per_batch: int = 20,
         similar_per_s: float = 50.0,
         similar_every_s: float = 60.0,
+        item_sync=None,  # noqa: ANN001 - a reelstream.streaming.item_sync.ItemSync
     ) -> None:
         self.store = store
         self.cache = cache
@@ -113,6 +114,7 @@ class BatchProcessor(CacheWriter):
         # PostgreSQL), so apply never queries for them; a list naming a movie it lacks is
         # written without a page, and the API renders that one itself.
         self.pages = PageRenderer(MovieCatalog(store))
+        self.item_sync = item_sync  # item state shared with the other workers, or None
 
     # -- start-up ---------------------------------------------------------------------------
     def recover(self) -> int:
@@ -227,6 +229,8 @@ class BatchProcessor(CacheWriter):
 
         if stored:
             self._note_learned(max(event.timestamp for event, _ in stored))
+        if self.item_sync is not None:
+            self._exchange_items()
         new_ids = {event.event_id for event, _ in stored} - failed
         last_event = {
             event.user_id: event for event, _ in events.values() if event.event_id in new_ids
@@ -318,6 +322,14 @@ class BatchProcessor(CacheWriter):
         what it has, and lists it cannot render go without a page."""
         self.pages.prefetch(movie_ids)
 
+    def _exchange_items(self) -> None:
+        """Apply the other workers' item deltas, publish this batch's (best-effort: sharing
+        never stops the stream)."""
+        try:
+            self.item_sync.exchange(self.model)
+        except Exception:  # noqa: BLE001
+            log.exception("item state exchange failed; continuing with local item state")
+
     @_waits_for_postgres
     def _latest_events(self, user_ids: set[int]) -> dict[int, RatingEvent]:
         return self.store.latest_events(user_ids)
@@ -361,6 +373,8 @@ class BatchProcessor(CacheWriter):
     def close(self) -> None:
         """Finish a checkpoint write in flight and close the connections this processor opened."""
         self._background.close()
+        if self.item_sync is not None:
+            self.item_sync.close()
 
 
 def _check_model(model: OnlineRecommender) -> None:

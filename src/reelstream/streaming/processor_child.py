@@ -235,6 +235,7 @@ async def _serve(sock: socket.socket) -> None:
     from reelstream.settings import get_settings
     from reelstream.streaming.heartbeat import Heartbeat, start_metrics_server
     from reelstream.streaming.isolation import Isolating
+    from reelstream.streaming.item_sync import apply_while_idle
     from reelstream.streaming.worker import build_processor, listen_for_promotions
 
     settings = get_settings()
@@ -246,6 +247,7 @@ async def _serve(sock: socket.socket) -> None:
     heartbeat.processor = processor
     lock = asyncio.Lock()  # batches and model swaps never interleave
     promotions = asyncio.create_task(listen_for_promotions(settings, processor, lock))
+    sharing = asyncio.create_task(apply_while_idle(processor, lock))  # item state, when idle
     preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")  # in order
     isolating = Isolating(processor, lock, preparer)
     loop = asyncio.get_running_loop()
@@ -280,6 +282,7 @@ async def _serve(sock: socket.socket) -> None:
                 return
     finally:
         promotions.cancel()
+        sharing.cancel()
         reading.cancel()
         preparer.shutdown(wait=False, cancel_futures=True)
         heartbeat.stop()

@@ -41,6 +41,14 @@ def build_processor(settings: Settings) -> BatchProcessor:
         checkpoint_every_s=settings.checkpoint_every_s,
     )
     caught_up = processor.recover()
+    if settings.item_sync:
+        from reelstream.item_sync import ItemJournal
+        from reelstream.streaming.item_sync import ItemSync
+
+        # after recovery: events re-learned from PostgreSQL were shared before the restart
+        processor.model.item_journal = ItemJournal(settings.worker_id)
+        processor.item_sync = ItemSync(settings, settings.worker_id)
+        processor._exchange_items()  # fixes its read position now: later deltas are new
     log.info(
         "worker %s ready: model %s, %d events learned (%d caught up from PostgreSQL)",
         settings.worker_id,

@@ -248,3 +248,20 @@ def test_rebase_like_the_worker_keeps_stream_state(model):
     assert not {m for m, _ in recs} & {m for u, m, _, _ in EVENTS if u == user}
     fresh.learn_one(user, 4242, 5.0)  # a new movie after the rebase
     assert fresh.has_rated(user, 4242) and fresh.predict_one(user, 4242) > 0
+
+
+def test_recommend_many_equals_recommend_per_user(model):
+    users = [1, 2, 3, 999, 2]  # a cold user, a repeat
+    many = model.recommend_many(users, n=5)
+    assert list(many) == [1, 2, 3, 999]
+    for user in many:
+        assert many[user] == model.recommend(user, 5)
+
+
+def test_similar_many_equals_similar_per_movie(model):
+    movies = model.index.ids[:5].tolist() + [987654]
+    many = model.similar_many(movies, n=3)
+    assert 987654 not in many and model.similar(987654) == []
+    for movie in movies[:5]:
+        assert [m for m, _ in many[movie]] == [m for m, _ in model.similar(movie, 3)]
+        assert movie not in [m for m, _ in many[movie]]
