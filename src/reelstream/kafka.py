@@ -1,7 +1,7 @@
 """Kafka client helpers: every producer, consumer and admin call in reelstream goes through here.
 
 The timeouts come from :class:`~reelstream.settings.Settings`. Their embedded defaults matter on
-tansu: with client defaults a consumer group takes 20-30 s to form, with ours about 3 s.
+tansu: with client defaults a consumer group forms far more slowly (docs/performance.md).
 kafka-python is used for plain producers/consumers (it supports ``enable_idempotence`` on
 tansu); Faust (aiokafka underneath) stays at-least-once, so duplicates are made harmless by
 ``event_id`` downstream.
