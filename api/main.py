@@ -71,12 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = ServingContext.open(settings, metrics)
         app.state.context = context
-        # Bootstrap + metadata take ~2 s on tansu: connect now so the first POST does not wait.
+        # Bootstrap + metadata take seconds on tansu: connect now so the first POST does not wait.
         warm_up = asyncio.create_task(context.publisher.warm_up())
-        # Everything loaded so far (~100k objects: FastAPI, pydantic, kafka, psycopg...) lives
-        # as long as the process. Left to the collector, each full (gen 2) collection walked
-        # them all: a 100-300 ms pause every few thousand requests, the whole p99 tail of the
-        # recommendations endpoint at 500 req/s. Frozen, they are no longer scanned.
+        # Everything loaded so far (FastAPI, pydantic, kafka, psycopg...) lives as long as the
+        # process; left to the collector, each full (gen 2) collection would walk it all, a
+        # pause that makes the p99 tail (docs/performance.md). Frozen, it is not scanned.
         gc.collect()
         gc.freeze()
         try:

@@ -1,7 +1,7 @@
 """Kafka client helpers: every producer, consumer and admin call in reelstream goes through here.
 
 The timeouts come from :class:`~reelstream.settings.Settings`. Their embedded defaults matter on
-tansu: with client defaults a consumer group takes 20-30 s to form, with ours about 3 s.
+tansu: with client defaults a consumer group forms far more slowly (docs/performance.md).
 kafka-python is used for plain producers/consumers (it supports ``enable_idempotence`` on
 tansu); Faust (aiokafka underneath) stays at-least-once, so duplicates are made harmless by
 ``event_id`` downstream.
@@ -25,7 +25,6 @@ __all__ = [
     "make_producer",
     "make_consumer",
     "faust_broker_settings",
-    "use_fetch_max_wait",
     "broker_reachable",
     "committed_offsets",
 ]
@@ -154,23 +153,6 @@ def faust_broker_settings(settings: Settings) -> dict[str, Any]:
         "topic_replication_factor": 1,
         "processing_guarantee": "at_least_once",
     }
-
-
-def use_fetch_max_wait(ms: int) -> None:
-    """Faust passes ``fetch_max_wait_ms=1500`` to aiokafka with no setting to change it; its
-    driver looks the consumer class up on the ``aiokafka`` module, so narrow it there."""
-    import aiokafka
-
-    base = getattr(aiokafka.AIOKafkaConsumer, "unpatched", aiokafka.AIOKafkaConsumer)
-
-    class Consumer(base):  # type: ignore[misc, valid-type]
-        unpatched = base
-
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            kwargs["fetch_max_wait_ms"] = ms
-            super().__init__(*args, **kwargs)
-
-    aiokafka.AIOKafkaConsumer = Consumer
 
 
 def broker_reachable(settings: Settings, timeout_s: float = 3.0) -> bool:

@@ -7,23 +7,31 @@ import asyncio
 import pytest
 
 
-def test_worker_consumers_use_the_configured_fetch_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_app_s_consumer_gets_the_configured_fetch_wait() -> None:
+    """Faust passes 1500 ms to aiokafka; the tuned consumer thread sets the configured wait on
+    the consumer it creates (this app's only: aiokafka's class is left as it is)."""
     import aiokafka
 
-    from reelstream.kafka import use_fetch_max_wait
+    from stream_processor.app import app, settings
 
-    monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", aiokafka.AIOKafkaConsumer)  # restored after
-    use_fetch_max_wait(7)
+    async def ignore_partitions(*args) -> None:
+        return None
 
-    async def make() -> int:
-        # what Faust's driver does: it passes 1500 ms, always
-        consumer = aiokafka.AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1", fetch_max_wait_ms=1500)
+    async def make() -> tuple[int, type]:
+        consumer = app.transport.create_consumer(
+            callback=ignore_partitions,
+            on_partitions_revoked=ignore_partitions,
+            on_partitions_assigned=ignore_partitions,
+        )
+        created = consumer._thread._create_worker_consumer(app.transport)
         try:
-            return consumer._fetch_max_wait_ms
+            return created._fetch_max_wait_ms, type(created)
         finally:
-            await consumer.stop()
+            await created.stop()
 
-    assert asyncio.run(make()) == 7
+    wait_ms, created_type = asyncio.run(make())
+    assert wait_ms == settings.kafka_fetch_max_wait_ms != 1500
+    assert created_type is aiokafka.AIOKafkaConsumer
 
 
 def test_the_app_takes_group_and_timeouts_from_settings() -> None:
@@ -35,10 +43,10 @@ def test_the_app_takes_group_and_timeouts_from_settings() -> None:
 
 
 def test_the_app_hands_messages_to_streams_directly() -> None:
-    from reelstream.streaming.faust_consumer import DirectDeliveryConsumer
+    from reelstream.streaming.faust_tuning import DirectDeliveryConsumer
     from stream_processor.app import app
 
-    assert app.transport.Consumer is DirectDeliveryConsumer
+    assert issubclass(app.transport.Consumer, DirectDeliveryConsumer)
 
 
 def test_direct_delivery_awaits_each_message_and_keeps_wait_first_while_suspended() -> None:
@@ -49,11 +57,11 @@ def test_direct_delivery_awaits_each_message_and_keeps_wait_first_while_suspende
     import faust
     from faust.types import TP
 
-    from reelstream.streaming.faust_consumer import use_direct_delivery
+    from reelstream.streaming.faust_tuning import tune
 
     async def run() -> tuple[list[int], list[int]]:
         app = faust.App("direct-delivery-test", broker="kafka://127.0.0.1:1", web_enabled=False)
-        use_direct_delivery(app)
+        tune(app)
         delivered: list[int] = []
         via_wait_first: list[int] = []
         fetcher = SimpleNamespace(_stopped=asyncio.Event())
@@ -96,7 +104,7 @@ def test_direct_delivery_awaits_each_message_and_keeps_wait_first_while_suspende
 def test_the_app_keeps_no_per_message_statistics() -> None:
     from faust.types import TP
 
-    from reelstream.streaming.faust_monitor import BatchMonitor
+    from reelstream.streaming.faust_tuning import BatchMonitor
     from stream_processor.app import app
 
     assert isinstance(app.monitor, BatchMonitor)
@@ -107,10 +115,7 @@ def test_the_app_keeps_no_per_message_statistics() -> None:
 def test_the_producer_buffer_counts_its_queue_without_a_settings_lookup() -> None:
     import faust
 
-    from reelstream.streaming.faust_producer import (
-        UnthreadedProducerBuffer,
-        use_unthreaded_producer_buffer,
-    )
+    from reelstream.streaming.faust_tuning import UnthreadedProducerBuffer, tune
     from stream_processor.app import app
 
     buffer = app.producer.buffer
@@ -125,4 +130,4 @@ def test_the_producer_buffer_counts_its_queue_without_a_settings_lookup() -> Non
 
     threaded = faust.App("threaded-producer-test", producer_threaded=True, web_enabled=False)
     with pytest.raises(ValueError, match="producer_threaded"):
-        use_unthreaded_producer_buffer(threaded)
+        tune(threaded)

@@ -3,11 +3,9 @@
 Run as ``python -m reelstream.bench.faust_raw N [faust|worker]`` with ``REELSTREAM_*``
 settings in the environment; prints one JSON line ``{"events": N, "seconds": s}`` (timed from
 the first message) and exits. ``faust`` (default) keeps Faust's consumer as it ships (fetch
-wait 1500 ms); ``worker`` gives it the worker's consumer: the fetch wait narrowed to
-``REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS`` for freshness on tansu, messages handed to the
-stream directly (:mod:`reelstream.streaming.faust_consumer`), no per-message monitor
-statistics (:mod:`reelstream.streaming.faust_monitor`) and the producer buffer check without
-a settings lookup (:mod:`reelstream.streaming.faust_producer`).
+wait 1500 ms); ``worker`` gives it the worker's adjustments (:func:`reelstream.streaming.faust_tuning.tune`:
+the fetch wait narrowed to ``REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS``, messages handed to the
+stream directly, no per-message monitor statistics, the producer buffer counted directly).
 """
 
 from __future__ import annotations
@@ -19,20 +17,16 @@ import time
 
 import faust
 
-from reelstream.kafka import faust_broker_settings, use_fetch_max_wait
+from reelstream.kafka import faust_broker_settings
 from reelstream.settings import get_settings
-from reelstream.streaming.faust_consumer import use_direct_delivery
-from reelstream.streaming.faust_monitor import BatchMonitor
-from reelstream.streaming.faust_producer import use_unthreaded_producer_buffer
+from reelstream.streaming.faust_tuning import tune
 
 __all__ = ["build_app"]
 
 
 def build_app(expected: int, consumer: str = "faust") -> faust.App:
-    """The counting app (built on demand: it changes aiokafka's consumer for the process)."""
+    """The counting app, as Faust ships it or with the worker's adjustments."""
     settings = get_settings()
-    if consumer == "worker":
-        use_fetch_max_wait(settings.kafka_fetch_max_wait_ms)
     (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust makes only the leaf
     app = faust.App(
         f"{settings.consumer_group}.raw.{consumer}",  # a group of its own: reads from the start
@@ -43,11 +37,9 @@ def build_app(expected: int, consumer: str = "faust") -> faust.App:
         datadir=str(settings.state_dir / "faust" / "{conf.id}"),
         web_enabled=False,
         autodiscover=False,
-        **({"Monitor": BatchMonitor} if consumer == "worker" else {}),
     )
     if consumer == "worker":
-        use_direct_delivery(app)
-        use_unthreaded_producer_buffer(app)
+        tune(app, fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms)
     topic = app.topic(settings.ratings_topic, value_type=bytes)
     batch, within = settings.worker_batch_size, settings.worker_batch_within_s
 

@@ -8,7 +8,7 @@ catalogue on the model the worker ended with.
 
 The worker's clock stops when PostgreSQL holds every event (polled every 100 ms; the last
 batch is learned and cached milliseconds after its insert), not when the committed offsets
-reach the end: Faust commits every 2.8 s, which would add up to 3 s to a ~25 s run. The
+reach the end: Faust commits every few seconds, a large share of a run this short. The
 committed offsets are still awaited afterwards, untimed, as the check that all was processed.
 """
 
@@ -116,7 +116,7 @@ def _wait_all_stored(settings: Settings, expected: int, timeout_s: float) -> Non
 
 def _topn_us(model: OnlineRecommender, n: int = 10, users: int = 300, passes: int = 3) -> float:
     """Median time of one top-N (as ``bench topn`` reports it), over ``passes`` rounds of
-    ``users`` users: the median, because this machine's speed wanders ±40% second to second."""
+    ``users`` users: the median, because a shared machine's speed wanders second to second."""
     ids = list(model.rated.users())[:users]
     model.recommend(ids[0], n)  # warm
     times = []

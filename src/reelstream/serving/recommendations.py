@@ -71,7 +71,7 @@ class RecommendationsUnavailable(Exception):
     """Neither Redis nor the PostgreSQL fallback could produce a list."""
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass' __init__ costs 3x (once per request)
+@dataclass(slots=True)  # not frozen: a frozen dataclass' __init__ costs more (once per request)
 class ServedRecommendations:
     user_id: int | None
     source: Source

@@ -1,6 +1,6 @@
 """MLflow tracking server: SQLite backend store and local artifacts under the state dir.
 
-The slowest service (~17 s until ``/health`` answers), so tests only start it on request.
+The slowest service to answer ``/health``, so tests only start it on request.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ __all__ = ["MlflowService"]
 class MlflowService(Service):
     name = "mlflow"
     setting = "mlflow_tracking_uri"
-    start_timeout_s = 360.0  # ~17 s on an idle machine; over 240 s seen under heavy load
+    start_timeout_s = 360.0  # generous: a loaded machine slows its start-up many times over
 
     def env(self) -> dict[str, str]:
         # No job runner: it forks 7 huey consumers at start (GenAI jobs reelstream never

@@ -13,7 +13,6 @@ from pathlib import Path
 from reelstream.settings import Settings
 from reelstream.stack._proc import (
     PidFile,
-    log_tail,
     port_answers,
     port_owner,
     spawn,
@@ -23,6 +22,7 @@ from reelstream.stack._proc import (
 from reelstream.stack.base import Service, ServiceStatus, StackError, State
 from reelstream.stack.mlflow_server import MlflowService
 from reelstream.stack.postgres import PostgresService
+from reelstream.stack.readiness import Vanished, wait_ready
 from reelstream.stack.redis_server import RedisService
 from reelstream.stack.tansu import KafkaService
 
@@ -36,10 +36,6 @@ SERVICES: dict[str, type[Service]] = {
     "postgres": PostgresService,
 }
 _DISPLAY_ORDER = ("kafka", "redis", "postgres", "mlflow")
-
-
-class _Vanished(Exception):
-    """A service seen running exited before it answered: start it again."""
 
 
 class EmbeddedStack:
@@ -135,8 +131,9 @@ class EmbeddedStack:
             vanished: list[str],
         ) -> None:
             try:
-                report(self._wait_ready(name, proc, t0, timeout_s, note=note))
-            except _Vanished:
+                svc = self._services[name]
+                report(wait_ready(svc, self._pid_file(name), proc, t0, timeout_s, note=note))
+            except Vanished:
                 vanished.append(name)
             except Exception as exc:  # noqa: BLE001 - reported per service
                 errors[name] = str(exc) if isinstance(exc, StackError) else f"{name}: {exc!r}"
@@ -207,52 +204,6 @@ class EmbeddedStack:
             errors[name] = f"{name}: could not start: {exc}"
         else:
             pool.submit(wait, name, proc, t0, note, vanished)
-
-    def _wait_ready(
-        self,
-        name: str,
-        proc: subprocess.Popen[bytes] | None,
-        t0: float,
-        timeout_s: float | None = None,
-        *,
-        note: str | None = None,
-    ) -> ServiceStatus:
-        svc = self._services[name]
-        timeout_s = svc.start_timeout_s if timeout_s is None else timeout_s
-        pid_file = self._pid_file(name)
-
-        def answered_or_exited() -> bool:
-            if proc is not None and proc.poll() is not None:
-                return True
-            if proc is None and pid_file.running_pid() is None:
-                return True
-            return svc.ready()
-
-        ok = wait_until(answered_or_exited, timeout_s, interval_s=0.1)
-        exited = (proc.poll() is not None) if proc is not None else pid_file.running_pid() is None
-        if proc is None and exited:
-            raise _Vanished(name)
-        if exited or not ok:
-            why = (
-                f"exited with code {proc.returncode}"
-                if proc is not None and exited
-                else f"did not answer within {timeout_s:.0f}s (raise it with --timeout)"
-            )
-            if proc is not None and not exited:  # do not leave a half-started server behind
-                stop_group(proc.pid, svc.stop_signal, timeout_s=5)
-            pid_file.remove()
-            raise StackError(
-                f"{name}: {why}; log {svc.log_path}:\n{log_tail(svc.log_path)}"
-            )
-        notes = [n for n in (note, svc.after_up()) if n]
-        return ServiceStatus(
-            name,
-            svc.url,
-            "started" if proc is not None else "already running",
-            pid=pid_file.running_pid(),
-            seconds=time.monotonic() - t0,
-            note="; ".join(notes) or None,
-        )
 
     # ---- down / status --------------------------------------------------------------------
     def down(self, services: Iterable[str] | None = None) -> list[ServiceStatus]:

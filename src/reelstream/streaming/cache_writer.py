@@ -2,7 +2,7 @@
 its default page), the popular list, and the similar-movie lists of just-rated movies.
 
 A mixin of :class:`~reelstream.streaming.processor.BatchProcessor` (it uses the processor's
-model, cache, page renderer and limits). Redis being away is waited out; a failure for one
+model, cache, page renderer, config and similar-list schedule). Redis being away is waited out; a failure for one
 user or one movie skips that list (logged) instead of failing the batch.
 """
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from reelstream.cache import RecommendationCache
     from reelstream.models.online import OnlineRecommender
     from reelstream.recommendation_format import PageRenderer
+    from reelstream.streaming.batch import ProcessorConfig
+    from reelstream.streaming.similar import SimilarSchedule
 
 __all__ = ["CacheWriter"]
 
@@ -32,14 +34,8 @@ class CacheWriter:
     cache: RecommendationCache
     model: OnlineRecommender
     pages: PageRenderer
-    top_n: int
-    popular_n: int
-    similar_per_batch: int
-    similar_per_s: float
-    similar_every_s: float
-    _similar_at: dict[int, float]
-    _similar_tokens: float
-    _similar_tokens_at: float
+    config: ProcessorConfig
+    similar: SimilarSchedule
 
     @waits_out("Redis")
     def _lost_in_cache(self, latest: dict[int, RatingEvent]) -> dict[int, RatingEvent]:
@@ -66,7 +62,7 @@ class CacheWriter:
         version = self.model.version
         t0 = time.perf_counter()
         try:
-            lists = self.model.recommend_many(last_event, self.top_n)  # each user once
+            lists = self.model.recommend_many(last_event, self.config.top_n)  # each user once
         except Exception:  # noqa: BLE001 - narrowed: one user's list must not stop the others'
             lists = self._recommend_one_by_one(last_event)
         if lists:
@@ -88,7 +84,8 @@ class CacheWriter:
                 )
             )
         self.cache.put_user_recommendations(batch, self._render_page)
-        popular = [Recommendation(movie_id=m, score=s) for m, s in self.model.popular(self.popular_n)]
+        popular_items = self.model.popular(self.config.popular_n)
+        popular = [Recommendation(movie_id=m, score=s) for m, s in popular_items]
         self.cache.put_popular(popular, version)
 
     def _recommend_one_by_one(
@@ -97,7 +94,7 @@ class CacheWriter:
         lists = {}
         for user_id in last_event:
             try:
-                lists[user_id] = self.model.recommend(user_id, self.top_n)
+                lists[user_id] = self.model.recommend(user_id, self.config.top_n)
             except Exception:  # noqa: BLE001
                 log.exception("top-N of user %s failed; their list is not refreshed", user_id)
         return lists
@@ -112,23 +109,10 @@ class CacheWriter:
 
     @waits_out("Redis")
     def _refresh_similar(self, movie_ids: list[int]) -> None:
-        """Write the similar lists of the most recently rated movies not refreshed lately."""
-        now = time.monotonic()
-        self._similar_tokens = min(
-            float(self.similar_per_batch),
-            self._similar_tokens + (now - self._similar_tokens_at) * self.similar_per_s,
-        )
-        self._similar_tokens_at = now
-        limit = int(self._similar_tokens)
-        due: list[int] = []
-        for movie_id in dict.fromkeys(movie_ids) if limit else ():  # newest first, once each
-            if now - self._similar_at.get(movie_id, -1e18) >= self.similar_every_s:
-                due.append(movie_id)
-                if len(due) == limit:
-                    break
+        """Write the similar lists of the most recently rated movies the schedule lets through."""
+        due = self.similar.due(movie_ids)
         if not due:
             return
-        self._similar_tokens -= len(due)
         try:
             found = self.model.similar_many(due, 20)  # the catalogue's norms once for all
         except Exception:  # noqa: BLE001 - narrowed: one movie's list must not stop the batch
@@ -138,7 +122,6 @@ class CacheWriter:
             for movie_id in due
         }
         self.cache.put_similar(similar)
-        self._similar_at.update(dict.fromkeys(due, now))
 
     def _similar_one_by_one(self, movie_ids: list[int]) -> dict[int, list[tuple[int, float]]]:
         found = {}

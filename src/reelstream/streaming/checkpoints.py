@@ -1,19 +1,27 @@
-"""Checkpoint writes off the hot path.
+"""Checkpoints of the model, written off the hot path.
 
 Serialising the model is done by the caller, between two batches, so the bytes and the
 sequence number they go with are one consistent snapshot. Writing those bytes to PostgreSQL
-(~8 MB, 0.2-0.3 s measured here) then happens on one background thread with its own connection, while
-the next batches are processed. At most one write is in flight: a checkpoint that falls due
-while the previous one is still being written waits for the next batch.
+(several MB) then happens on one background thread with its own connection, while the next
+batches are processed. At most one write is in flight: a checkpoint that falls due while the
+previous one is still being written waits for the next batch.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from reelstream.store import EventStore
 
-__all__ = ["BackgroundCheckpoints"]
+__all__ = ["BackgroundCheckpoints", "Checkpointer", "Snapshot"]
+
+log = logging.getLogger(__name__)
+
+#: The model's bytes, the sequence of the last event it learned, how many events it learned.
+Snapshot = tuple[bytes, int, int]
 
 
 class BackgroundCheckpoints:
@@ -61,3 +69,54 @@ class BackgroundCheckpoints:
                 self._store.close()
                 self._store = None
             raise
+
+
+class Checkpointer:
+    """When to checkpoint (every N events or T seconds) and the writes themselves."""
+
+    def __init__(self, name: str, dsn: str, every_events: int, every_s: float) -> None:
+        self.name = name
+        self.every_events = every_events
+        self.every_s = every_s
+        self.since = 0  # events learned since the last checkpoint
+        self._at = time.monotonic()
+        self._background = BackgroundCheckpoints(dsn)
+
+    def learned(self, events: int) -> None:
+        self.since += events
+
+    @property
+    def due(self) -> bool:
+        by_count = self.since >= self.every_events
+        return bool(self.since) and (by_count or time.monotonic() - self._at >= self.every_s)
+
+    def maybe(self, snapshot: Callable[[], Snapshot]) -> None:
+        """When due and no write is in flight: take the snapshot now, write it in the background."""
+        if self._background.busy:
+            return
+        try:
+            self._background.wait()  # surfaces a failed write of the previous checkpoint
+        except Exception:
+            log.exception("checkpoint write failed; retrying after the next batch")
+            self.since = max(self.since, self.every_events)
+        if self.due:
+            self._background.submit(self.name, *snapshot())
+            self._reset()
+
+    def now(self, snapshot: Callable[[], Snapshot]) -> None:
+        """Write a checkpoint and wait for it (an older snapshot never lands after it)."""
+        try:
+            self._background.wait()
+        except Exception:
+            log.warning("an earlier background checkpoint failed; this one supersedes it")
+        self._background.submit(self.name, *snapshot())
+        self._background.wait()
+        self._reset()
+
+    def close(self) -> None:
+        """Finish a write in flight and close its connection."""
+        self._background.close()
+
+    def _reset(self) -> None:
+        self.since = 0
+        self._at = time.monotonic()

@@ -8,12 +8,15 @@ readable reason, so the caller dead-letters that message and goes on. The worker
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import ValidationError
 
 from reelstream.schemas import RatingEvent
+from reelstream.streaming.messages import DeadLetter, RawMessage
 from reelstream.streaming.resilience import describe
 
-__all__ = ["BadMessage", "decode_rating", "MAX_MESSAGE_BYTES"]
+__all__ = ["BadMessage", "decode_rating", "decode_batch", "MAX_MESSAGE_BYTES"]
 
 #: A rating is ~150 bytes of JSON; anything this large is not one (refused before parsing).
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -46,3 +49,20 @@ def decode_rating(value: bytes | None, key: bytes | None = None) -> RatingEvent:
         shown = key[:40].decode("utf-8", "replace")
         raise BadMessage(f"key: {shown!r} does not match user_id {event.user_id}")
     return event
+
+
+def decode_batch(
+    messages: Sequence[RawMessage],
+) -> tuple[dict[object, tuple[RatingEvent, RawMessage]], list[DeadLetter]]:
+    """The batch's valid events by event id (the first of a repeated id kept, in batch order)
+    and a dead letter for every message that is not one."""
+    events: dict[object, tuple[RatingEvent, RawMessage]] = {}
+    dead_letters: list[DeadLetter] = []
+    for message in messages:
+        try:
+            event = decode_rating(message.value, message.key)
+        except BadMessage as exc:
+            dead_letters.append(DeadLetter(message, str(exc), "validate"))
+            continue
+        events.setdefault(event.event_id, (event, message))
+    return events, dead_letters

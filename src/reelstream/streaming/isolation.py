@@ -15,7 +15,8 @@ import logging
 from concurrent.futures import Executor
 
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
-from reelstream.streaming.processor import BatchProcessor, PreparedBatch
+from reelstream.streaming.batch import PreparedBatch
+from reelstream.streaming.processor import BatchProcessor
 from reelstream.streaming.resilience import HEALTH, MAX_BACKOFF_S, describe, is_outage
 
 __all__ = ["Isolating"]

@@ -17,6 +17,7 @@ from reelstream.cache import RecommendationCache
 from reelstream.models import OnlineRecommender, load_online_config
 from reelstream.settings import Settings
 from reelstream.store import EventStore
+from reelstream.streaming.batch import ProcessorConfig
 from reelstream.streaming.processor import BatchProcessor
 from reelstream.streaming.promotion import adopt, fetch_new_champion, promotions_channel
 from reelstream.streaming.resilience import MAX_BACKOFF_S, describe, waits_out
@@ -36,9 +37,11 @@ def build_processor(settings: Settings) -> BatchProcessor:
         cache=RecommendationCache.from_settings(settings),
         model=OnlineRecommender(config),
         checkpoint_name=settings.worker_id,
-        top_n=settings.top_n,
-        checkpoint_every_events=settings.checkpoint_every_events,
-        checkpoint_every_s=settings.checkpoint_every_s,
+        config=ProcessorConfig(
+            top_n=settings.top_n,
+            checkpoint_every_events=settings.checkpoint_every_events,
+            checkpoint_every_s=settings.checkpoint_every_s,
+        ),
     )
     caught_up = processor.recover()
     if settings.item_sync:

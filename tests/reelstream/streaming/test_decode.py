@@ -29,3 +29,17 @@ def test_a_valid_message_with_its_key_or_none_is_decoded():
     event = RatingEvent(user_id=3, movie_id=1, rating=4)
     assert decode_rating(event.to_bytes(), event.key) == event
     assert decode_rating(event.to_bytes(), None) == event
+
+
+def test_a_batch_keeps_the_first_of_a_repeated_event_and_dead_letters_the_rest():
+    from reelstream.streaming.decode import decode_batch
+    from reelstream.streaming.messages import RawMessage
+
+    one, two = RatingEvent(user_id=1, movie_id=1, rating=4), RatingEvent(user_id=2, movie_id=1, rating=3)
+    batch = [RawMessage(one.to_bytes(), offset=0), RawMessage(b"{", offset=1),
+             RawMessage(two.to_bytes(), offset=2), RawMessage(one.to_bytes(), offset=3)]
+
+    events, dead = decode_batch(batch)
+
+    assert [(e, m.offset) for e, m in events.values()] == [(one, 0), (two, 2)]
+    assert [(d.message.offset, d.stage) for d in dead] == [(1, "validate")]

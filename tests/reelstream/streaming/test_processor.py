@@ -11,6 +11,7 @@ from reelstream.models import OnlineConfig, OnlineRecommender
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
 from reelstream.streaming.messages import RawMessage
+from reelstream.streaming.batch import ProcessorConfig
 from reelstream.streaming.processor import BatchProcessor
 
 START = datetime(2020, 1, 1, tzinfo=UTC)
@@ -39,14 +40,13 @@ def messages(events: list[RatingEvent], offset: int = 0) -> list[RawMessage]:
     ]
 
 
-def make_processor(settings, cache, **kwargs) -> BatchProcessor:
+def make_processor(settings, cache, **config) -> BatchProcessor:
     return BatchProcessor(
         store=EventStore(settings.postgres_dsn),
         cache=cache,
         model=OnlineRecommender(OnlineConfig(cold_start_min_ratings=1)),
         checkpoint_name=settings.worker_id,
-        top_n=10,
-        **kwargs,
+        config=ProcessorConfig(top_n=10, **config),
     )
 
 
@@ -194,8 +194,7 @@ def test_registry_probe_says_unreachable_without_importing_mlflow():
 
 def test_rated_movies_get_similar_lists_bounded_per_batch(worker_settings, cache):
     events = make_events(200)
-    processor = make_processor(worker_settings, cache)
-    processor.similar_per_batch = 5
+    processor = make_processor(worker_settings, cache, similar_per_batch=5)
     processor.handle(messages(events))
 
     newest_first = list(dict.fromkeys(e.movie_id for e in reversed(events)))
@@ -208,8 +207,8 @@ def test_rated_movies_get_similar_lists_bounded_per_batch(worker_settings, cache
 
 def test_similar_lists_keep_to_a_per_second_budget(worker_settings, cache):
     events = make_events(300, movies=200)
-    processor = make_processor(worker_settings, cache)
-    processor.similar_per_batch, processor.similar_per_s = 5, 1e-9  # no refill to speak of
+    # no refill to speak of
+    processor = make_processor(worker_settings, cache, similar_per_batch=5, similar_per_s=1e-9)
     processor.handle(messages(events[:100]))
     processor.handle(messages(events[100:], offset=100))  # the first batch spent the budget
 

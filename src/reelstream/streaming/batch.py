@@ -1,0 +1,46 @@
+"""The data a batch carries between the processor's steps, and the processor's limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reelstream.schemas import RatingEvent
+from reelstream.streaming.messages import DeadLetter, RawMessage
+
+__all__ = ["PreparedBatch", "ProcessorConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorConfig:
+    """How much the processor writes per batch and how often it checkpoints.
+
+    Similar-movie lists are refreshed for the movies just rated: at most ``similar_per_batch``
+    per batch and ``similar_per_s`` per second (a token bucket, full at start), each movie at
+    most once every ``similar_every_s``, so they stay off the hot path's budget.
+    """
+
+    top_n: int = 20
+    popular_n: int = 100
+    checkpoint_every_events: int = 5000
+    checkpoint_every_s: float = 30.0
+    similar_per_batch: int = 20
+    similar_per_s: float = 50.0
+    similar_every_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A batch validated and stored, not yet learned (see ``BatchProcessor.prepare``)."""
+
+    size: int  # messages received
+    events: dict[object, tuple[RatingEvent, RawMessage]]  # valid, by event_id, first kept
+    dead_letters: list[DeadLetter]
+    histories: dict[int, set[int]]  # first-seen users' earlier movies
+    stored: list[tuple[RatingEvent, int]]  # newly stored, in batch order, with their seq
+    latest: dict[int, RatingEvent]  # users with only duplicates here: their latest stored event
+    started: float
+
+    @classmethod
+    def single(cls, event: RatingEvent, seq: int, message: RawMessage, started: float) -> PreparedBatch:
+        """One event already stored, as a batch of its own (to learn it alone)."""
+        return cls(1, {event.event_id: (event, message)}, [], {}, [(event, seq)], {}, started)

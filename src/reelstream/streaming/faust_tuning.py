@@ -1,0 +1,221 @@
+"""Every adjustment this project makes to Faust, applied to one app by :func:`tune`.
+
+``stream_processor/app.py`` builds a plain ``faust.App(...)``; :func:`tune` then changes, for
+that app only:
+
+* **the consumer's fetch wait**: Faust's aiokafka driver always passes
+  ``fetch_max_wait_ms=1500`` and has no setting for it; the embedded broker answers a fetch
+  only when the wait is over, so the wait bounds how fresh a recommendation can be.
+  :class:`_TunedConsumerThread` sets the configured wait on the consumer it creates, before
+  that consumer starts;
+* **direct delivery**: Faust's fetch loop (``Consumer._drain_messages``) delivers each message
+  through ``wait_first``, which wraps four awaitables in tasks per message. While the flow runs,
+  :class:`DirectDeliveryConsumer` awaits the delivery itself (it only waits when a stream's
+  queue is full, and streams keep draining while the flow is suspended, so it cannot hang a
+  rebalance); while the flow is suspended it keeps ``wait_first``. The loop is otherwise
+  Faust's, line for line;
+* **the producer buffer**: before delivering each message the conductor awaits
+  ``producer.buffer.wait_until_ebb()``, whose ``size`` looks ``producer_threaded`` up in the
+  settings registry every time; :class:`UnthreadedProducerBuffer` counts its queue directly;
+* **the monitor**: :class:`BatchMonitor` drops the four per-message statistics hooks (this
+  worker has no Faust web views or StatsD; its metrics are Prometheus counters kept per batch);
+* **the table manager**: :class:`TablelessTableManager` skips the 1 s wait for tables to
+  register (this app keeps none: the model lives in the processor process).
+
+Their cost is in ``docs/performance.md``. They rely on Faust internals, so they are written
+against one version, :data:`FAUST_VERSION`; ``tests/reelstream/streaming/test_faust_tuning.py``
+fails when the installed version or the internals it relies on change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import logging
+from typing import Any
+
+import faust
+from faust.sensors import Monitor
+from faust.tables import TableManager
+from faust.transport.consumer import CONSUMER_FETCHING
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaDriverConsumer
+from faust.transport.drivers.aiokafka import Producer as AIOKafkaDriverProducer
+from faust.transport.producer import ProducerBuffer
+
+__all__ = [
+    "FAUST_VERSION",
+    "tune",
+    "DirectDeliveryConsumer",
+    "UnthreadedProducerBuffer",
+    "BatchMonitor",
+    "TablelessTableManager",
+]
+
+log = logging.getLogger(__name__)
+
+#: The faust-streaming release these adjustments were written against.
+FAUST_VERSION = "0.15.3"
+
+
+def tune(app: faust.App, *, fetch_max_wait_ms: int | None = None) -> faust.App:
+    """Apply every adjustment to ``app`` (before its worker starts, before anything reads
+    ``app.monitor`` or ``app.tables``); ``fetch_max_wait_ms=None`` keeps Faust's wait."""
+    installed = importlib.metadata.version("faust-streaming")
+    if installed != FAUST_VERSION:
+        log.warning(
+            "faust-streaming %s is installed; reelstream's Faust adjustments were written "
+            "for %s (reelstream.streaming.faust_tuning)", installed, FAUST_VERSION,
+        )
+    if app.conf.producer_threaded:
+        raise ValueError("the unthreaded producer buffer needs producer_threaded=False")
+    if app._monitor is not None or "tables" in app.__dict__:
+        raise RuntimeError("tune the app before its monitor or table manager is created")
+    transport = app.transport
+    for role, driver in (("Consumer", AIOKafkaDriverConsumer), ("Producer", AIOKafkaDriverProducer)):
+        if not issubclass(getattr(transport, role), driver):
+            raise TypeError(f"needs Faust's aiokafka driver, not {getattr(transport, role)}")
+    transport.Consumer = type(
+        "TunedConsumer", (DirectDeliveryConsumer,), {"fetch_max_wait_ms": fetch_max_wait_ms}
+    )
+    transport.Producer = UnthreadedBufferProducer
+    app.conf.Monitor = BatchMonitor
+    app.conf.TableManager = TablelessTableManager
+    return app
+
+
+# -- consumer -------------------------------------------------------------------------------
+class _TunedConsumerThread(AIOKafkaConsumerThread):
+    """Faust's consumer thread, giving the aiokafka consumer it creates the configured wait."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        wait_ms = getattr(self.consumer, "fetch_max_wait_ms", None)
+        if wait_ms is not None:
+            consumer._fetch_max_wait_ms = wait_ms  # read when the consumer starts
+        return consumer
+
+
+class DirectDeliveryConsumer(AIOKafkaDriverConsumer):
+    """Faust's aiokafka consumer with the per-message ``wait_first`` skipped (see module)."""
+
+    fetch_max_wait_ms: int | None = None
+
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return _TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _drain_messages(self, fetcher: Any) -> None:
+        callback = self.callback
+        getmany = self.getmany
+        consumer_should_stop = self._stopped.is_set
+        fetcher_should_stop = fetcher._stopped.is_set
+        suspended = self.suspend_flow.is_set
+
+        get_read_offset = self._read_offset.__getitem__
+        set_read_offset = self._read_offset.__setitem__
+        set_flag = self.diag.set_flag
+        unset_flag = self.diag.unset_flag
+        commit_every = self._commit_every
+        acks_enabled_for = self.app.topics.acks_enabled_for
+
+        yield_every = 100
+        num_since_yield = 0
+        sleep = asyncio.sleep
+
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                set_flag(CONSUMER_FETCHING)
+                ait = getmany(timeout=1.0)
+                await self.sleep(0)
+                if not self.should_stop:
+                    async for tp, message in ait:
+                        num_since_yield += 1
+                        if num_since_yield > yield_every:
+                            await sleep(0)
+                            num_since_yield = 0
+                        offset = message.offset
+                        r_offset = get_read_offset(tp)
+                        if r_offset is None or offset >= r_offset:
+                            gap = offset - (r_offset or 0)
+                            if gap > 1 and r_offset and acks_enabled_for(message.topic):
+                                await self._add_gap(tp, r_offset + 1, offset)
+                            if commit_every is not None and self._n_acked >= commit_every:
+                                self._n_acked = 0
+                                await self.commit()
+                            if suspended():
+                                await self.wait_first(callback(message), self.suspend_flow.wait())
+                            else:
+                                await callback(message)
+                            set_read_offset(tp, offset)
+                        else:
+                            self.log.dev("DROPPED MESSAGE ROFF %r", offset)
+                    unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                self.log.info("Broker stopped consumer, shutting down...")
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                self.log.info("Consumer shutting down for user cancel.")
+                return
+            raise
+        except Exception as exc:
+            self.log.exception("Drain messages raised: %r", exc)
+            raise
+        finally:
+            unset_flag(CONSUMER_FETCHING)
+
+
+# -- producer -------------------------------------------------------------------------------
+class UnthreadedProducerBuffer(ProducerBuffer):
+    """Faust's producer buffer for ``producer_threaded=False`` (the default)."""
+
+    @property
+    def size(self) -> int:
+        return len(self.pending._queue)  # type: ignore[attr-defined]
+
+    async def wait_until_ebb(self) -> None:
+        if self.size > self.max_messages:
+            await super().wait_until_ebb()
+
+
+class UnthreadedBufferProducer(AIOKafkaDriverProducer):
+    """Faust's aiokafka producer with an :class:`UnthreadedProducerBuffer`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        buffer = UnthreadedProducerBuffer(loop=self.loop, beacon=self.beacon)
+        buffer.app = self.app
+        self.buffer = buffer
+
+
+# -- monitor and tables ---------------------------------------------------------------------
+class BatchMonitor(Monitor):
+    """Faust's monitor with the per-message hooks switched off; the rest (commits, sends,
+    rebalances: per batch, not per message) stays."""
+
+    def on_message_in(self, tp: Any, offset: int, message: Any) -> None:
+        return None
+
+    def on_stream_event_in(self, tp: Any, offset: int, stream: Any, event: Any) -> None:
+        return None
+
+    def on_stream_event_out(
+        self, tp: Any, offset: int, stream: Any, event: Any, state: Any = None
+    ) -> None:
+        return None
+
+    def on_message_out(self, tp: Any, offset: int, message: Any) -> None:
+        return None
+
+
+class TablelessTableManager(TableManager):
+    """Faust's table manager without the start-up wait for tables to register."""
+
+    async def on_start(self) -> None:
+        if len(self):  # someone registered a table after all: keep Faust's behaviour
+            await super().on_start()
+            return
+        await self._update_channels()
+        await self.recovery.start()

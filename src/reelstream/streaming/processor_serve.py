@@ -1,0 +1,138 @@
+"""The processor process itself: batches from the worker over a ``Connection``, prepared on a
+thread and applied in order, outcomes sent back (the worker's side:
+:mod:`reelstream.streaming.processor_child`)."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
+
+from reelstream.streaming.channel import AsyncConnection
+from reelstream.streaming.messages import BatchOutcome, RawMessage
+
+if TYPE_CHECKING:
+    from reelstream.streaming.heartbeat import Heartbeat
+
+__all__ = ["main"]
+
+log = logging.getLogger(__name__)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGKILL this process when the worker dies (a crash must not leave it running)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere the closed socket still ends it, after the batch in hand
+    if os.getppid() != parent:  # the worker died before prctl took effect (it may be PID 1)
+        os._exit(0)
+
+
+def _outcome_reply(batch: Sequence[RawMessage], outcome: BatchOutcome) -> tuple:
+    index = {id(m): i for i, m in enumerate(batch)}
+    letters = [(index[id(d.message)], d.error, d.stage) for d in outcome.dead_letters]
+    return ("ok", outcome.stored, outcome.duplicates, outcome.users_refreshed, letters)
+
+
+async def _read_requests(
+    channel: AsyncConnection, requests: asyncio.Queue, heartbeat: Heartbeat
+) -> None:
+    try:
+        while True:
+            request = await channel.recv()
+            if request[0] == "status":  # not a request: the heartbeat's lag, taken at once
+                heartbeat.from_worker(request[1])
+            else:
+                requests.put_nowait(request)
+    except EOFError:
+        requests.put_nowait(None)  # the worker is gone
+
+
+async def _serve(conn: Connection) -> None:
+    """Prepare (validate + store) each batch on a thread as soon as it arrives, and apply
+    (learn + Redis) the batches in order on the loop: the next batch's PostgreSQL round trips
+    overlap this batch's learning."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reelstream.settings import get_settings
+    from reelstream.streaming.heartbeat import Heartbeat, start_metrics_server
+    from reelstream.streaming.isolation import Isolating
+    from reelstream.streaming.item_sync import apply_while_idle
+    from reelstream.streaming.worker import build_processor, listen_for_promotions
+
+    settings = get_settings()
+    heartbeat = Heartbeat(settings, start_metrics_server(settings)).start()
+    channel = AsyncConnection(conn)
+    requests: asyncio.Queue = asyncio.Queue()
+    reading = asyncio.create_task(_read_requests(channel, requests, heartbeat))
+    processor = await asyncio.to_thread(build_processor, settings)
+    heartbeat.processor = processor
+    lock = asyncio.Lock()  # batches and model swaps never interleave
+    promotions = asyncio.create_task(listen_for_promotions(settings, processor, lock))
+    sharing = asyncio.create_task(apply_while_idle(processor, lock))  # item state, when idle
+    preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")  # in order
+    isolating = Isolating(processor, lock, preparer)
+    loop = asyncio.get_running_loop()
+    staged: deque[tuple[list[RawMessage], asyncio.Future]] = deque()
+    closing = False
+    try:
+        while True:
+            # Start preparing every batch already sent (the worker bounds how many); wait
+            # for a request only when there is nothing left to apply.
+            while not closing and (not staged or not requests.empty()):
+                request = await requests.get()
+                if request is None:
+                    log.warning("the worker is gone; exiting without a checkpoint (recovery covers it)")
+                    return
+                if request[0] == "close":
+                    closing = True
+                    break
+                batch = [RawMessage(*fields) for fields in request[1]]
+                staged.append((batch, loop.run_in_executor(preparer, processor.prepare, batch)))
+            if staged:
+                batch, preparing = staged.popleft()
+                outcome = await isolating.batch(batch, preparing)
+                if outcome.dead_letters:
+                    heartbeat.note_dead_letters(outcome.dead_letters)
+                await channel.send(_outcome_reply(batch, outcome))
+            elif closing:  # every batch sent before "close" is applied and answered
+                async with lock:
+                    processor.checkpoint()
+                    processor.close()
+                log.info("checkpoint saved on shutdown")
+                await channel.send(("closed",))
+                return
+    finally:
+        promotions.cancel()
+        sharing.cancel()
+        reading.cancel()
+        preparer.shutdown(wait=False, cancel_futures=True)
+        heartbeat.stop()
+        channel.close()
+
+
+def main(argv: Sequence[str]) -> None:
+    fd, loglevel, parent = int(argv[0]), argv[1], int(argv[2])
+    _die_with_parent(parent)
+    # The worker decides when to stop (it sends "close"); a Ctrl-C reaching the whole
+    # process group must not kill the child before it checkpoints.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(
+        level=loglevel.upper(),
+        format=f"[%(asctime)s] [{os.getpid()}] [%(levelname)s] processor: %(message)s",
+    )
+    asyncio.run(_serve(Connection(fd)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

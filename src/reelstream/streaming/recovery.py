@@ -1,0 +1,68 @@
+"""A processor's start-up: its last checkpoint, then what was stored after it.
+
+A checkpoint that cannot be loaded (corrupt, or from an incompatible model) is logged and
+skipped: the worker starts from a fresh model (the champion is adopted on top of it when the
+promotion listener starts) and learns every event it stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from reelstream.models.online import OnlineRecommender
+from reelstream.store.records import Checkpoint, SequencedRating
+from reelstream.streaming.resilience import describe
+
+__all__ = ["load_checkpoint", "catch_up", "check_model"]
+
+log = logging.getLogger(__name__)
+
+
+def check_model(model: OnlineRecommender) -> None:
+    """Touch what the worker relies on, so an incompatible checkpoint fails here, at load."""
+    if not isinstance(model.events_learned, int) or model.events_learned < 0:
+        raise TypeError("events_learned is not a count")
+    model.version  # noqa: B018 - raises on a model missing its state
+    model.popular(1)
+
+
+def load_checkpoint(
+    load: Callable[[str], Checkpoint | None], name: str
+) -> tuple[OnlineRecommender, int] | None:
+    """The model of checkpoint ``name`` and the sequence it goes with; None when there is no
+    usable one."""
+    checkpoint = load(name)
+    if checkpoint is None:
+        return None
+    try:
+        model = OnlineRecommender.from_bytes(checkpoint.model)
+        check_model(model)
+    except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is skipped
+        log.error(
+            "checkpoint %r (%d bytes, %s) is unusable, skipping it and re-learning "
+            "from PostgreSQL: %s",
+            name, len(checkpoint.model), checkpoint.updated_at, describe(exc),
+        )
+        return None
+    return model, int(checkpoint.offsets.get("seq", 0))
+
+
+def catch_up(
+    ratings_after: Callable[[int], Sequence[SequencedRating]],
+    seq: int,
+    learn: Callable[[SequencedRating], None],
+) -> int:
+    """Learn every stored rating after ``seq``, page by page, in order; return how many.
+
+    One that fails to learn is skipped (it was dead-lettered when it first arrived)."""
+    count = 0
+    while rows := ratings_after(seq):
+        for row in rows:
+            try:
+                learn(row)
+            except Exception:  # noqa: BLE001 - dead-lettered when it first arrived
+                log.exception("learning stored event %s failed; skipped", row.event.event_id)
+            seq = row.seq
+        count += len(rows)
+    return count

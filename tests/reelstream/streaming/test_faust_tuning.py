@@ -1,0 +1,120 @@
+"""The Faust adjustments are pinned to the faust-streaming release they were written against.
+
+When faust-streaming is upgraded, these fail first and say what to re-check in
+``reelstream.streaming.faust_tuning`` (pure: no broker)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import inspect
+
+import pytest
+
+from reelstream.streaming import faust_tuning
+
+#: sha256 of Faust's own ``Consumer._drain_messages`` in FAUST_VERSION, which
+#: ``DirectDeliveryConsumer._drain_messages`` copies line for line but one.
+FAUST_DRAIN_SHA256 = "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417"
+
+
+def test_the_installed_faust_is_the_version_the_adjustments_were_written_for():
+    installed = importlib.metadata.version("faust-streaming")
+    assert installed == faust_tuning.FAUST_VERSION, (
+        f"faust-streaming {installed} is installed, but reelstream.streaming.faust_tuning was "
+        f"written against {faust_tuning.FAUST_VERSION}: compare DirectDeliveryConsumer."
+        "_drain_messages with Faust's Consumer._drain_messages, check the private attributes "
+        "listed in this test, re-run `reelstream bench stream`, then update FAUST_VERSION"
+    )
+
+
+def test_faust_s_fetch_loop_is_the_one_that_was_copied():
+    from faust.transport.consumer import Consumer
+
+    source = inspect.getsource(Consumer._drain_messages)
+    assert hashlib.sha256(source.encode()).hexdigest() == FAUST_DRAIN_SHA256, (
+        "Faust's Consumer._drain_messages changed: bring its changes into "
+        "reelstream.streaming.faust_tuning.DirectDeliveryConsumer._drain_messages, "
+        "then update FAUST_DRAIN_SHA256"
+    )
+
+
+#: What DirectDeliveryConsumer._drain_messages reads on the consumer Faust builds.
+DRAIN_ATTRIBUTES = (
+    "callback", "getmany", "_stopped", "suspend_flow", "_read_offset", "diag", "_commit_every",
+    "app", "_add_gap", "_n_acked", "commit", "wait_first", "sleep", "should_stop",
+    "consumer_stopped_errors", "transport", "log",
+)
+
+
+def test_the_faust_internals_relied_on_still_exist():
+    import asyncio
+
+    import faust
+    from faust.tables import TableManager
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    async def consumer_and_app():
+        app = faust_tuning.tune(
+            faust.App("internals-test", broker="kafka://127.0.0.1:1", web_enabled=False),
+            fetch_max_wait_ms=5,
+        )
+
+        async def ignore(*args) -> None:
+            return None
+
+        consumer = app.transport.create_consumer(
+            callback=ignore, on_partitions_revoked=ignore, on_partitions_assigned=ignore
+        )
+        return app, consumer
+
+    app, consumer = asyncio.run(consumer_and_app())
+    missing = [name for name in DRAIN_ATTRIBUTES if not hasattr(consumer, name)]
+    missing += [f"app.topics.{n}" for n in ("acks_enabled_for",) if not hasattr(app.topics, n)]
+    missing += [f"app.{n}" for n in ("_monitor",) if not hasattr(app, n)]
+    missing += [
+        f"{cls.__name__}.{n}"
+        for cls, n in (
+            (AIOKafkaConsumerThread, "_create_worker_consumer"),
+            (type(consumer), "_new_consumer_thread"),
+            (TableManager, "_update_channels"),
+        )
+        if not hasattr(cls, n)
+    ]
+    assert not missing, f"Faust internals faust_tuning relies on are gone: {missing}"
+    assert isinstance(consumer._thread, faust_tuning._TunedConsumerThread)
+
+
+def test_aiokafka_keeps_the_fetch_wait_where_the_tuned_thread_sets_it():
+    import asyncio
+
+    import aiokafka
+
+    async def make() -> int:
+        consumer = aiokafka.AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1", fetch_max_wait_ms=9)
+        try:
+            return consumer._fetch_max_wait_ms
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(make()) == 9
+
+
+def test_the_producer_buffer_queue_is_an_asyncio_queue():
+    import asyncio
+
+    from faust.transport.producer import ProducerBuffer
+
+    async def pending() -> object:
+        return ProducerBuffer().pending
+
+    assert isinstance(asyncio.run(pending()), asyncio.Queue)  # whose ``_queue`` size is read
+
+
+def test_tuning_an_app_whose_monitor_exists_is_refused():
+    import faust
+
+    app = faust.App("tuned-late-test", broker="kafka://127.0.0.1:1", web_enabled=False)
+    app.monitor  # noqa: B018 - created now, with Faust's default class
+    with pytest.raises(RuntimeError, match="before its monitor"):
+        faust_tuning.tune(app)
