@@ -34,7 +34,11 @@ from reelstream.bench.chaos_probe import (
     synthetic_events,
     wait_for_list,
 )
-from reelstream.bench.chaos_registry import forget_registry_entries, register_nan_champion
+from reelstream.bench.chaos_registry import (
+    forget_registry_entries,
+    open_registry,
+    register_nan_champion,
+)
 from reelstream.bench.scratch import scratch_settings
 from reelstream.kafka import ensure_topics
 from reelstream.schemas import RatingEvent
@@ -230,6 +234,7 @@ def bad_champion(chaos: Chaos) -> Outcome:
     )
     if not registry_reachable(settings):
         return Outcome(name, skipped=f"model registry {settings.mlflow_tracking_uri} not reachable")
+    open_registry(settings)
     events = synthetic_events(chaos.events // 3)
     half = len(events) // 2
     worker = _worker(settings, chaos.log_dir, "champion")

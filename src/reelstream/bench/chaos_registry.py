@@ -8,9 +8,17 @@ from pathlib import Path
 
 from reelstream.settings import Settings
 
-__all__ = ["register_nan_champion", "forget_registry_entries"]
+__all__ = ["register_nan_champion", "forget_registry_entries", "open_registry"]
 
 log = logging.getLogger(__name__)
+
+
+def open_registry(settings: Settings) -> None:
+    """Create the registry's tables now, before a worker polls it: two processes creating a
+    fresh SQLite-backed registry at once race on its schema migration."""
+    from reelstream.training.registry import client_for
+
+    client_for(settings).search_registered_models(max_results=1)
 
 
 def forget_registry_entries(settings: Settings) -> None:
