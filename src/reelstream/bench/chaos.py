@@ -117,6 +117,20 @@ def poison(chaos: Chaos) -> Outcome:
     return _finish(Outcome("poison"), settings, worker, events, probe, t_over, POISON)
 
 
+def _take_down(chaos: Chaos, service: str, outcome: Outcome) -> float:
+    """Stop ``service`` for the outage, noting what the worker reports meanwhile; start it
+    again and return when that was."""
+    chaos.stack.down([service])
+    try:
+        back_at = time.monotonic() + chaos.outage_s
+        while time.monotonic() < back_at:
+            outcome.degraded = outcome.degraded or degraded_reason(chaos.settings)
+            time.sleep(0.5)
+    finally:
+        chaos.stack.up([service])
+    return time.monotonic()
+
+
 def _outage(service: str) -> Callable[[Chaos], Outcome]:
     def scenario(chaos: Chaos) -> Outcome:
         name = f"{service} down {chaos.outage_s:.0f} s"
@@ -129,15 +143,7 @@ def _outage(service: str) -> Callable[[Chaos], Outcome]:
         sender.start()
         time.sleep(2.0)  # mid-replay
         outcome = Outcome(name)
-        chaos.stack.down([service])
-        try:
-            back_at = time.monotonic() + chaos.outage_s
-            while time.monotonic() < back_at:
-                outcome.degraded = outcome.degraded or degraded_reason(settings)
-                time.sleep(0.5)
-        finally:
-            chaos.stack.up([service])
-        t_over = time.monotonic()
+        t_over = _take_down(chaos, service, outcome)
         probe = RatingEvent(user_id=1011, movie_id=5, rating=3.5)
         send(settings, [probe])
         sender.join(300)
@@ -208,15 +214,7 @@ def broker_restart(chaos: Chaos) -> Outcome:
     send(settings, events[:half])
     _wait_stored(settings, [e.event_id for e in events[:half]], 60)
     outcome = Outcome(name)
-    chaos.stack.down(["kafka"])
-    try:
-        back_at = time.monotonic() + chaos.outage_s
-        while time.monotonic() < back_at:
-            outcome.degraded = outcome.degraded or degraded_reason(settings)
-            time.sleep(0.5)
-    finally:
-        chaos.stack.up(["kafka"])
-    t_over = time.monotonic()
+    t_over = _take_down(chaos, "kafka", outcome)
     send(settings, events[half:])
     probe = RatingEvent(user_id=1019, movie_id=6, rating=1.5)
     send(settings, [probe])

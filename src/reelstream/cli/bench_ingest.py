@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import typer
 
 from reelstream.cli._common import DatasetOption, LimitOption, NameOption, console
