@@ -35,6 +35,13 @@ class Transitions:
         Weight of ``i → j`` links relative to ``j → i`` (``0`` = directed transitions only).
     norm_power
         Exponent of the normalisation by each source item's outgoing weight.
+    top_k
+        When set, a row with more than ``top_k`` links is scored from its ``top_k``
+        strongest ones only, normalised by its total weight at the time they were chosen;
+        they are chosen again once that total has grown by ``refresh`` (a fraction).
+        Learning keeps every link. ``None`` scores every link, exactly.
+    refresh
+        Growth of a row's total weight after which its strongest links are chosen again.
 
     Examples
     --------
@@ -55,17 +62,23 @@ class Transitions:
         position_decay: float = 0.8,
         reverse_weight: float = 0.0,
         norm_power: float = 1.0,
+        top_k: int | None = None,
+        refresh: float = 0.05,
     ) -> None:
         self.window = window
         self.position_decay = position_decay
         self.reverse_weight = reverse_weight
         self.norm_power = norm_power
+        self.top_k = top_k
+        self.refresh = refresh
         self._weights = [position_decay**d for d in range(window)]
         self.history: dict[int, list[int]] = {}
         self._cols: list[array] = []  # row j -> columns it links to (int64: index without a cast)
         self._vals: list[array] = []  # row j -> their weights (float64), same order
         self._pos: list[dict[int, int]] = []  # row j -> {column: position in its arrays}
         self._totals: list[float] = []  # weight leaving each row
+        # row j -> (columns, weights, total) of its top_k strongest links, for scoring
+        self._strongest: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
 
     def __len__(self) -> int:
         return len(self._cols)
@@ -182,24 +195,43 @@ class Transitions:
         recent = self.history.get(user)
         if not recent:
             return weights, cols, vals
-        power, totals = self.norm_power, self._totals
+        power, totals, top_k = self.norm_power, self._totals, self.top_k
         for w, j in zip(self._weights, reversed(recent), strict=False):
             total = totals[j]
             if total <= 0:
                 continue
+            row_cols, row_vals = self._cols[j], self._vals[j]
+            if top_k is not None and len(row_cols) > top_k:
+                row_cols, row_vals, total = self._strongest_of(j, total)
             w *= scale
             if power:
                 w = w / total**power
             weights.append(w)
-            cols.append(self._cols[j])
-            vals.append(self._vals[j])
+            cols.append(row_cols)
+            vals.append(row_vals)
         return weights, cols, vals
+
+    def _strongest_of(self, j: int, total: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """Row ``j``'s ``top_k`` strongest links (in order of first link) and the total they
+        are normalised by, chosen again when the row's total has grown by ``refresh``."""
+        cached = self._strongest.get(j)
+        if cached is not None and total <= cached[2] * (1.0 + self.refresh):
+            return cached
+        vals = np.frombuffer(self._vals[j], dtype=np.float64)
+        cut = len(vals) - self.top_k
+        keep = np.sort(np.argpartition(vals, cut)[cut:])
+        cached = self._strongest[j] = (
+            np.frombuffer(self._cols[j], dtype=np.intp)[keep],
+            vals[keep],
+            total,
+        )
+        return cached
 
     # Compact state: one CSR triple instead of thousands of small arrays and dicts.
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        for name in ("_cols", "_vals", "_pos"):
-            del state[name]
+        for name in ("_cols", "_vals", "_pos", "_strongest"):
+            state.pop(name, None)
         lengths = np.fromiter(map(len, self._cols), dtype=np.int64, count=len(self._cols))
         state["_csr"] = (
             lengths,
@@ -210,8 +242,10 @@ class Transitions:
 
     def __setstate__(self, state: dict) -> None:
         lengths, cols, vals = state.pop("_csr")
+        state.setdefault("top_k", None)
+        state.setdefault("refresh", 0.05)
         self.__dict__.update(state)
-        self._cols, self._vals, self._pos = [], [], []
+        self._cols, self._vals, self._pos, self._strongest = [], [], [], {}
         start = 0
         for length in lengths.tolist():
             c = array("q", cols[start : start + length].astype(np.int64).tobytes())
