@@ -8,6 +8,10 @@ import numpy as np
 
 __all__ = ["Transitions"]
 
+#: With ``top_k``, a row keeps its ``_KEEP_FACTOR * top_k`` strongest links each time it
+#: reaches twice that many: a link is forgotten only after it stayed out of the top.
+_KEEP_FACTOR = 1
+
 
 class Transitions:
     """Sparse decayed counts of ``j → i``: ``i`` rated by a user within ``window`` ratings
@@ -39,7 +43,9 @@ class Transitions:
         When set, a row with more than ``top_k`` links is scored from its ``top_k``
         strongest ones only, normalised by its total weight at the time they were chosen;
         they are chosen again once that total has grown by ``refresh`` (a fraction).
-        Learning keeps every link. ``None`` scores every link, exactly.
+        A row that reaches ``2 * top_k`` links forgets all but its ``top_k`` strongest
+        (bounded memory; the total still counts them). ``None`` keeps and scores every
+        link, exactly.
     refresh
         Growth of a row's total weight after which its strongest links are chosen again.
 
@@ -80,6 +86,23 @@ class Transitions:
         # row j -> (columns, weights, total) of its top_k strongest links, for scoring
         self._strongest: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
 
+    @property
+    def _max_links(self) -> float:
+        """Links a row holds before its weakest are forgotten (``inf``: never)."""
+        return float("inf") if self.top_k is None else _KEEP_FACTOR * 2 * self.top_k
+
+    def _forget_weakest(self, j: int) -> None:
+        """Keep row ``j``'s ``_KEEP_FACTOR * top_k`` strongest links (in their order); its
+        total, the normalisation, still counts the forgotten ones."""
+        vals = np.frombuffer(self._vals[j], dtype=np.float64)
+        cut = len(vals) - _KEEP_FACTOR * self.top_k
+        keep = np.sort(np.argpartition(vals, cut)[cut:])
+        cols = np.frombuffer(self._cols[j], dtype=np.int64)[keep]
+        self._cols[j] = array("q", cols.tobytes())
+        self._vals[j] = array("d", vals[keep].tobytes())
+        self._pos[j] = {col: k for k, col in enumerate(cols.tolist())}
+        self._strongest.pop(j, None)
+
     def __len__(self) -> int:
         return len(self._cols)
 
@@ -96,6 +119,8 @@ class Transitions:
             self._pos[j][i] = len(self._cols[j])
             self._cols[j].append(i)
             self._vals[j].append(w)
+            if len(self._cols[j]) >= self._max_links:
+                self._forget_weakest(j)
         else:
             self._vals[j][k] += w
         self._totals[j] += w
@@ -109,7 +134,7 @@ class Transitions:
             self.history[user] = [row]
             return
         pos, cols, vals, totals = self._pos, self._cols, self._vals, self._totals
-        back = self.reverse_weight
+        back, cap = self.reverse_weight, self._max_links
         # most recent first: recent[-1] at distance 1
         for w, j in zip(self._weights, reversed(recent), strict=False):
             if j == row:
@@ -119,6 +144,8 @@ class Transitions:
                 pos[j][row] = len(cols[j])
                 cols[j].append(row)
                 vals[j].append(w)
+                if len(cols[j]) >= cap:
+                    self._forget_weakest(j)
             else:
                 vals[j][k] += w
             totals[j] += w
