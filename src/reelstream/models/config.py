@@ -55,6 +55,9 @@ class OnlineConfig(BaseModel):
     )
     transition_decay: float = Field(0.8, gt=0, le=1, description="Weight per step of distance.")
     transition_reverse_weight: float = Field(0.0, ge=0)
+    transition_top_k: int | None = Field(
+        None, ge=1, description="Links per movie a score reads, the strongest (None = all)."
+    )
     cold_start_min_ratings: int = Field(
         1, ge=1, description="Users with fewer ratings are served the popular list."
     )

@@ -8,6 +8,10 @@ import numpy as np
 
 __all__ = ["Transitions"]
 
+#: With ``top_k``, a row keeps its ``_KEEP_FACTOR * top_k`` strongest links each time it
+#: reaches twice that many: a link is forgotten only after it stayed out of the top.
+_KEEP_FACTOR = 1
+
 
 class Transitions:
     """Sparse decayed counts of ``j → i``: ``i`` rated by a user within ``window`` ratings
@@ -35,6 +39,15 @@ class Transitions:
         Weight of ``i → j`` links relative to ``j → i`` (``0`` = directed transitions only).
     norm_power
         Exponent of the normalisation by each source item's outgoing weight.
+    top_k
+        When set, a row with more than ``top_k`` links is scored from its ``top_k``
+        strongest ones only, normalised by its total weight at the time they were chosen;
+        they are chosen again once that total has grown by ``refresh`` (a fraction).
+        A row that reaches ``2 * top_k`` links forgets all but its ``top_k`` strongest
+        (bounded memory; the total still counts them). ``None`` keeps and scores every
+        link, exactly.
+    refresh
+        Growth of a row's total weight after which its strongest links are chosen again.
 
     Examples
     --------
@@ -55,17 +68,40 @@ class Transitions:
         position_decay: float = 0.8,
         reverse_weight: float = 0.0,
         norm_power: float = 1.0,
+        top_k: int | None = None,
+        refresh: float = 0.05,
     ) -> None:
         self.window = window
         self.position_decay = position_decay
         self.reverse_weight = reverse_weight
         self.norm_power = norm_power
+        self.top_k = top_k
+        self.refresh = refresh
         self._weights = [position_decay**d for d in range(window)]
         self.history: dict[int, list[int]] = {}
         self._cols: list[array] = []  # row j -> columns it links to (int64: index without a cast)
         self._vals: list[array] = []  # row j -> their weights (float64), same order
         self._pos: list[dict[int, int]] = []  # row j -> {column: position in its arrays}
         self._totals: list[float] = []  # weight leaving each row
+        # row j -> (columns, weights, total) of its top_k strongest links, for scoring
+        self._strongest: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+
+    @property
+    def _max_links(self) -> float:
+        """Links a row holds before its weakest are forgotten (``inf``: never)."""
+        return float("inf") if self.top_k is None else _KEEP_FACTOR * 2 * self.top_k
+
+    def _forget_weakest(self, j: int) -> None:
+        """Keep row ``j``'s ``_KEEP_FACTOR * top_k`` strongest links (in their order); its
+        total, the normalisation, still counts the forgotten ones."""
+        vals = np.frombuffer(self._vals[j], dtype=np.float64)
+        cut = len(vals) - _KEEP_FACTOR * self.top_k
+        keep = np.sort(np.argpartition(vals, cut)[cut:])
+        cols = np.frombuffer(self._cols[j], dtype=np.int64)[keep]
+        self._cols[j] = array("q", cols.tobytes())
+        self._vals[j] = array("d", vals[keep].tobytes())
+        self._pos[j] = {col: k for k, col in enumerate(cols.tolist())}
+        self._strongest.pop(j, None)
 
     def __len__(self) -> int:
         return len(self._cols)
@@ -83,6 +119,8 @@ class Transitions:
             self._pos[j][i] = len(self._cols[j])
             self._cols[j].append(i)
             self._vals[j].append(w)
+            if len(self._cols[j]) >= self._max_links:
+                self._forget_weakest(j)
         else:
             self._vals[j][k] += w
         self._totals[j] += w
@@ -96,7 +134,7 @@ class Transitions:
             self.history[user] = [row]
             return
         pos, cols, vals, totals = self._pos, self._cols, self._vals, self._totals
-        back = self.reverse_weight
+        back, cap = self.reverse_weight, self._max_links
         # most recent first: recent[-1] at distance 1
         for w, j in zip(self._weights, reversed(recent), strict=False):
             if j == row:
@@ -106,6 +144,8 @@ class Transitions:
                 pos[j][row] = len(cols[j])
                 cols[j].append(row)
                 vals[j].append(w)
+                if len(cols[j]) >= cap:
+                    self._forget_weakest(j)
             else:
                 vals[j][k] += w
             totals[j] += w
@@ -182,24 +222,43 @@ class Transitions:
         recent = self.history.get(user)
         if not recent:
             return weights, cols, vals
-        power, totals = self.norm_power, self._totals
+        power, totals, top_k = self.norm_power, self._totals, self.top_k
         for w, j in zip(self._weights, reversed(recent), strict=False):
             total = totals[j]
             if total <= 0:
                 continue
+            row_cols, row_vals = self._cols[j], self._vals[j]
+            if top_k is not None and len(row_cols) > top_k:
+                row_cols, row_vals, total = self._strongest_of(j, total)
             w *= scale
             if power:
                 w = w / total**power
             weights.append(w)
-            cols.append(self._cols[j])
-            vals.append(self._vals[j])
+            cols.append(row_cols)
+            vals.append(row_vals)
         return weights, cols, vals
+
+    def _strongest_of(self, j: int, total: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """Row ``j``'s ``top_k`` strongest links (in order of first link) and the total they
+        are normalised by, chosen again when the row's total has grown by ``refresh``."""
+        cached = self._strongest.get(j)
+        if cached is not None and total <= cached[2] * (1.0 + self.refresh):
+            return cached
+        vals = np.frombuffer(self._vals[j], dtype=np.float64)
+        cut = len(vals) - self.top_k
+        keep = np.sort(np.argpartition(vals, cut)[cut:])
+        cached = self._strongest[j] = (
+            np.frombuffer(self._cols[j], dtype=np.intp)[keep],
+            vals[keep],
+            total,
+        )
+        return cached
 
     # Compact state: one CSR triple instead of thousands of small arrays and dicts.
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        for name in ("_cols", "_vals", "_pos"):
-            del state[name]
+        for name in ("_cols", "_vals", "_pos", "_strongest"):
+            state.pop(name, None)
         lengths = np.fromiter(map(len, self._cols), dtype=np.int64, count=len(self._cols))
         state["_csr"] = (
             lengths,
@@ -210,8 +269,10 @@ class Transitions:
 
     def __setstate__(self, state: dict) -> None:
         lengths, cols, vals = state.pop("_csr")
+        state.setdefault("top_k", None)
+        state.setdefault("refresh", 0.05)
         self.__dict__.update(state)
-        self._cols, self._vals, self._pos = [], [], []
+        self._cols, self._vals, self._pos, self._strongest = [], [], [], {}
         start = 0
         for length in lengths.tolist():
             c = array("q", cols[start : start + length].astype(np.int64).tobytes())

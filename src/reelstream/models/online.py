@@ -81,6 +81,7 @@ class OnlineRecommender(Recommender):
             window=cfg.transition_window,
             position_decay=cfg.transition_decay,
             reverse_weight=cfg.transition_reverse_weight,
+            top_k=cfg.transition_top_k,
         )
         self.blend = (
             RatingBlend(

@@ -124,3 +124,63 @@ def test_scores_do_not_pin_rows():
     assert touched.tolist() == [1, 2]  # row 1 links nowhere yet
     assert tr.row(0).tolist() == [0.0, 1.0, 1.0, 1.5]
     assert tr.row(1).tolist() == [0.0, 0.0, 0.0, 1.0]
+
+
+def _fan_out(top_k, refresh=0.05):
+    """Movie 0 followed by movies 1..6, movie k+1 more often than movie k; user 9 last
+    rated movie 0."""
+    tr = Transitions(window=1, position_decay=1.0, norm_power=1.0, top_k=top_k, refresh=refresh)
+    user = 100
+    for target in range(1, 7):
+        for _ in range(target):
+            tr.add(user, 0)
+            tr.add(user, target)
+            user += 1
+    tr.add(9, 0)
+    return tr
+
+
+def test_top_k_scores_only_the_strongest_links_normalised_by_the_full_total():
+    exact = _fan_out(None).scores(9, 7)
+    pruned = _fan_out(4).scores(9, 7)
+    assert exact[1:].tolist() == pytest.approx([k / 21 for k in range(1, 7)])
+    assert pruned.tolist() == pytest.approx([0, 0, 0, 3 / 21, 4 / 21, 5 / 21, 6 / 21])
+    assert _fan_out(6).scores(9, 7).tolist() == exact.tolist()  # no row over top_k: exact
+
+
+def test_top_k_chosen_again_once_the_total_has_grown():
+    tr = _fan_out(4, refresh=0.5)
+    tr.scores(9, 7)
+    for user in range(200, 206):  # movie 1 now has 7 links from movie 0 (total 27 < 31.5)
+        tr.add(user, 0)
+        tr.add(user, 1)
+    assert tr.scores(9, 7)[1] == 0.0  # the strongest links as chosen at total 21
+    for user in range(300, 306):  # total 33 > 21 * 1.5: chosen again
+        tr.add(user, 0)
+        tr.add(user, 1)
+    assert tr.scores(9, 7).tolist() == pytest.approx([0, 13 / 33, 0, 0, 4 / 33, 5 / 33, 6 / 33])
+
+
+def test_top_k_survives_pickling():
+    tr = _fan_out(4)
+    before = tr.scores(9, 7)
+    clone = pickle.loads(pickle.dumps(tr))
+    assert clone.top_k == 4 and clone.scores(9, 7).tolist() == before.tolist()
+
+
+def test_top_k_rows_forget_their_weakest_links_but_not_their_weight():
+    tr = Transitions(window=1, position_decay=1.0, norm_power=1.0, top_k=2)
+    user = 100
+    for target, times in [(1, 3), (2, 1), (3, 2)]:  # the 4th link (to 4) makes 2 * top_k
+        for _ in range(times):
+            tr.add(user, 0)
+            tr.add(user, target)
+            user += 1
+    assert len(tr._cols[0]) == 3
+    tr.add(user, 0)
+    tr.add(user, 4)
+    assert tr.row(0, 5).tolist() == [0.0, 3.0, 0.0, 2.0, 0.0]  # kept the 2 strongest
+    assert tr._totals[0] == 7.0
+    tr.add(user + 1, 0)
+    tr.add(user + 1, 2)  # a forgotten link starts again
+    assert tr.row(0, 5).tolist() == [0.0, 3.0, 1.0, 2.0, 0.0]
