@@ -4,21 +4,22 @@ trending popularity, ranking every movie with numpy."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
-from .base import Recommender, top_n
+from .base import Recommender
 from .config import OnlineConfig
 from .cooccurrence import Transitions
 from .decayed_counts import DecayedCounts
 from .numpy_mf import NumpyBiasedMF
+from .online_ranking import OnlineRanking
 from .rating_blend import RatingBlend
 
 __all__ = ["OnlineRecommender"]
 
 
-class OnlineRecommender(Recommender):
+class OnlineRecommender(OnlineRanking, Recommender):
     """Biased MF learning every event, blended with online signals to rank all movies at once.
 
     * **Rating** (``predict_one``, RMSE): River's ``BiasedMF`` SGD step, vectorised in numpy
@@ -233,147 +234,6 @@ class OnlineRecommender(Recommender):
             y = self.blend.predict(self.blend.features(user, row, y, self.mf.global_mean))
         return min(max(y, self.config.min_rating), self.config.max_rating)
 
-    def popularity_scores(self) -> np.ndarray:
-        """``log1p`` of each movie's trending count (by row), a new array."""
-        return self.trending.log_values(len(self.index))
-
-    def mf_scores(self, user: int) -> np.ndarray:
-        """Predicted rating of every known movie (by row), unclipped, float32, a new array."""
-        n = len(self.index)
-        self._sync()
-        bias, vec = self.mf.user(user)
-        scores = self._biases[:n] + np.float32(self.global_mean + bias)
-        if vec is not None:
-            scores += vec.astype(np.float32) @ self._factors_t[:, :n]
-        return scores
-
-    def _item_terms(self, n: int) -> np.ndarray:
-        """``mf_weight * item_bias + popularity_weight * log1p(trending)``, cached until the
-        next event is learned (a batch of top-Ns after a batch of events computes it once)."""
-        key = (self.events_learned, n)
-        static = self._views_for(n)[3]
-        if self._static_at != key:
-            cfg = self.config
-            np.multiply(self._biases[:n], cfg.mf_weight, out=static)
-            if cfg.popularity_weight:
-                static += (cfg.popularity_weight * self.trending.log_values(n)).astype(np.float32)
-            self._static_at = key
-        return static
-
-    def _views_for(self, n: int) -> tuple:
-        """``(n, scores, factors_t, static)``: the buffers' views over ``n`` movies, kept
-        until ``n`` changes or the buffers are reallocated."""
-        views = self._views
-        if views is None or views[0] != n:
-            if n > len(self._score_buf):
-                self._ensure_capacity()
-            views = self._views = (
-                n,
-                self._score_buf[:n],
-                self._factors_t[:, :n],
-                self._static[:n],
-            )
-        return views
-
-    def _score_into(self, user: int) -> tuple[np.ndarray, float]:
-        """Ranking scores of all ``n`` movies written into the score buffer, minus a constant
-        (returned) common to every movie, so a top-N adds it to its winners only."""
-        cfg = self.config
-        n = len(self.index)
-        _, out, factors_t, _ = self._views_for(n)
-        if self._dirty:
-            self._sync()
-        if not self.is_known(user):
-            np.copyto(out, self.trending.log_values(n), casting="same_kind")
-            return out, 0.0
-        bias, vec = self.mf.user(user)
-        if vec is not None and cfg.mf_weight:
-            weight = cfg.mf_weight
-            vec32 = (vec if weight == 1.0 else weight * vec).astype(np.float32)
-            np.matmul(vec32, factors_t, out=out)
-            out += self._item_terms(n)
-        else:
-            np.copyto(out, self._item_terms(n))
-        if cfg.transition_weight:
-            self._add_transitions(user, out)
-        return out, cfg.mf_weight * (self.global_mean + bias)
-
-    def _add_transitions(self, user: int, out: np.ndarray) -> None:
-        """``out[i] += transition_weight * log1p(transition_scale * T[i])`` on the (few) rows
-        with a transition score; ``log1p(0) = 0`` elsewhere."""
-        cfg = self.config
-        buf = self._transition_buf
-        touched = self.transitions.scores_into(user, buf, scale=cfg.transition_scale)
-        if touched is None:
-            return
-        values = np.log1p(buf[touched], dtype=np.float32)  # cast, then log1p in float32
-        if cfg.transition_weight != 1.0:
-            values *= np.float32(cfg.transition_weight)
-        out[touched] += values
-        buf[touched] = 0.0
-
-    def _scores(self, user: int) -> np.ndarray:
-        scores, shift = self._score_into(user)
-        return scores + np.float32(shift)
-
-    def recommend(
-        self, user: int, n: int = 10, exclude_rated: bool = True
-    ) -> list[tuple[int, float]]:
-        """Top-``n`` ``(movie_id, score)`` over all known movies, best first.
-
-        Movies ``user`` already rated are left out unless ``exclude_rated`` is False.
-        """
-        if len(self.index) == 0:
-            return []
-        scores, shift = self._score_into(user)
-        rows = top_n(scores, n, self.rated.rows(user) if exclude_rated else None, overwrite=True)
-        best = (scores[rows] + np.float32(shift)).tolist()
-        return list(zip(self.index.ids[rows].tolist(), best, strict=True))
-
-    def recommend_many(self, users: Iterable[int], n: int = 10) -> dict[int, list[tuple[int, float]]]:
-        """:meth:`recommend` (rated movies excluded) of each user once, for the users of a
-        batch, on one BLAS thread.
-
-        One thread: the worker's other process has the other core, and a matrix-vector
-        product over 43k movies that BLAS split across two threads ran ~3× slower on this
-        shared 2-core machine (each thread waiting for a busy core). Scoring users in
-        blocks (one matrix-matrix product per 8-32 users) or pruning the catalogue with a
-        norm bound gave the same lists at no lower CPU cost here (docs/performance.md).
-        """
-        users = list(dict.fromkeys(users))
-        with _one_blas_thread():
-            return {user: self.recommend(user, n) for user in users}
-
-    def popular(self, n: int = 10) -> list[tuple[int, float]]:
-        """The ``n`` trending movies ``(movie_id, decayed count)``, for everyone."""
-        counts = self.trending.values(len(self.index))
-        rows = top_n(counts, n)
-        return list(zip(self.index.ids[rows].tolist(), counts[rows].tolist(), strict=True))
-
-    def similar(self, item: int, n: int = 10) -> list[tuple[int, float]]:
-        """The ``n`` movies whose factors have the highest cosine with ``item``'s."""
-        return self.similar_many([item], n).get(item, [])
-
-    def similar_many(self, items: Iterable[int], n: int = 10) -> dict[int, list[tuple[int, float]]]:
-        """:meth:`similar` of each known movie of ``items``, the catalogue's norms computed
-        once for all of them."""
-        rows = {item: row for item in items if (row := self.index.get(item)) is not None}
-        if not rows:
-            return {}
-        factors = self.item_factors
-        norms = np.sqrt(np.einsum("nk,nk->n", factors, factors))
-        norms[norms == 0] = 1.0
-        ids = self.index.ids
-        result = {}
-        with _one_blas_thread():
-            for item, row in rows.items():
-                cosine = factors @ factors[row]
-                cosine /= norms
-                cosine /= norms[row]
-                best = top_n(cosine, n, exclude=np.array([row]), overwrite=True)
-                result[item] = list(zip(ids[best].tolist(), cosine[best].tolist(), strict=True))
-        return result
-
     @property
     def version(self) -> str:
         if self.base_version:
@@ -404,21 +264,6 @@ class OnlineRecommender(Recommender):
         state.setdefault("item_journal", None)
         self.__dict__.update(state)
         self._allocate(max(self.index.capacity, 64))
-
-
-def _one_blas_thread():
-    """Small products on one BLAS thread: a second one only waits for the other process of
-    the worker (and on a shared machine for everyone else), which made them ~3× slower.
-    The controller is built once (its library scan costs ~0.3 ms, a limit ~12 µs)."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
-
-
-_BLAS = None
 
 
 def _pairs(values) -> list[tuple[int, object]]:
