@@ -117,6 +117,18 @@ def poison(chaos: Chaos) -> Outcome:
     return _finish(Outcome("poison"), settings, worker, events, probe, t_over, POISON)
 
 
+def _first_half_stored(
+    settings: Settings, chaos: Chaos, label: str
+) -> tuple[list[RatingEvent], int, WorkerProcess]:
+    """A worker of its own, and the first half of this scenario's events stored by it."""
+    events = synthetic_events(chaos.events // 3)
+    half = len(events) // 2
+    worker = _worker(settings, chaos.log_dir, label)
+    send(settings, events[:half])
+    _wait_stored(settings, [e.event_id for e in events[:half]], 60)
+    return events, half, worker
+
+
 def _take_down(chaos: Chaos, service: str, outcome: Outcome) -> float:
     """Stop ``service`` for the outage, noting what the worker reports meanwhile; start it
     again and return when that was."""
@@ -176,11 +188,7 @@ def corrupt_checkpoint(chaos: Chaos) -> Outcome:
     """The worker's checkpoint is overwritten with garbage while it is stopped: the restarted
     worker skips it and learns what it stored from PostgreSQL."""
     settings = chaos.settings
-    events = synthetic_events(chaos.events // 3)
-    half = len(events) // 2
-    first = _worker(settings, chaos.log_dir, "checkpoint")
-    send(settings, events[:half])
-    _wait_stored(settings, [e.event_id for e in events[:half]], 60)
+    events, half, first = _first_half_stored(settings, chaos, "checkpoint")
     time.sleep(1.0)
     first.stop()
     with EventStore(settings.postgres_dsn) as store:
@@ -208,11 +216,7 @@ def broker_restart(chaos: Chaos) -> Outcome:
     if chaos.stack is None or "kafka" not in chaos.stack.embedded:
         return Outcome(name, skipped="kafka is not an embedded service here")
     settings = chaos.settings
-    events = synthetic_events(chaos.events // 3)
-    half = len(events) // 2
-    worker = _worker(settings, chaos.log_dir, "broker")
-    send(settings, events[:half])
-    _wait_stored(settings, [e.event_id for e in events[:half]], 60)
+    events, half, worker = _first_half_stored(settings, chaos, "broker")
     outcome = Outcome(name)
     t_over = _take_down(chaos, "kafka", outcome)
     send(settings, events[half:])
@@ -233,11 +237,7 @@ def bad_champion(chaos: Chaos) -> Outcome:
     if not registry_reachable(settings):
         return Outcome(name, skipped=f"model registry {settings.mlflow_tracking_uri} not reachable")
     open_registry(settings)
-    events = synthetic_events(chaos.events // 3)
-    half = len(events) // 2
-    worker = _worker(settings, chaos.log_dir, "champion")
-    send(settings, events[:half])
-    _wait_stored(settings, [e.event_id for e in events[:half]], 60)
+    events, half, worker = _first_half_stored(settings, chaos, "champion")
     version = register_nan_champion(settings)
     refused_before = worker.log_text().count("refused")
     announce_promotion(settings, version)
