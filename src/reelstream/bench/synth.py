@@ -41,7 +41,7 @@ def synth_ratings(n_ratings: int, catalogue: str = "25m", seed: int = 3) -> pd.D
     if n_ratings > total:
         raise ValueError(f"{n_ratings:,} ratings is more than the {catalogue} catalogue's {total:,}")
     full = movielens_shaped(total, seed=seed)
-    seconds = full["rated_at"].astype("int64") // 10**9  # ns since the epoch → s
+    seconds = full["rated_at"].dt.as_unit("s").astype("int64")  # whatever the unit held
     order = np.argsort(seconds.to_numpy(), kind="stable")[:n_ratings]
     return pd.DataFrame({
         "user_id": full["user_id"].to_numpy()[order],

@@ -19,6 +19,8 @@ def test_first_events_in_time_order_of_the_whole_catalogue(tmp_path):
     longer = synth_ratings(8_000, "small", seed=3)
     assert longer.head(5_000).reset_index(drop=True).equals(first.reset_index(drop=True))
     assert not first.duplicated(["user_id", "movie_id"]).any()
+    # seconds since the epoch, from MovieLens' own start (late 1995) on
+    assert first["timestamp"].min() >= 815_000_000
 
 
 def test_written_folder_loads_as_movielens(tmp_path):
