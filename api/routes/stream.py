@@ -8,6 +8,7 @@ from redis import RedisError
 
 from api.deps import ContextDep, MetricsDep
 from api.models import Message, StreamStats
+from reelstream.serving.incidents import log_dependency_failure
 from reelstream.serving.stream_stats import stream_stats
 
 router = APIRouter(prefix="/stream", tags=["stream"])
@@ -24,8 +25,13 @@ async def read_stream_stats(ctx: ContextDep, metrics: MetricsDep) -> Response:
     counters and latency histograms (rates come from the difference of two snapshots)."""
     try:
         stats = await anyio.to_thread.run_sync(
-            stream_stats, ctx.cache.client, ctx.settings.redis_prefix, metrics
+            stream_stats,
+            ctx.cache.client,
+            ctx.settings.redis_prefix,
+            metrics,
+            ctx.settings.health_heartbeat_max_age_s,
         )
     except RedisError as exc:
-        raise HTTPException(status_code=503, detail=f"Redis unreachable: {exc}") from exc
+        log_dependency_failure("Redis unreachable", exc)
+        raise HTTPException(status_code=503, detail="Redis unreachable") from exc
     return Response(StreamStats.model_validate(stats).model_dump_json(), media_type="application/json")

@@ -14,9 +14,8 @@ from typing import Any
 from reelstream.serving.metrics import LATENCY_BUCKETS, ApiMetrics
 from reelstream.worker_status import read_statuses, recent_dead_letters
 
-__all__ = ["STALE_AFTER_S", "LATENCY_ROUTES", "stream_stats", "bucket_quantile"]
+__all__ = ["LATENCY_ROUTES", "stream_stats", "bucket_quantile"]
 
-STALE_AFTER_S = 15.0  # a heartbeat older than this means the worker is stalled or gone
 LATENCY_ROUTES = (
     ("GET", "/users/{user_id}/recommendations"),
     ("POST", "/ratings"),
@@ -79,14 +78,22 @@ def _counter(metrics: ApiMetrics, name: str, **labels: str) -> int:
     return int(value or 0)
 
 
-def stream_stats(redis_client: Any, prefix: str, metrics: ApiMetrics, dead_letters: int = 5) -> dict[str, Any]:
-    """The snapshot as a JSON-ready dict (``redis_client``: a synchronous ``redis.Redis``)."""
+def stream_stats(
+    redis_client: Any,
+    prefix: str,
+    metrics: ApiMetrics,
+    stale_after_s: float,
+    dead_letters: int = 5,
+) -> dict[str, Any]:
+    """The snapshot as a JSON-ready dict (``redis_client``: a synchronous ``redis.Redis``); a
+    worker whose heartbeat is older than ``stale_after_s`` is ``stalled`` (the same limit
+    ``/health`` uses, ``REELSTREAM_HEALTH_HEARTBEAT_MAX_AGE_S``)."""
     now = datetime.now(UTC)
     workers = []
     for status in read_statuses(redis_client, prefix):
         age = status.heartbeat_age_s(now)
         newest = status.newest_learned_event_at
-        stalled = age > STALE_AFTER_S
+        stalled = age > stale_after_s
         workers.append(
             {
                 "worker_id": status.worker_id,
@@ -114,7 +121,7 @@ def stream_stats(redis_client: Any, prefix: str, metrics: ApiMetrics, dead_lette
     }
     return {
         "generated_at": now.isoformat(),
-        "stale_after_s": STALE_AFTER_S,
+        "stale_after_s": stale_after_s,
         "workers": workers,
         "recent_dead_letters": [
             {
