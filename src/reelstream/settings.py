@@ -164,6 +164,12 @@ class Settings(BaseSettings):
         "means a checkpoint (the whole model) more often under load.",
     )
     checkpoint_every_s: float = Field(30.0, gt=0)
+    list_max_delay_s: float = Field(
+        1.0,
+        ge=0,
+        description="Under a backlog, how long an affected user's list may wait so that "
+        "several of their ratings make one list (0: a list after every batch).",
+    )
     item_sync: bool = Field(
         True,
         description="Share item state between workers through the Redis stream "

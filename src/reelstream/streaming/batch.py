@@ -17,6 +17,11 @@ class ProcessorConfig:
     Similar-movie lists are refreshed for the movies just rated: at most ``similar_per_batch``
     per batch and ``similar_per_s`` per second (a token bucket, full at start), each movie at
     most once every ``similar_every_s``, so they stay off the hot path's budget.
+
+    While more batches are already waiting, users' lists are not written after every batch:
+    each affected user is kept once (with their newest event) and the lists are written when
+    no batch waits, or once the oldest has waited ``list_max_delay_s``; a user who rates
+    again meanwhile gets one list instead of several (``0`` writes after every batch).
     """
 
     top_n: int = 20
@@ -26,6 +31,7 @@ class ProcessorConfig:
     similar_per_batch: int = 20
     similar_per_s: float = 50.0
     similar_every_s: float = 60.0
+    list_max_delay_s: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,32 @@ class CacheWriter:
     pages: PageRenderer
     config: ProcessorConfig
     similar: SimilarSchedule
+    _waiting: dict[int, RatingEvent] | None = None  # users whose list is not written yet
+    _waiting_since = 0.0
+
+    @property
+    def lists_waiting(self) -> int:
+        return len(self._waiting or ())
+
+    def _stage_lists(self, last_event: dict[int, RatingEvent]) -> None:
+        """Remember these users' lists are due, with the newest event each must include."""
+        if not last_event:
+            return
+        if not self._waiting:
+            self._waiting, self._waiting_since = {}, time.monotonic()
+        self._waiting.update(last_event)  # batches come in order: a later event wins
+
+    def write_lists(self, *, due_only: bool = False) -> int:
+        """Write the waiting users' lists; with ``due_only``, only once the oldest has waited
+        ``list_max_delay_s``. Returns how many users' lists were written."""
+        waiting = self._waiting
+        if not waiting:
+            return 0
+        if due_only and time.monotonic() - self._waiting_since < self.config.list_max_delay_s:
+            return 0
+        self._refresh(waiting)  # Redis away: waited out; the lists stay waiting until then
+        self._waiting = None
+        return len(waiting)
 
     @waits_out("Redis")
     def _lost_in_cache(self, latest: dict[int, RatingEvent]) -> dict[int, RatingEvent]:
@@ -75,7 +101,7 @@ class CacheWriter:
             batch.append(
                 UserRecommendations(
                     user_id=user_id,
-                    items=[Recommendation(movie_id=m, score=s) for m, s in lists[user_id]],
+                    items=list(map(Recommendation._make, lists[user_id])),
                     model_version=version,
                     updated_at=now,
                     last_event_id=event.event_id,

@@ -37,7 +37,9 @@ class Isolating:
     def __init__(self, processor: BatchProcessor, lock: asyncio.Lock, preparer: Executor) -> None:
         self.processor, self.lock, self.preparer = processor, lock, preparer
 
-    async def batch(self, batch: list[RawMessage], preparing: asyncio.Future) -> BatchOutcome:
+    async def batch(
+        self, batch: list[RawMessage], preparing: asyncio.Future, *, backlog: bool = False
+    ) -> BatchOutcome:
         try:
             prepared = await preparing
         except Exception as exc:  # noqa: BLE001 - narrowed below, never fatal
@@ -48,7 +50,7 @@ class Isolating:
             return outcome
         async with self.lock:
             try:
-                return self.processor.apply(prepared)
+                return self.processor.apply(prepared, backlog=backlog)
             except Exception as exc:  # noqa: BLE001 - narrowed below, never fatal
                 self._failed(len(batch), exc, "learning")
                 # Stored already: what was not learned is learned event by event.

@@ -9,7 +9,9 @@ The order is what makes the worker at-least-once and duplicate-safe:
    (:mod:`~reelstream.streaming.storing`);
 3. the online model learns them in order, then every affected user's top-N is written to
    Redis in one pipeline, with the last event it includes
-   (:mod:`~reelstream.streaming.cache_writer`);
+   (:mod:`~reelstream.streaming.cache_writer`); while more batches wait, the lists of
+   several batches are written together, at most ``list_max_delay_s`` late, and always
+   before a checkpoint, so a restart re-learns the events of every list not yet written;
 4. the caller acknowledges the batch only after :meth:`BatchProcessor.handle` returned.
 
 The model and the PostgreSQL sequence number of the last event it learned are checkpointed
@@ -79,6 +81,7 @@ class BatchProcessor(CacheWriter):
         )
         self.known_users = KnownUsers()
         self.last_seq = 0
+        self.recovered_users: dict[int, RatingEvent] = {}  # newest caught-up event per user
         self._applying: PreparedBatch | None = None  # the batch apply works on
         self.learning = 0  # how many of its stored events the learning loop has reached
         # What the heartbeat reports (read from another thread: plain attributes).
@@ -99,6 +102,9 @@ class BatchProcessor(CacheWriter):
             self.model, self.last_seq = restored
         caught_up = catch_up(self._ratings_after, self.last_seq, self._learn_stored)
         if caught_up:
+            # Lists written late (under a backlog) may have been lost with the previous run.
+            self._stage_lists(self._lost_in_cache(self.recovered_users))
+            self.recovered_users = {}
             self.checkpoint()
         self._prefetch_movies(set(self.model.index.ids.tolist()))
         MODEL_EVENTS.set(self.model.events_learned)
@@ -114,6 +120,7 @@ class BatchProcessor(CacheWriter):
 
     def _learn_stored(self, row: SequencedRating) -> None:
         self._learn(row.event)
+        self.recovered_users[row.event.user_id] = row.event
         self.last_seq = row.seq
         self._note_learned(row.event.timestamp)
 
@@ -148,8 +155,11 @@ class BatchProcessor(CacheWriter):
             len(messages), events, dead_letters, histories, stored, latest, started
         )
 
-    def apply(self, batch: PreparedBatch) -> BatchOutcome:
-        """Learn the newly stored events in order, then refresh Redis; maybe checkpoint."""
+    def apply(self, batch: PreparedBatch, *, backlog: bool = False) -> BatchOutcome:
+        """Learn the newly stored events in order, then refresh Redis; maybe checkpoint.
+
+        With ``backlog`` (more batches are waiting), the affected users' lists may be left
+        for a later batch (:meth:`write_lists`)."""
         self._applying, self.learning = batch, 0
         self.known_users.apply(self.model, batch.histories)
         events, stored = batch.events, batch.stored
@@ -180,10 +190,9 @@ class BatchProcessor(CacheWriter):
             event.user_id: event for event, _ in events.values() if event.event_id in new_ids
         }
         last_event.update(self._lost_in_cache(batch.latest))
-        if last_event:
-            self._refresh(last_event)
+        self._stage_lists(last_event)
+        outcome.users_refreshed = self.write_lists(due_only=backlog)
         self._refresh_similar([event.movie_id for event, _ in reversed(stored)])
-        outcome.users_refreshed = len(last_event)
         self.checkpoints.learned(len(stored))
         self.checkpoints.maybe(self._snapshot)
         self._count(outcome, batch.started)
@@ -253,7 +262,11 @@ class BatchProcessor(CacheWriter):
 
     # -- checkpoints ------------------------------------------------------------------------
     def _snapshot(self) -> Snapshot:
-        """Taken between two batches: the bytes and last_seq are one consistent snapshot."""
+        """Taken between two batches: the bytes and last_seq are one consistent snapshot.
+
+        Lists still waiting are written first: the events a restart does not re-learn must
+        all be in Redis."""
+        self.write_lists()
         return self.model.to_bytes(), self.last_seq, self.model.events_learned
 
     @_waits_for_postgres

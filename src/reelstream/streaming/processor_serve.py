@@ -20,10 +20,15 @@ from reelstream.streaming.messages import BatchOutcome, RawMessage
 
 if TYPE_CHECKING:
     from reelstream.streaming.heartbeat import Heartbeat
+    from reelstream.streaming.processor import BatchProcessor
 
 __all__ = ["main"]
 
 log = logging.getLogger(__name__)
+
+#: After a full batch, how long no next batch means the backlog is over (the worker sends
+#: the next one within a millisecond or two while its consumer has more).
+LISTS_IDLE_S = 0.02
 
 
 def _die_with_parent(parent: int) -> None:
@@ -57,6 +62,24 @@ async def _read_requests(
         requests.put_nowait(None)  # the worker is gone
 
 
+async def _next_request(
+    requests: asyncio.Queue, staged: deque, processor: BatchProcessor, lock: asyncio.Lock
+) -> tuple | None:
+    """The next request; when lists are waiting and no batch comes within
+    :data:`LISTS_IDLE_S`, the backlog is over: they are written first."""
+    while not staged and processor.lists_waiting:
+        try:
+            return await asyncio.wait_for(requests.get(), LISTS_IDLE_S)
+        except TimeoutError:
+            async with lock:
+                try:
+                    processor.write_lists()
+                except Exception:  # noqa: BLE001 - they stay waiting; never fatal
+                    log.exception("writing the waiting lists failed; retried after the next batch")
+                    break
+    return await requests.get()
+
+
 async def _serve(conn: Connection) -> None:
     """Prepare (validate + store) each batch on a thread as soon as it arrives, and apply
     (learn + Redis) the batches in order on the loop: the next batch's PostgreSQL round trips
@@ -83,13 +106,14 @@ async def _serve(conn: Connection) -> None:
     isolating = Isolating(processor, lock, preparer)
     loop = asyncio.get_running_loop()
     staged: deque[tuple[list[RawMessage], asyncio.Future]] = deque()
+    full = settings.worker_batch_size
     closing = False
     try:
         while True:
             # Start preparing every batch already sent (the worker bounds how many); wait
             # for a request only when there is nothing left to apply.
             while not closing and (not staged or not requests.empty()):
-                request = await requests.get()
+                request = await _next_request(requests, staged, processor, lock)
                 if request is None:
                     log.warning("the worker is gone; exiting without a checkpoint (recovery covers it)")
                     return
@@ -100,7 +124,9 @@ async def _serve(conn: Connection) -> None:
                 staged.append((batch, loop.run_in_executor(preparer, processor.prepare, batch)))
             if staged:
                 batch, preparing = staged.popleft()
-                outcome = await isolating.batch(batch, preparing)
+                # A full batch means the worker's consumer had more waiting: lists may wait.
+                backlog = len(batch) >= full or bool(staged) or not requests.empty()
+                outcome = await isolating.batch(batch, preparing, backlog=backlog)
                 if outcome.dead_letters:
                     heartbeat.note_dead_letters(outcome.dead_letters)
                 await channel.send(_outcome_reply(batch, outcome))
