@@ -26,10 +26,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from reelstream.replay import replay
 from reelstream.bench.scratch import scratch_settings
+from reelstream.cache import RecommendationCache
 from reelstream.demo import wait_until_consumed
 from reelstream.models import OnlineRecommender
+from reelstream.replay import events_in_time_order, replay
+from reelstream.schemas import RatingEvent
 from reelstream.settings import Settings
 from reelstream.store import EventStore
 from reelstream.streaming.process import WorkerProcess
@@ -48,6 +50,7 @@ class StreamBench:
     processor_peak_rss_mb: float  # of which the processor process
     topn_us: float
     movies: int
+    lists_written: float | None  # from the worker's metrics (None when they are off)
     stored: int
 
     @property
@@ -114,6 +117,37 @@ def _wait_all_stored(settings: Settings, expected: int, timeout_s: float) -> Non
                 time.sleep(0.1)
 
 
+def _wait_last_list(settings: Settings, last: RatingEvent, timeout_s: float) -> None:
+    """Until the list of the last event's user includes it: the worker writes the lists it
+    kept waiting (under a backlog) together, so that one is among the last written."""
+    cache = RecommendationCache.from_settings(settings)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        cached = cache.get_user_recommendations(last.user_id)
+        if cached is not None and cached.last_event_at and cached.last_event_at >= last.timestamp:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"user {last.user_id}'s list never included their last event")
+        time.sleep(0.005)
+
+
+def _lists_written(settings: Settings) -> float | None:
+    """``reelstream_worker_lists_written_total`` from the worker's metrics endpoint."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    if not settings.worker_metrics_port:
+        return None
+    try:
+        text = httpx.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics").text
+    except httpx.HTTPError:
+        return None
+    for family in text_string_to_metric_families(text):
+        if family.name == "reelstream_worker_lists_written":
+            return sum(sample.value for sample in family.samples if sample.name.endswith("_total"))
+    return None
+
+
 def _topn_us(model: OnlineRecommender, n: int = 10, users: int = 300, passes: int = 3) -> float:
     """Median time of one top-N (as ``bench topn`` reports it), over ``passes`` rounds of
     ``users`` users: the median, because a shared machine's speed wanders second to second."""
@@ -134,14 +168,17 @@ def bench_stream(
     with scratch_settings(settings, "bench_stream") as scratch:
         report = replay(scratch, ratings, limit=limit)  # pre-load: measure consuming only
         events = report.acknowledged
+        *_, last = events_in_time_order(ratings, limit)
 
         worker = WorkerProcess(scratch, log_dir / "bench-worker.log").start()
         try:
             ready_s = worker.wait_ready()
             started = time.perf_counter()
             _wait_all_stored(scratch, events, timeout_s=1800)
+            _wait_last_list(scratch, last, timeout_s=60)
             worker_s = time.perf_counter() - started
             wait_until_consumed(scratch, report.end_offsets, timeout_s=300)
+            lists_written = _lists_written(scratch)
             pid = worker.proc.pid  # type: ignore[union-attr]
             processor_peak = sum(_peak_rss_mb(child) for child in _children(pid))
             peak = _peak_rss_mb(pid) + processor_peak
@@ -165,5 +202,6 @@ def bench_stream(
             processor_peak_rss_mb=processor_peak,
             topn_us=_topn_us(model),
             movies=len(model.index),
+            lists_written=lists_written,
             stored=stored,
         )

@@ -41,6 +41,8 @@ def stream(
         "",
     )
     table.add_row("ratio worker / that", f"{r.ratio_same_consumer:.2f}", "≥ 0.5")
+    if r.lists_written is not None:
+        table.add_row("lists written per event", f"{r.lists_written / r.events:.2f}", "")
     table.add_row(f"top-N over {r.movies:,} movies", f"{r.topn_us:,.0f} µs", "≤ 100 µs (10k)")
     table.add_row("worker ready after start", f"{r.worker_ready_s:.1f} s", "≤ 5 s")
     table.add_row(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from reelstream.cache import Recommendation, UserRecommendations
 from reelstream.schemas import RatingEvent
-from reelstream.streaming.metrics import TOPN_SECONDS
+from reelstream.streaming.metrics import LISTS_WAITING, LISTS_WRITTEN, TOPN_SECONDS
 from reelstream.streaming.resilience import waits_out
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ class CacheWriter:
         if not self._waiting:
             self._waiting, self._waiting_since = {}, time.monotonic()
         self._waiting.update(last_event)  # batches come in order: a later event wins
+        LISTS_WAITING.set(len(self._waiting))
 
     def write_lists(self, *, due_only: bool = False) -> int:
         """Write the waiting users' lists; with ``due_only``, only once the oldest has waited
@@ -61,6 +62,8 @@ class CacheWriter:
             return 0
         self._refresh(waiting)  # Redis away: waited out; the lists stay waiting until then
         self._waiting = None
+        LISTS_WAITING.set(0)
+        LISTS_WRITTEN.inc(len(waiting))
         return len(waiting)
 
     @waits_out("Redis")

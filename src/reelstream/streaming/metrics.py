@@ -9,6 +9,8 @@ __all__ = [
     "DEAD_LETTERS",
     "BATCH_SECONDS",
     "TOPN_SECONDS",
+    "LISTS_WRITTEN",
+    "LISTS_WAITING",
     "MODEL_EVENTS",
     "CONSUMER_LAG",
     "NEWEST_LEARNED_AGE",
@@ -32,6 +34,14 @@ TOPN_SECONDS = Histogram(
     "reelstream_worker_topn_seconds",
     "Time to compute one user's top-N",
     buckets=(25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 5e-3),
+)
+LISTS_WRITTEN = Counter(
+    "reelstream_worker_lists_written_total",
+    "Users' top-N lists written to Redis (under a backlog, one per user for several batches)",
+)
+LISTS_WAITING = Gauge(
+    "reelstream_worker_lists_waiting",
+    "Users whose list waits to be written (at most REELSTREAM_LIST_MAX_DELAY_S)",
 )
 MODEL_EVENTS = Gauge("reelstream_worker_model_events_learned", "Events the online model learned")
 CONSUMER_LAG = Gauge(

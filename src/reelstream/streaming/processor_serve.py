@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import logging
+import math
 import os
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -106,7 +108,7 @@ async def _serve(conn: Connection) -> None:
     isolating = Isolating(processor, lock, preparer)
     loop = asyncio.get_running_loop()
     staged: deque[tuple[list[RawMessage], asyncio.Future]] = deque()
-    full = settings.worker_batch_size
+    full, last_full, hold = settings.worker_batch_size, -math.inf, settings.list_max_delay_s
     closing = False
     try:
         while True:
@@ -124,8 +126,12 @@ async def _serve(conn: Connection) -> None:
                 staged.append((batch, loop.run_in_executor(preparer, processor.prepare, batch)))
             if staged:
                 batch, preparing = staged.popleft()
-                # A full batch means the worker's consumer had more waiting: lists may wait.
-                backlog = len(batch) >= full or bool(staged) or not requests.empty()
+                # Full batches mean the worker's consumer has more waiting: lists may wait
+                # (a backlog also yields some partial batches, when a batch window closes).
+                now = time.monotonic()
+                if len(batch) >= full:
+                    last_full = now
+                backlog = now - last_full < hold or bool(staged) or not requests.empty()
                 outcome = await isolating.batch(batch, preparing, backlog=backlog)
                 if outcome.dead_letters:
                     heartbeat.note_dead_letters(outcome.dead_letters)
