@@ -36,11 +36,11 @@ def stream(
     table.add_row("raw Faust consume (same topic)", f"{r.raw_per_s:,.0f} ev/s", "")
     table.add_row("ratio worker / raw", f"{r.ratio:.2f}", "≥ 0.5")
     table.add_row(
-        "raw Faust, the worker's Faust settings",
+        "raw Faust, the worker's consumer settings",
         f"{r.raw_worker_consumer_per_s:,.0f} ev/s",
         "",
     )
-    table.add_row("ratio worker / that", f"{r.ratio_same_consumer:.2f}", "≥ 0.5")
+    table.add_row("ratio worker / that", f"{r.ratio_same_consumer:.2f}", "")
     if r.lists_written is not None:
         table.add_row("lists written per event", f"{r.lists_written / r.events:.2f}", "")
     table.add_row(f"top-N over {r.movies:,} movies", f"{r.topn_us:,.0f} µs", "≤ 100 µs (10k)")
