@@ -12,16 +12,17 @@ __all__ = ["CheckpointTable"]
 
 class CheckpointTable(StoreBase):
     def save_checkpoint(
-        self, name: str, model: bytes, offsets: dict[str, int], events_learned: int
+        self, name: str, model: bytes, offsets: dict[str, int | str], events_learned: int
     ) -> None:
         """Save model state and consumed offsets atomically (one row, one statement)."""
+        stored = {k: v if isinstance(v, str) else int(v) for k, v in offsets.items()}
         self._conn.execute(
             "INSERT INTO worker_checkpoints (name, model, offsets, events_learned, updated_at)"
             " VALUES (%s, %s, %s, %s, now())"
             " ON CONFLICT (name) DO UPDATE SET model = EXCLUDED.model,"
             " offsets = EXCLUDED.offsets, events_learned = EXCLUDED.events_learned,"
             " updated_at = EXCLUDED.updated_at",
-            (name, model, Jsonb({k: int(v) for k, v in offsets.items()}), events_learned),
+            (name, model, Jsonb(stored), events_learned),
         )
 
     def load_checkpoint(self, name: str) -> Checkpoint | None:
@@ -35,7 +36,7 @@ class CheckpointTable(StoreBase):
         return Checkpoint(
             name=row[0],
             model=bytes(row[1]),
-            offsets={str(k): int(v) for k, v in (row[2] or {}).items()},
+            offsets={str(k): v if isinstance(v, str) else int(v) for k, v in (row[2] or {}).items()},
             events_learned=int(row[3]),
             updated_at=row[4],
         )

@@ -45,11 +45,12 @@ class SequencedRating:
 class Checkpoint:
     """Streaming-worker state: serialized model plus the offsets it has consumed.
 
-    ``offsets`` maps ``"topic:partition"`` to the next offset to consume.
+    ``offsets`` holds where the model's inputs stand: for the worker, ``seq`` (the last
+    stored event it learned) and ``items`` (the last shared item delta it applied).
     """
 
     name: str
     model: bytes
-    offsets: dict[str, int] = field(default_factory=dict)
+    offsets: dict[str, int | str] = field(default_factory=dict)
     events_learned: int = 0
     updated_at: datetime | None = None

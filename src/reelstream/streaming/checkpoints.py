@@ -20,8 +20,9 @@ __all__ = ["BackgroundCheckpoints", "Checkpointer", "Snapshot"]
 
 log = logging.getLogger(__name__)
 
-#: The model's bytes, the sequence of the last event it learned, how many events it learned.
-Snapshot = tuple[bytes, int, int]
+#: The model's bytes, its offsets (``seq``: the last event it learned; ``items``: the last
+#: shared item delta it applied, when item state is shared), how many events it learned.
+Snapshot = tuple[bytes, dict[str, int | str], int]
 
 
 class BackgroundCheckpoints:
@@ -37,11 +38,13 @@ class BackgroundCheckpoints:
     def busy(self) -> bool:
         return self._pending is not None and not self._pending.done()
 
-    def submit(self, name: str, model: bytes, seq: int, events_learned: int) -> Future[None]:
+    def submit(
+        self, name: str, model: bytes, offsets: dict[str, int | str], events_learned: int
+    ) -> Future[None]:
         """Start writing one checkpoint; the caller checks :attr:`busy` first."""
         if self.busy:
             raise RuntimeError("a checkpoint is still being written")
-        self._pending = self._executor.submit(self._write, name, model, seq, events_learned)
+        self._pending = self._executor.submit(self._write, name, model, offsets, events_learned)
         return self._pending
 
     def wait(self) -> None:
@@ -59,11 +62,13 @@ class BackgroundCheckpoints:
                 self._store.close()
                 self._store = None
 
-    def _write(self, name: str, model: bytes, seq: int, events_learned: int) -> None:
+    def _write(
+        self, name: str, model: bytes, offsets: dict[str, int | str], events_learned: int
+    ) -> None:
         try:
             if self._store is None:
                 self._store = EventStore(self.dsn)
-            self._store.save_checkpoint(name, model, {"seq": seq}, events_learned)
+            self._store.save_checkpoint(name, model, offsets, events_learned)
         except Exception:
             if self._store is not None:  # a broken connection is reopened next time
                 self._store.close()

@@ -51,9 +51,24 @@ class ItemSync:
         self._last_id: bytes | None = None  # read position, found on the first exchange
         self.totals = ExchangeStats()
 
+    @property
+    def position(self) -> str | None:
+        """The id of the last delta read (saved with a checkpoint), None before the first read."""
+        return None if self._last_id is None else self._last_id.decode()
+
+    def resume(self, position: str | None, *, fresh_model: bool) -> None:
+        """Where reading starts: after ``position``, the delta the restored checkpoint had
+        merged (what the others published while this worker was down is applied); for a
+        model that has learned nothing, at the stream's start (what the others learned
+        before this worker joined). Otherwise after the newest delta (:meth:`exchange`)."""
+        if position is not None:
+            self._last_id = position.encode()
+        elif fresh_model:
+            self._last_id = b"0-0"
+
     def _start_position(self) -> bytes:
-        """The newest delta's id: what came before is in this worker's checkpoint or the
-        champion, so reading starts after it."""
+        """The newest delta's id: a model restored without a position, or re-learned from
+        PostgreSQL, reads what comes after it."""
         newest = self._redis.xrevrange(self.stream, count=1)
         return newest[0][0] if newest else b"0-0"
 

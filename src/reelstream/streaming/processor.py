@@ -82,6 +82,7 @@ class BatchProcessor(CacheWriter):
         self.known_users = KnownUsers()
         self.last_seq = 0
         self.recovered_users: dict[int, RatingEvent] = {}  # newest caught-up event per user
+        self.items_position: str | None = None  # shared item state, as of the checkpoint
         self._applying: PreparedBatch | None = None  # the batch apply works on
         self.learning = 0  # how many of its stored events the learning loop has reached
         # What the heartbeat reports (read from another thread: plain attributes).
@@ -99,7 +100,9 @@ class BatchProcessor(CacheWriter):
         (:mod:`~reelstream.streaming.recovery`)."""
         restored = load_checkpoint(self._load_checkpoint, self.checkpoint_name)
         if restored is not None:
-            self.model, self.last_seq = restored
+            self.model, offsets = restored
+            self.last_seq = int(offsets.get("seq", 0))
+            self.items_position = offsets.get("items")
         caught_up = catch_up(self._ratings_after, self.last_seq, self._learn_stored)
         if caught_up:
             # Lists written late (under a backlog) may have been lost with the previous run.
@@ -267,7 +270,10 @@ class BatchProcessor(CacheWriter):
         Lists still waiting are written first: the events a restart does not re-learn must
         all be in Redis."""
         self.write_lists()
-        return self.model.to_bytes(), self.last_seq, self.model.events_learned
+        offsets: dict[str, int | str] = {"seq": self.last_seq}
+        if self.item_sync is not None and self.item_sync.position is not None:
+            offsets["items"] = self.item_sync.position  # what the model has merged
+        return self.model.to_bytes(), offsets, self.model.events_learned
 
     @_waits_for_postgres
     def checkpoint(self) -> None:

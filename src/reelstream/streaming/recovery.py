@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from reelstream.models.online import OnlineRecommender
 from reelstream.store.records import Checkpoint, SequencedRating
@@ -29,9 +30,9 @@ def check_model(model: OnlineRecommender) -> None:
 
 def load_checkpoint(
     load: Callable[[str], Checkpoint | None], name: str
-) -> tuple[OnlineRecommender, int] | None:
-    """The model of checkpoint ``name`` and the sequence it goes with; None when there is no
-    usable one."""
+) -> tuple[OnlineRecommender, dict[str, Any]] | None:
+    """The model of checkpoint ``name`` and the offsets it goes with (``seq``, and ``items``
+    when item state was shared); None when there is no usable one."""
     checkpoint = load(name)
     if checkpoint is None:
         return None
@@ -45,7 +46,7 @@ def load_checkpoint(
             name, len(checkpoint.model), checkpoint.updated_at, describe(exc),
         )
         return None
-    return model, int(checkpoint.offsets.get("seq", 0))
+    return model, checkpoint.offsets
 
 
 def catch_up(

@@ -52,7 +52,10 @@ def build_processor(settings: Settings) -> BatchProcessor:
         # after recovery: events re-learned from PostgreSQL were shared before the restart
         processor.model.item_journal = ItemJournal(settings.worker_id)
         processor.item_sync = ItemSync(settings, settings.worker_id)
-        processor._exchange_items()  # fixes its read position now: later deltas are new
+        processor.item_sync.resume(
+            processor.items_position, fresh_model=processor.model.events_learned == 0
+        )
+        processor._exchange_items()  # what the others published meanwhile, applied now
     log.info(
         "worker %s ready: model %s, %d events learned (%d caught up from PostgreSQL)",
         settings.worker_id,

@@ -12,7 +12,7 @@ def test_a_checkpoint_falls_due_by_count_and_is_written_in_the_background(worker
 
     def snapshot():
         taken.append(checkpoints.since)
-        return b"model", 7, 42
+        return b"model", {"seq": 7}, 42
 
     checkpoints.learned(5)
     checkpoints.maybe(snapshot)

@@ -19,8 +19,8 @@ def test_a_corrupt_checkpoint_is_skipped_and_a_good_one_restored():
 
     assert load_checkpoint(lambda name: None, "w") is None
     assert load_checkpoint(lambda name: bad, "w") is None
-    restored, seq = load_checkpoint(lambda name: good, "w")
-    assert (restored.events_learned, seq) == (1, 12)
+    restored, offsets = load_checkpoint(lambda name: good, "w")
+    assert (restored.events_learned, offsets) == (1, {"seq": 12})
 
 
 def test_catch_up_learns_every_page_in_order_and_skips_a_failing_row():
