@@ -9,8 +9,8 @@ The order is what makes the worker at-least-once and duplicate-safe:
    (:mod:`~reelstream.streaming.storing`);
 3. the online model learns them in order, then every affected user's top-N is written to
    Redis in one pipeline, with the last event it includes
-   (:mod:`~reelstream.streaming.cache_writer`); while more batches wait, the lists of
-   several batches are written together, at most ``list_max_delay_s`` late, and always
+   (:mod:`~reelstream.streaming.cache_writer`); under a backlog (full batches), the lists
+   of several batches are written together, at most ``list_max_delay_s`` late, and always
    before a checkpoint, so a restart re-learns the events of every list not yet written;
 4. the caller acknowledges the batch only after :meth:`BatchProcessor.handle` returned.
 
@@ -161,8 +161,8 @@ class BatchProcessor(CacheWriter):
     def apply(self, batch: PreparedBatch, *, backlog: bool = False) -> BatchOutcome:
         """Learn the newly stored events in order, then refresh Redis; maybe checkpoint.
 
-        With ``backlog`` (more batches are waiting), the affected users' lists may be left
-        for a later batch (:meth:`write_lists`)."""
+        With ``backlog`` (the worker is behind), the affected users' lists may be left for
+        a later batch (:meth:`write_lists`)."""
         self._applying, self.learning = batch, 0
         self.known_users.apply(self.model, batch.histories)
         events, stored = batch.events, batch.stored
