@@ -160,10 +160,19 @@ class Settings(BaseSettings):
     checkpoint_every_events: int = Field(
         20_000,
         ge=1,
-        description="A restart re-learns at most this many events from PostgreSQL; fewer "
+        description="A restart re-learns about this many events from PostgreSQL at most "
+        "(more when REELSTREAM_CHECKPOINT_MAX_SHARE holds a costly checkpoint back); fewer "
         "means a checkpoint (the whole model) more often under load.",
     )
     checkpoint_every_s: float = Field(30.0, gt=0)
+    checkpoint_max_share: float = Field(
+        0.02,
+        gt=0,
+        le=1,
+        description="Most of the processor's time checkpoints may take: a checkpoint comes "
+        "no sooner than its cost divided by this after the last one, so a large model is "
+        "checkpointed less often than every N events (a restart re-learns more).",
+    )
     list_max_delay_s: float = Field(
         1.0,
         ge=0,

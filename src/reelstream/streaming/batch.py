@@ -28,6 +28,7 @@ class ProcessorConfig:
     popular_n: int = 100
     checkpoint_every_events: int = 5000
     checkpoint_every_s: float = 30.0
+    checkpoint_max_share: float = 0.02
     similar_per_batch: int = 20
     similar_per_s: float = 50.0
     similar_every_s: float = 60.0

@@ -77,13 +77,23 @@ class BackgroundCheckpoints:
 
 
 class Checkpointer:
-    """When to checkpoint (every N events or T seconds) and the writes themselves."""
+    """When to checkpoint (every N events or T seconds) and the writes themselves.
 
-    def __init__(self, name: str, dsn: str, every_events: int, every_s: float) -> None:
+    The stream stands still while a snapshot is taken, and a large model takes long to
+    serialise: a checkpoint is never taken sooner after the last one than its cost divided
+    by ``max_share``, so checkpoints take at most that share of the processor's time
+    whatever the model's size (a restart then re-learns more events).
+    """
+
+    def __init__(
+        self, name: str, dsn: str, every_events: int, every_s: float, max_share: float = 0.02
+    ) -> None:
         self.name = name
         self.every_events = every_events
         self.every_s = every_s
+        self.max_share = max_share
         self.since = 0  # events learned since the last checkpoint
+        self.cost_s = 0.0  # CPU time the last snapshot stopped the stream for
         self._at = time.monotonic()
         self._background = BackgroundCheckpoints(dsn)
 
@@ -92,8 +102,13 @@ class Checkpointer:
 
     @property
     def due(self) -> bool:
+        elapsed = time.monotonic() - self._at
         by_count = self.since >= self.every_events
-        return bool(self.since) and (by_count or time.monotonic() - self._at >= self.every_s)
+        return (
+            bool(self.since)
+            and (by_count or elapsed >= self.every_s)
+            and elapsed * self.max_share >= self.cost_s
+        )
 
     def maybe(self, snapshot: Callable[[], Snapshot]) -> None:
         """When due and no write is in flight: take the snapshot now, write it in the background."""
@@ -105,7 +120,7 @@ class Checkpointer:
             log.exception("checkpoint write failed; retrying after the next batch")
             self.since = max(self.since, self.every_events)
         if self.due:
-            self._background.submit(self.name, *snapshot())
+            self._background.submit(self.name, *self._take(snapshot))
             self._reset()
 
     def now(self, snapshot: Callable[[], Snapshot]) -> None:
@@ -114,13 +129,19 @@ class Checkpointer:
             self._background.wait()
         except Exception:
             log.warning("an earlier background checkpoint failed; this one supersedes it")
-        self._background.submit(self.name, *snapshot())
+        self._background.submit(self.name, *self._take(snapshot))
         self._background.wait()
         self._reset()
 
     def close(self) -> None:
         """Finish a write in flight and close its connection."""
         self._background.close()
+
+    def _take(self, snapshot: Callable[[], Snapshot]) -> Snapshot:
+        started = time.thread_time()
+        taken = snapshot()
+        self.cost_s = time.thread_time() - started
+        return taken
 
     def _reset(self) -> None:
         self.since = 0

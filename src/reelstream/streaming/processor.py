@@ -77,7 +77,11 @@ class BatchProcessor(CacheWriter):
             config.similar_per_batch, config.similar_per_s, config.similar_every_s
         )
         self.checkpoints = Checkpointer(
-            checkpoint_name, store.dsn, config.checkpoint_every_events, config.checkpoint_every_s
+            checkpoint_name,
+            store.dsn,
+            config.checkpoint_every_events,
+            config.checkpoint_every_s,
+            config.checkpoint_max_share,
         )
         self.known_users = KnownUsers()
         self.last_seq = 0

@@ -41,6 +41,7 @@ def build_processor(settings: Settings) -> BatchProcessor:
             top_n=settings.top_n,
             checkpoint_every_events=settings.checkpoint_every_events,
             checkpoint_every_s=settings.checkpoint_every_s,
+            checkpoint_max_share=settings.checkpoint_max_share,
             list_max_delay_s=settings.list_max_delay_s,
         ),
     )

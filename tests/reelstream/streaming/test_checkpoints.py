@@ -33,3 +33,21 @@ def test_nothing_learned_means_no_checkpoint_however_long_ago(worker_settings):
     checkpoints.learned(1)
     assert checkpoints.due
     checkpoints.close()
+
+
+def test_a_costly_snapshot_holds_the_next_checkpoint_back(worker_settings):
+    checkpoints = Checkpointer("costly", worker_settings.postgres_dsn, every_events=1,
+                               every_s=1e9, max_share=0.02)
+
+    def snapshot():
+        sum(range(2_000_000))  # ~50 ms of CPU: the next one is due ~2.5 s later at the earliest
+        return b"model", {"seq": 1}, 1
+
+    checkpoints.learned(1)
+    checkpoints.maybe(snapshot)
+    assert checkpoints.cost_s > 0.01
+    checkpoints.learned(1)
+    assert not checkpoints.due  # by count it would be
+    checkpoints._at -= checkpoints.cost_s / checkpoints.max_share
+    assert checkpoints.due
+    checkpoints.close()
