@@ -15,7 +15,7 @@ class CheckpointTable(StoreBase):
         self, name: str, model: bytes, offsets: dict[str, int | str], events_learned: int
     ) -> None:
         """Save model state and consumed offsets atomically (one row, one statement)."""
-        stored = {k: v if isinstance(v, str) else int(v) for k, v in offsets.items()}
+        stored = {k: _offset(v) for k, v in offsets.items()}
         self._conn.execute(
             "INSERT INTO worker_checkpoints (name, model, offsets, events_learned, updated_at)"
             " VALUES (%s, %s, %s, %s, now())"
@@ -36,7 +36,7 @@ class CheckpointTable(StoreBase):
         return Checkpoint(
             name=row[0],
             model=bytes(row[1]),
-            offsets={str(k): v if isinstance(v, str) else int(v) for k, v in (row[2] or {}).items()},
+            offsets={str(k): _offset(v) for k, v in (row[2] or {}).items()},
             events_learned=int(row[3]),
             updated_at=row[4],
         )
@@ -44,3 +44,9 @@ class CheckpointTable(StoreBase):
     def delete_checkpoint(self, name: str) -> bool:
         cur = self._conn.execute("DELETE FROM worker_checkpoints WHERE name = %s", (name,))
         return cur.rowcount > 0
+
+
+def _offset(value: int | str) -> int | str:
+    """An offset as stored: a stream id stays a string, a sequence is an int (also when it
+    comes as a numpy integer)."""
+    return value if isinstance(value, str) else int(value)

@@ -108,7 +108,7 @@ async def _serve(conn: Connection) -> None:
     isolating = Isolating(processor, lock, preparer)
     loop = asyncio.get_running_loop()
     staged: deque[tuple[list[RawMessage], asyncio.Future]] = deque()
-    full, last_full, hold = settings.worker_batch_size, -math.inf, settings.list_max_delay_s
+    full, last_full = settings.worker_batch_size, -math.inf
     closing = False
     try:
         while True:
@@ -131,7 +131,8 @@ async def _serve(conn: Connection) -> None:
                 now = time.monotonic()
                 if len(batch) >= full:
                     last_full = now
-                backlog = now - last_full < hold or bool(staged) or not requests.empty()
+                held = now - last_full < processor.config.list_max_delay_s
+                backlog = held or bool(staged) or not requests.empty()
                 outcome = await isolating.batch(batch, preparing, backlog=backlog)
                 if outcome.dead_letters:
                     heartbeat.note_dead_letters(outcome.dead_letters)
