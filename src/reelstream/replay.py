@@ -145,6 +145,7 @@ class ReplayReport:
     #: ``{partition: offset after the last acknowledged event}``: a consumer group has
     #: everything once its committed offsets reach these.
     end_offsets: dict[int, int] = field(default_factory=dict)
+    last_event: RatingEvent | None = None  # the newest event sent
 
     @property
     def events_per_s(self) -> float:
@@ -188,7 +189,7 @@ def replay(
             end_offsets[metadata.partition] = metadata.offset + 1
 
     pacer = Pacer(speed)
-    sent = 0
+    sent, last = 0, None
     started = time.perf_counter()
     try:
         for event in events_in_time_order(ratings, limit):
@@ -196,7 +197,7 @@ def replay(
             producer.send(
                 settings.ratings_topic, key=event.key, value=event.to_bytes()
             ).add_callback(acknowledged).add_errback(failures.append)
-            sent += 1
+            sent, last = sent + 1, event
             if on_progress is not None and sent % 1000 == 0:
                 on_progress(1000)
         producer.flush(timeout=settings.kafka_request_timeout_ms / 1000 * 3)
@@ -208,7 +209,9 @@ def replay(
     seconds = time.perf_counter() - started
     if on_progress is not None:
         on_progress(sent % 1000)
-    report = ReplayReport(sent=sent, acknowledged=acked, seconds=seconds, end_offsets=end_offsets)
+    report = ReplayReport(
+        sent=sent, acknowledged=acked, seconds=seconds, end_offsets=end_offsets, last_event=last
+    )
     if acked < sent or failures:
         raise ReplayFailed(
             f"{sent - acked:,} of {sent:,} events published were not acknowledged by the broker "

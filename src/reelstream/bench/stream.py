@@ -30,7 +30,7 @@ from reelstream.bench.scratch import scratch_settings
 from reelstream.cache import RecommendationCache
 from reelstream.demo import wait_until_consumed
 from reelstream.models import OnlineRecommender
-from reelstream.replay import events_in_time_order, replay
+from reelstream.replay import replay
 from reelstream.schemas import RatingEvent
 from reelstream.settings import Settings
 from reelstream.store import EventStore
@@ -117,9 +117,11 @@ def _wait_all_stored(settings: Settings, expected: int, timeout_s: float) -> Non
                 time.sleep(0.1)
 
 
-def _wait_last_list(settings: Settings, last: RatingEvent, timeout_s: float) -> None:
+def _wait_last_list(settings: Settings, last: RatingEvent | None, timeout_s: float) -> None:
     """Until the list of the last event's user includes it: the worker writes the lists it
     kept waiting (under a backlog) together, so that one is among the last written."""
+    if last is None:
+        return
     cache = RecommendationCache.from_settings(settings)
     deadline = time.monotonic() + timeout_s
     while True:
@@ -168,14 +170,13 @@ def bench_stream(
     with scratch_settings(settings, "bench_stream") as scratch:
         report = replay(scratch, ratings, limit=limit)  # pre-load: measure consuming only
         events = report.acknowledged
-        *_, last = events_in_time_order(ratings, limit)
 
         worker = WorkerProcess(scratch, log_dir / "bench-worker.log").start()
         try:
             ready_s = worker.wait_ready()
             started = time.perf_counter()
             _wait_all_stored(scratch, events, timeout_s=1800)
-            _wait_last_list(scratch, last, timeout_s=60)
+            _wait_last_list(scratch, report.last_event, timeout_s=60)
             worker_s = time.perf_counter() - started
             wait_until_consumed(scratch, report.end_offsets, timeout_s=300)
             lists_written = _lists_written(scratch)
