@@ -126,8 +126,6 @@ async def closed_loop(
     duration_s: float, max_requests: int, client_kind: str = "raw",
 ) -> LoadResult:
     """``concurrency`` clients, each sending its next request when the previous answered."""
-    import httpx
-
     latencies: list[float] = []
     errors = 0
     issued = 0
@@ -141,10 +139,7 @@ async def closed_loop(
             while issued < max_requests and time.perf_counter() < stop_at:
                 issued += 1
                 t0 = time.perf_counter()
-                try:
-                    ok = await client.get(paths()) == 200
-                except (OSError, asyncio.IncompleteReadError, ValueError, httpx.HTTPError):
-                    ok = False
+                ok = await _answered(client, paths())
                 latencies.append((time.perf_counter() - t0) * 1000)
                 errors += not ok
         finally:
@@ -153,6 +148,16 @@ async def closed_loop(
     await asyncio.gather(*(worker(c) for c in clients))
     seconds = time.perf_counter() - start
     return LoadResult(name, len(latencies), errors, seconds, np.asarray(latencies))
+
+
+async def _answered(client: Any, path: str) -> bool:
+    """One GET: True on a 200, False on any other status or a failed connection."""
+    import httpx
+
+    try:
+        return await client.get(path) == 200
+    except (OSError, asyncio.IncompleteReadError, ValueError, httpx.HTTPError):
+        return False
 
 
 async def fixed_rate(
@@ -164,8 +169,6 @@ async def fixed_rate(
     Due requests queue for ``connections`` keep-alive connections; time spent queued (server
     too slow to keep up) is part of the latency, so it cannot hide.
     """
-    import httpx
-
     total = int(rate * duration_s)
     latencies: list[float] = []
     errors = 0
@@ -177,10 +180,7 @@ async def fixed_rate(
         nonlocal errors
         try:
             while (due := await queue.get()) is not None:
-                try:
-                    ok = await client.get(paths()) == 200
-                except (OSError, asyncio.IncompleteReadError, ValueError, httpx.HTTPError):
-                    ok = False
+                ok = await _answered(client, paths())
                 latencies.append((time.perf_counter() - due) * 1000)
                 errors += not ok
         finally:
