@@ -139,7 +139,7 @@ class Settings(BaseSettings):
         0.02,
         gt=0,
         description="Longest wait for a batch to fill. Shorter means fresher lists for a lone "
-        "event, longer means fuller batches under load (README, Configuration).",
+        "event, longer means fuller batches under load (docs/settings.md).",
     )
     worker_batches_in_flight: int = Field(
         2,
@@ -182,7 +182,7 @@ class Settings(BaseSettings):
     item_sync: bool = Field(
         True,
         description="Share item state between workers through the Redis stream "
-        "'<redis prefix>items:deltas' (README, Shared item state).",
+        "'<redis prefix>items:deltas' (docs/scale-out.md).",
     )
 
     @field_validator("event_time_min")
