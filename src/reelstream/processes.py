@@ -1,8 +1,13 @@
-"""Background processes with a pid file and a log file, stopped by process group.
+"""Every process reelstream starts: spawned, watched, stopped, and found again by pid file.
 
-Each server runs in its own session (``start_new_session``), so its pid is also the id of
-its process group and ``down`` can stop the server together with everything it forked
-(PostgreSQL backends, MLflow workers).
+A process runs in its own session (``start_new_session``), so its pid is also the id of its
+process group and stopping it stops everything it forked (PostgreSQL backends, MLflow and
+uvicorn workers, the worker's processor). A pid file holds the pid *and* the process's start
+time, so a pid the kernel has since given to another program is never signalled.
+
+Used by the embedded stack (servers that outlive ``stack up``), the demo's background worker,
+API and web app (stopped by ``demo-down`` from another process), the worker's processor
+process, tests and benchmarks (:class:`Child`: a process that lives as long as a block).
 """
 
 from __future__ import annotations
@@ -14,21 +19,31 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 import psutil
 
 __all__ = [
+    "Child",
     "PidFile",
+    "ProcessFailed",
+    "die_with_parent",
     "spawn",
     "stop_group",
+    "stop_recorded",
     "port_answers",
     "port_owner",
     "log_tail",
     "wait_until",
 ]
+
+
+class ProcessFailed(RuntimeError):
+    """A child exited, or did not become ready in time (the message ends with its log tail)."""
 
 
 @dataclass(frozen=True)
@@ -69,31 +84,36 @@ class PidFile:
         self.path.unlink(missing_ok=True)
 
 
-def _die_with_parent() -> None:
-    """preexec hook: SIGKILL this child when the parent dies (Linux ``PR_SET_PDEATHSIG``)."""
+def die_with_parent() -> None:
+    """SIGKILL the calling process when its parent dies (Linux ``PR_SET_PDEATHSIG``; a no-op
+    elsewhere). A ``preexec_fn`` for :func:`spawn`, or called by a child at its start."""
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
-    except OSError:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
         pass
 
 
+_die_with_parent = die_with_parent  # spawn's keyword of the same name hides the function
+
+
 def spawn(
-    cmd: list[str],
+    cmd: Sequence[str],
     log_path: Path,
-    pid_file: PidFile,
+    pid_file: PidFile | None = None,
     *,
     user: str | None = None,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     die_with_parent: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start ``cmd`` detached in its own session, output appended to ``log_path``."""
+    """Start ``cmd`` in its own session, output appended to ``log_path``; record it in
+    ``pid_file`` when one is given."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
         log.flush()
         proc = subprocess.Popen(
-            cmd,
+            list(cmd),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -103,7 +123,8 @@ def spawn(
             cwd=cwd,
             preexec_fn=_die_with_parent if die_with_parent else None,
         )
-    pid_file.write(proc.pid)
+    if pid_file is not None:
+        pid_file.write(proc.pid)
     return proc
 
 
@@ -173,6 +194,16 @@ def stop_group(pid: int, sig: int = signal.SIGTERM, timeout_s: float = 15.0) -> 
     return not _alive(family)
 
 
+def stop_recorded(pid_file: PidFile, timeout_s: float = 15.0) -> int | None:
+    """Stop the process group recorded in ``pid_file`` if that very process still runs (same
+    pid and start time), then remove the file; returns the pid stopped, if any."""
+    pid = pid_file.running_pid()
+    if pid is not None:
+        stop_group(pid, timeout_s=timeout_s)
+    pid_file.remove()
+    return pid
+
+
 def port_answers(host: str, port: int, timeout_s: float = 0.5) -> bool:
     """True when something accepts TCP connections on ``host:port``."""
     try:
@@ -196,6 +227,7 @@ def port_owner(port: int) -> str:
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
+    """The last ``lines`` lines of a log, for an error message."""
     try:
         text = path.read_text(errors="replace")
     except OSError:
@@ -215,3 +247,95 @@ def wait_until(probe: Callable[[], bool], timeout_s: float, interval_s: float = 
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval_s)
+
+
+class Child:
+    """A process started by this one in its own session, logging to ``log_path``.
+
+    ``start()`` spawns it, ``wait_for(probe)`` waits until ``probe()`` is true (raising
+    :attr:`Failed`, with the log tail, when it exits first or time runs out), ``stop()`` sends
+    SIGTERM to its group and SIGKILL after the deadline. As a context manager it is stopped
+    when the block ends.
+    """
+
+    Failed: type[ProcessFailed] = ProcessFailed
+
+    def __init__(
+        self,
+        name: str,
+        cmd: Sequence[str],
+        log_path: Path,
+        *,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.cmd = list(cmd)
+        self.log_path = Path(log_path)
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        self.proc = spawn(self.cmd, self.log_path, env=self.env)
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.poll() if self.proc is not None else None
+
+    def wait_for(self, probe: Callable[[], bool], timeout_s: float = 60.0) -> None:
+        """Until ``probe()`` is true (an exception counts as "not yet")."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.returncode is not None:
+                raise self.Failed(f"{self.name} exited with {self.returncode}:\n{self.tail()}")
+            try:
+                if probe():
+                    return
+            except Exception:  # noqa: BLE001 - a probe failing just means "not yet"
+                pass
+            if time.monotonic() >= deadline:
+                raise self.Failed(f"{self.name} not ready after {timeout_s:.0f} s:\n{self.tail()}")
+            time.sleep(0.1)
+
+    def stop(self, timeout_s: float = 15.0) -> int:
+        """SIGTERM to the group, SIGKILL after ``timeout_s``; the leader's exit code."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+        code = self.proc.wait(10)
+        stop_group(self.proc.pid, timeout_s=5.0)  # whatever of the group outlived its leader
+        return code
+
+    def kill(self) -> int:
+        """SIGKILL to the group at once, as a crash would: no checkpoint, no goodbye."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self._signal(signal.SIGKILL)
+        return self.proc.wait(10)
+
+    def _signal(self, signum: int) -> None:
+        try:
+            os.killpg(self.proc.pid, signum)  # type: ignore[union-attr]
+        except ProcessLookupError:
+            pass
+
+    def tail(self, lines: int = 30) -> str:
+        return log_tail(self.log_path, lines)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
+
 from reelstream.background import remember, running, stop_all
 from reelstream.settings import Settings
 from reelstream.webapp import streamlit_command, ui_script, ui_url
@@ -34,12 +36,15 @@ def test_demo_processes_are_remembered_and_stopped(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, state_dir=tmp_path)
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                             start_new_session=True)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
     try:
         remember(settings, "api", proc.pid)
-        remember(settings, "ui", 2**22 + 12345)  # long gone: not reported, not signalled
+        remember(settings, "ui", gone.pid)
+        gone.wait(5)  # long gone: not reported, not signalled
         assert running(settings) == {"api": proc.pid}
         assert stop_all(settings, timeout_s=10) == {"api": proc.pid}
-        assert proc.wait(5) != 0
+        proc.wait(5)
+        assert not psutil.pid_exists(proc.pid)  # stopped (and reaped by stop_all)
         assert running(settings) == {} and not list((tmp_path / "pids").glob("*.pid"))
     finally:
         if proc.poll() is None:

@@ -26,7 +26,6 @@ import asyncio
 import os
 import random
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reelstream.bench.http_load import LoadResult, RawHttpClient, closed_loop, fixed_rate
+from reelstream.processes import Child, port_answers
 from reelstream.settings import Settings
 
 __all__ = [
@@ -167,34 +167,15 @@ def populate(settings: Settings, config: ApiBenchConfig) -> list[int]:
 
 
 @contextmanager
-def serve(app: str, port: int, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def serve(app: str, port: int, env: dict[str, str], log: Path) -> Iterator[Child]:
     """Run ``uvicorn APP`` on a loopback port until the block ends; wait until it answers."""
     cmd = [
         sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
         "--no-access-log", "--log-level", "warning",
     ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{app} exited with {proc.returncode}; see {log}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{app} did not listen on {port} within 60 s; see {log}")
-                time.sleep(0.1)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with Child(app, cmd, log, env=env) as server:
+        server.wait_for(lambda: port_answers("127.0.0.1", port), 60)
+        yield server
 
 
 # --- the whole run ----------------------------------------------------------------------------

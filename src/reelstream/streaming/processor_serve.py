@@ -5,7 +5,6 @@ thread and applied in order, outcomes sent back (the worker's side:
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import math
 import os
@@ -17,6 +16,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
+from reelstream.processes import die_with_parent
 from reelstream.streaming.channel import AsyncConnection
 from reelstream.streaming.messages import BatchOutcome, RawMessage
 
@@ -35,11 +35,7 @@ LISTS_IDLE_S = 0.02
 
 def _die_with_parent(parent: int) -> None:
     """Linux: SIGKILL this process when the worker dies (a crash must not leave it running)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # elsewhere the closed socket still ends it, after the batch in hand
+    die_with_parent()  # elsewhere the closed socket still ends it, after the batch in hand
     if os.getppid() != parent:  # the worker died before prctl took effect (it may be PID 1)
         os._exit(0)
 
