@@ -26,6 +26,7 @@ import asyncio
 import logging
 import time
 
+from reelstream.kafka import bootstrap_servers, broker_port_open_async
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
 from reelstream.streaming.processor_child import ProcessorChild, ProcessorDied
 from reelstream.streaming.resilience import MAX_BACKOFF_S, describe
@@ -202,14 +203,8 @@ async def report_lag() -> None:
 async def _broker_unreachable() -> str | None:
     """A reason when none of the bootstrap servers accepts a connection (cheap: one connect
     attempt per heartbeat; the Kafka client's own errors only reach its log)."""
-    servers = [s.strip() for s in settings.kafka_bootstrap_servers.split(",") if s.strip()]
-    for server in servers:
-        host, _, port = server.rpartition(":")
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 0.5)
-        except (OSError, TimeoutError, ValueError):
-            continue
-        writer.close()
+    servers = bootstrap_servers(settings)
+    if await broker_port_open_async(servers, timeout_s=0.5):
         return None
     return f"broker unreachable ({', '.join(servers)})"
 
