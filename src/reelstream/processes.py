@@ -32,6 +32,8 @@ __all__ = [
     "PidFile",
     "ProcessFailed",
     "die_with_parent",
+    "free_port",
+    "free_ports",
     "spawn",
     "stop_group",
     "stop_recorded",
@@ -202,6 +204,25 @@ def stop_recorded(pid_file: PidFile, timeout_s: float = 15.0) -> int | None:
         stop_group(pid, timeout_s=timeout_s)
     pid_file.remove()
     return pid
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct loopback ports that were free a moment ago (all bound, then released)."""
+    sockets = []
+    try:
+        for _ in range(n):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    return free_ports(1)[0]
 
 
 def port_answers(host: str, port: int, timeout_s: float = 0.5) -> bool:

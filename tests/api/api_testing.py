@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from reelstream.bench.api import free_port as closed_port
+from reelstream.processes import free_port as closed_port
 from reelstream.bench.api import with_redis_db
 from reelstream.settings import Settings
 

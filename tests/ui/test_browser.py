@@ -22,7 +22,7 @@ from reelstream.kafka import ensure_topics
 from reelstream.settings import Settings
 from reelstream.streaming.process import WorkerProcess
 from reelstream.webapp import UiProcess
-from tests.conftest import free_ports
+from reelstream.processes import free_ports
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

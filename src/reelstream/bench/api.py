@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -35,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reelstream.bench.http_load import LoadResult, RawHttpClient, closed_loop, fixed_rate
-from reelstream.processes import Child, port_answers
+from reelstream.processes import Child, free_port, port_answers
 from reelstream.settings import Settings
 
 __all__ = [
@@ -107,13 +106,6 @@ def variant_envs(redis_clients: list[str]) -> tuple[tuple[str, tuple[tuple[str, 
 
 
 # --- setup -----------------------------------------------------------------------------------
-def free_port() -> int:
-    """A loopback port nothing listens on now (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def with_redis_db(url: str, db: int) -> str:
     """``url`` pointing at Redis database ``db``."""
     base, _, last = url.rpartition("/")

@@ -270,7 +270,7 @@ SCENARIOS: dict[str, Callable[[Chaos], Outcome]] = {
 
 def run_scenario(name: str, chaos: Chaos) -> Outcome:
     """Run one scenario in a scratch corner of ``chaos.settings`` (removed afterwards)."""
-    from reelstream.bench.api import free_port
+    from reelstream.processes import free_port
 
     with scratch_settings(chaos.settings, "chaos") as settings:
         settings = settings.model_copy(update={"worker_metrics_port": free_port()})

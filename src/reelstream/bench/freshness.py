@@ -121,7 +121,8 @@ def run_freshness_bench(
 ) -> list[FreshnessResult]:
     """Run the benchmark (module docstring); one result per batching window in the config."""
     from reelstream.replay import replay
-    from reelstream.bench.api import free_port, serve
+    from reelstream.bench.api import serve
+    from reelstream.processes import free_port
     from reelstream.bench.scratch import scratch_settings
     from reelstream.demo import wait_until_consumed
     from reelstream.store import EventStore

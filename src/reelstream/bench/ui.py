@@ -148,7 +148,7 @@ def run_ui_bench(settings: Settings, dataset: Path, log_dir: Path, *, ratings: i
     in Chromium."""
     from pydantic import SecretStr
 
-    from reelstream.bench.api import free_port
+    from reelstream.processes import free_port
     from reelstream.bench.scratch import scratch_settings
     from reelstream.demo import serve_api
     from reelstream.kafka import ensure_topics

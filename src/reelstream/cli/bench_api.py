@@ -72,7 +72,7 @@ def bench_api(
         stack = None
         try:
             if embedded:
-                from reelstream.bench.api import free_port
+                from reelstream.processes import free_port
                 from reelstream.stack import EmbeddedStack
 
                 settings = settings.model_copy(
