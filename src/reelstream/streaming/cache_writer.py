@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from reelstream.cache import RecommendationCache
     from reelstream.models.online import OnlineRecommender
     from reelstream.recommendation_format import PageRenderer
-    from reelstream.streaming.batch import ProcessorConfig
+    from reelstream.streaming.prepared_batch import ProcessorConfig
     from reelstream.streaming.similar import SimilarSchedule
 
 __all__ = ["CacheWriter"]

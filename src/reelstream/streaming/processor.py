@@ -34,7 +34,7 @@ from reelstream.recommendation_format import PageRenderer
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
 from reelstream.store.records import Checkpoint, SequencedRating
-from reelstream.streaming.batch import PreparedBatch, ProcessorConfig
+from reelstream.streaming.prepared_batch import PreparedBatch, ProcessorConfig
 from reelstream.streaming.cache_writer import CacheWriter
 from reelstream.streaming.checkpoints import Checkpointer, Snapshot
 from reelstream.streaming.decode import decode_batch

@@ -17,7 +17,7 @@ from reelstream.cache import RecommendationCache
 from reelstream.models import OnlineRecommender, load_online_config
 from reelstream.settings import Settings
 from reelstream.store import EventStore
-from reelstream.streaming.batch import ProcessorConfig
+from reelstream.streaming.prepared_batch import ProcessorConfig
 from reelstream.streaming.processor import BatchProcessor
 from reelstream.streaming.promotion import adopt, fetch_new_champion, promotions_channel
 from reelstream.streaming.resilience import MAX_BACKOFF_S, describe, waits_out

@@ -11,7 +11,7 @@ from reelstream.models import OnlineConfig, OnlineRecommender
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
 from reelstream.streaming.messages import RawMessage
-from reelstream.streaming.batch import ProcessorConfig
+from reelstream.streaming.prepared_batch import ProcessorConfig
 from reelstream.streaming.processor import BatchProcessor
 
 START = datetime(2020, 1, 1, tzinfo=UTC)
