@@ -244,7 +244,7 @@ def _train_child(n_ratings: int, seed: int, params_path: str, evaluate: bool) ->
     peak_mb = _vm_hwm_mb()
     evaluate_s = None
     if evaluate:
-        from reelstream.evaluation.batch import evaluate_model
+        from reelstream.evaluation.scoring import evaluate_model
 
         started = time.perf_counter()
         evaluate_model(model, train, test, k=params.k, threshold=params.relevance_threshold)
