@@ -65,7 +65,7 @@ class BatchProcessor(CacheWriter):
         model: OnlineRecommender,
         checkpoint_name: str,
         config: ProcessorConfig | None = None,
-        item_sync=None,  # noqa: ANN001 - a reelstream.streaming.item_sync.ItemSync
+        item_sync=None,  # noqa: ANN001 - a reelstream.streaming.item_stream.ItemSync
     ) -> None:
         self.store = store
         self.cache = cache

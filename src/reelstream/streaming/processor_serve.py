@@ -87,7 +87,7 @@ async def _serve(conn: Connection) -> None:
     from reelstream.settings import get_settings
     from reelstream.streaming.heartbeat import Heartbeat, start_metrics_server
     from reelstream.streaming.isolation import Isolating
-    from reelstream.streaming.item_sync import apply_while_idle
+    from reelstream.streaming.item_stream import apply_while_idle
     from reelstream.streaming.worker import build_processor, listen_for_promotions
 
     settings = get_settings()

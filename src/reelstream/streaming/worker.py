@@ -48,7 +48,7 @@ def build_processor(settings: Settings) -> BatchProcessor:
     caught_up = processor.recover()
     if settings.item_sync:
         from reelstream.item_sync import ItemJournal
-        from reelstream.streaming.item_sync import ItemSync
+        from reelstream.streaming.item_stream import ItemSync
 
         # after recovery: events re-learned from PostgreSQL were shared before the restart
         processor.model.item_journal = ItemJournal(settings.worker_id)
