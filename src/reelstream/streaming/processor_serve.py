@@ -88,7 +88,7 @@ async def _serve(conn: Connection) -> None:
     from reelstream.streaming.heartbeat import Heartbeat, start_metrics_server
     from reelstream.streaming.isolation import Isolating
     from reelstream.streaming.item_stream import apply_while_idle
-    from reelstream.streaming.worker import build_processor, listen_for_promotions
+    from reelstream.streaming.wiring import build_processor, listen_for_promotions
 
     settings = get_settings()
     heartbeat = Heartbeat(settings, start_metrics_server(settings)).start()
