@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from api.deps import ApiKeyDep, CatalogDep, SettingsDep, StoreDep
 from reelstream.serving.context import USER_ID_MAX
-from api.models import (
+from api.bodies import (
     ChampionChanged,
     Message,
     ModelRegistry,
