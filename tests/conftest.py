@@ -145,8 +145,8 @@ def movielens_small() -> Path:
 def isolated(stack: Settings) -> Iterator[Settings]:
     """The stack's settings with a fresh world for one test: a migrated PostgreSQL schema of
     its own (dropped afterwards), its own topics, consumer group, worker id and Redis key
-    prefix (the same corner a benchmark uses: :func:`reelstream.bench.scratch.scratch_settings`)."""
-    from reelstream.bench.scratch import scratch_settings
+    prefix (the same corner a benchmark uses: :func:`benchmarks.scratch.scratch_settings`)."""
+    from benchmarks.scratch import scratch_settings
 
     with scratch_settings(stack, "test") as settings:
         yield settings

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from reelstream.bench.ui import chromium_path, launch_browser, open_for_you, rate_in_browser, seed_movielens
+from benchmarks.ui import chromium_path, launch_browser, open_for_you, rate_in_browser, seed_movielens
 from reelstream.demo import serve_api
 from reelstream.kafka import ensure_topics
 from reelstream.settings import Settings

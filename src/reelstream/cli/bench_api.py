@@ -46,7 +46,7 @@ def bench_api(
 
     from rich.table import Table
 
-    from reelstream.bench.api import ApiBenchConfig, run_api_bench, variant_envs
+    from benchmarks.api import ApiBenchConfig, run_api_bench, variant_envs
     from reelstream.serving.redis_clients import REDIS_CLIENTS, installed
     from reelstream.settings import get_settings
 

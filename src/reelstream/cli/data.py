@@ -68,7 +68,7 @@ def synth_cmd(
     seed: int = typer.Option(3, "--seed"),
 ) -> None:
     """Write a MovieLens-shaped folder: the first N events of a generated CATALOGUE-sized set."""
-    from reelstream.bench.synth import CATALOGUES, synth_ratings, write_movielens
+    from benchmarks.synth import CATALOGUES, synth_ratings, write_movielens
 
     if catalogue not in CATALOGUES:
         fail(f"unknown catalogue {catalogue!r}; one of {', '.join(CATALOGUES)}")

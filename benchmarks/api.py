@@ -4,7 +4,7 @@
    list in Redis for each of ``users`` users with its default page (a private Redis
    database, so nothing else is touched).
 2. Start the API (``uvicorn api.main:app``, one worker) and a bare ASGI JSON endpoint
-   (:mod:`reelstream.bench._bare`) as subprocesses on free loopback ports.
+   (:mod:`benchmarks._bare`) as subprocesses on free loopback ports.
 3. Closed loop: ``concurrency`` clients hammer ``GET /users/{random}/recommendations`` with
    the default ``n`` (the stored page) and with ``rendered_n`` (a list rendered per request),
    the bare endpoint and the one-route FastAPI app, ``duration_s`` (or ``max_requests``) each,
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reelstream.bench.http_load import LoadResult, RawHttpClient, closed_loop, fixed_rate
+from benchmarks.http_load import LoadResult, RawHttpClient, closed_loop, fixed_rate
 from reelstream.processes import Child, free_port, port_answers
 from reelstream.settings import Settings
 
@@ -201,10 +201,10 @@ def run_api_bench(
     with ExitStack() as servers:
         servers.enter_context(serve("api.main:app", api_port, env, workdir / "bench-api.log"))
         servers.enter_context(
-            serve("reelstream.bench._bare:app", bare_port, env, workdir / "bench-bare.log")
+            serve("benchmarks._bare:app", bare_port, env, workdir / "bench-bare.log")
         )
         servers.enter_context(serve(
-            "reelstream.bench._bare:fastapi_app", fast_port, env, workdir / "bench-fastapi.log"
+            "benchmarks._bare:fastapi_app", fast_port, env, workdir / "bench-fastapi.log"
         ))
         for i, ((_, overrides), port) in enumerate(zip(config.variants, variant_ports)):
             servers.enter_context(

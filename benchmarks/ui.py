@@ -149,7 +149,7 @@ def run_ui_bench(settings: Settings, dataset: Path, log_dir: Path, *, ratings: i
     from pydantic import SecretStr
 
     from reelstream.processes import free_port
-    from reelstream.bench.scratch import scratch_settings
+    from benchmarks.scratch import scratch_settings
     from reelstream.demo import serve_api
     from reelstream.kafka import ensure_topics
     from reelstream.streaming.process import WorkerProcess
