@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.http_load import LoadResult, RawHttpClient, closed_loop, fixed_rate
+from benchmarks.redis_clients import CLIENTS
 from reelstream.processes import Child, free_port, port_answers
 from reelstream.settings import Settings
 
@@ -97,11 +98,12 @@ class ApiBenchReport:
 def variant_envs(redis_clients: list[str]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
     """The :attr:`ApiBenchConfig.variants` that run the API with these library Redis clients.
 
-    >>> variant_envs(["redis-py"])
-    (('redis: redis-py', (('REELSTREAM_API_REDIS_CLIENT', 'redis-py'),)),)
+    >>> variant_envs(["redis-py", "coredis"])[1]
+    ('redis: coredis', (('REELSTREAM_API_REDIS_CLIENT', 'benchmarks.redis_clients:CoredisGet'),))
     """
     return tuple(
-        (f"redis: {name}", (("REELSTREAM_API_REDIS_CLIENT", name),)) for name in redis_clients
+        (f"redis: {name}", (("REELSTREAM_API_REDIS_CLIENT", CLIENTS[name]),))
+        for name in redis_clients
     )
 
 

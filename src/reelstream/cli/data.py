@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail
+from reelstream.cli._common import console, fail, require_benchmarks
 
 __all__ = ["app"]
 
@@ -68,6 +68,7 @@ def synth_cmd(
     seed: int = typer.Option(3, "--seed"),
 ) -> None:
     """Write a MovieLens-shaped folder: the first N events of a generated CATALOGUE-sized set."""
+    require_benchmarks()
     from benchmarks.synth import CATALOGUES, synth_ratings, write_movielens
 
     if catalogue not in CATALOGUES:

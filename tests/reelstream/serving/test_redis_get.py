@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis
 
-from benchmarks.api import free_port as closed_port
+from reelstream.processes import free_port as closed_port
 from benchmarks.api import with_redis_db
 from reelstream.serving.redis_get import PipelinedGetClient, async_get_client
 from reelstream.settings import Settings
