@@ -27,6 +27,7 @@ import logging
 import time
 
 from reelstream.kafka import bootstrap_servers, broker_port_open_async
+from reelstream.streaming.faust_tuning import committed_offset
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
 from reelstream.streaming.processor_child import ProcessorChild, ProcessorDied
 from reelstream.streaming.resilience import MAX_BACKOFF_S, describe
@@ -192,7 +193,7 @@ async def report_lag() -> None:
         end = consumer.highwater(tp)
         if end is None or end < 0:
             continue
-        committed = consumer._committed_offset.get(tp)  # Faust keeps what it committed
+        committed = committed_offset(consumer, tp)
         lag[tp.partition] = max(0, end - (committed or 0))
     reason = _state["reason"] or await _broker_unreachable()
     if not assigned:  # a worker of the group always holds a partition (partitions ≥ workers)
