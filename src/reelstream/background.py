@@ -68,5 +68,5 @@ def api_process(settings: Settings, log_path: Path) -> Child:
     """``reelstream api`` in its own session (it outlives this process), started and answering."""
     env = {**os.environ, **settings.to_env(), "PYTHONUNBUFFERED": "1"}
     api = Child("the API", [sys.executable, "-m", "reelstream.cli", "api"], log_path, env=env)
-    api.start().wait_ready(lambda: http_ok(f"http://{settings.api_host}:{settings.api_port}/health"))
+    api.start().wait_for(lambda: http_ok(f"http://{settings.api_host}:{settings.api_port}/health"))
     return api

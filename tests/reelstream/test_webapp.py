@@ -49,3 +49,26 @@ def test_demo_processes_are_remembered_and_stopped(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_demo_api_process_starts_answers_and_stops(tmp_path: Path) -> None:
+    """``reelstream api`` as the demo leaves it running: it answers /health (503 here: no
+    broker, Redis or PostgreSQL behind it), then stops with its process group."""
+    import httpx
+
+    from reelstream.background import api_process
+    from reelstream.processes import free_port
+
+    settings = Settings(
+        _env_file=None, state_dir=tmp_path, api_port=free_port(),
+        kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        postgres_dsn=f"postgresql://reelstream@127.0.0.1:{free_port()}/reelstream",
+    )
+    api = api_process(settings, tmp_path / "api.log")
+    try:
+        health = httpx.get(f"http://127.0.0.1:{settings.api_port}/health", timeout=10)
+        assert health.status_code == 503 and health.json()["services"]["kafka"] == "down"
+    finally:
+        api.stop(timeout_s=10)
+    assert api.returncode is not None and not psutil.pid_exists(api.pid)
