@@ -9,7 +9,9 @@ tansu); Faust (aiokafka underneath) stays at-least-once, so duplicates are made 
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -155,13 +157,38 @@ def faust_broker_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _address(server: str) -> tuple[str, int]:
+    host, _, port = server.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def broker_port_open(servers: Sequence[str], timeout_s: float = 0.5) -> bool:
+    """True when one of ``servers`` (``host:port``) accepts a TCP connection: a closed port
+    is known in milliseconds, where a Kafka client retries until its bootstrap timeout."""
+    for server in servers:
+        try:
+            socket.create_connection(_address(server), timeout=timeout_s).close()
+            return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+async def broker_port_open_async(servers: Sequence[str], timeout_s: float = 0.5) -> bool:
+    """:func:`broker_port_open` on the event loop."""
+    for server in servers:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(*_address(server)), timeout_s)
+        except (OSError, TimeoutError, ValueError):
+            continue
+        writer.close()
+        return True
+    return False
+
+
 def broker_reachable(settings: Settings, timeout_s: float = 3.0) -> bool:
-    """True when the first bootstrap server answers a metadata request within ``timeout_s``."""
-    servers = bootstrap_servers(settings)
-    host, _, port = servers[0].rpartition(":")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
-    except (OSError, ValueError):
+    """True when a bootstrap server answers a metadata request within ``timeout_s``."""
+    if not broker_port_open(bootstrap_servers(settings), timeout_s):
         return False  # fail fast: the client would retry for bootstrap_timeout_ms
     timeout_ms = max(int(timeout_s * 1000), 100)
     try:

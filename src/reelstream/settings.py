@@ -90,10 +90,11 @@ class Settings(BaseSettings):
     # --- Serving ---------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 18000
-    api_redis_client: Literal["pipelined", "redis-py", "coredis", "valkey-glide"] = Field(
+    api_redis_client: str = Field(
         "pipelined",
-        description="Redis client of the API's reads (reelstream.serving.redis_clients); "
-        "coredis and valkey-glide need the `bench` extra.",
+        pattern=r"^(pipelined|redis-py|[\w.]+:\w+)$",
+        description="Redis client of the API's reads: pipelined, redis-py, or module:factory "
+        "(reelstream.serving.redis_clients).",
     )
     api_key: SecretStr = SecretStr(PLACEHOLDER_API_KEY)
     top_n: int = Field(20, ge=1, le=500, description="Recommendations kept per user in Redis.")
@@ -139,7 +140,7 @@ class Settings(BaseSettings):
         0.02,
         gt=0,
         description="Longest wait for a batch to fill. Shorter means fresher lists for a lone "
-        "event, longer means fuller batches under load (README, Configuration).",
+        "event, longer means fuller batches under load (docs/settings.md).",
     )
     worker_batches_in_flight: int = Field(
         2,
@@ -182,7 +183,7 @@ class Settings(BaseSettings):
     item_sync: bool = Field(
         True,
         description="Share item state between workers through the Redis stream "
-        "'<redis prefix>items:deltas' (README, Shared item state).",
+        "'<redis prefix>items:deltas' (docs/scale-out.md).",
     )
 
     @field_validator("event_time_min")

@@ -1,6 +1,6 @@
 """Fault injection on a private embedded stack with the real worker (``pytest -m faults``).
 
-The scenarios live in :mod:`reelstream.bench.chaos` (``reelstream bench chaos`` runs the same
+The scenarios live in :mod:`benchmarks.chaos` (``reelstream bench chaos`` runs the same
 ones); each test asserts by event identity: every valid event stored once and learned once,
 every bad message on the dead-letter topic with its error, the worker never exited, and a
 rating sent after the fault reached its user's list. These tests stop and start services, so
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reelstream.bench.chaos import Chaos, run_scenario
+from benchmarks.chaos import Chaos, run_scenario
 from reelstream.settings import Settings
 from tests.conftest import CORE_SERVICES, make_test_settings
 

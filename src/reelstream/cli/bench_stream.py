@@ -21,7 +21,7 @@ def stream(
     """Worker end-to-end events/s vs a raw Faust consumer; ready time, memory, top-N."""
     from rich.table import Table
 
-    from reelstream.bench.stream import bench_stream
+    from benchmarks.stream import bench_stream
     from reelstream.cli.replay import load_dataset
     from reelstream.demo import log_dir
     from reelstream.settings import get_settings

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from reelstream.settings import Settings
-from reelstream.stack._proc import (
+from reelstream.processes import (
     PidFile,
     port_answers,
     port_owner,

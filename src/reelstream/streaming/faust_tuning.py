@@ -20,7 +20,9 @@ that app only:
 * **the monitor**: :class:`BatchMonitor` drops the four per-message statistics hooks (this
   worker has no Faust web views or StatsD; its metrics are Prometheus counters kept per batch);
 * **the table manager**: :class:`TablelessTableManager` skips the 1 s wait for tables to
-  register (this app keeps none: the model lives in the processor process).
+  register (this app keeps none: the model lives in the processor process);
+* **the committed offsets**: Faust has no public way to read what its consumer last
+  committed; :func:`committed_offset` reads it, for the worker's consumer lag.
 
 Their cost is in ``docs/performance.md``. They rely on Faust internals, so they are written
 against one version, :data:`FAUST_VERSION`; ``tests/reelstream/streaming/test_faust_tuning.py``
@@ -45,6 +47,7 @@ from faust.transport.producer import ProducerBuffer
 
 __all__ = [
     "FAUST_VERSION",
+    "committed_offset",
     "tune",
     "DirectDeliveryConsumer",
     "UnthreadedProducerBuffer",
@@ -82,6 +85,11 @@ def tune(app: faust.App, *, fetch_max_wait_ms: int | None = None) -> faust.App:
     app.conf.Monitor = BatchMonitor
     app.conf.TableManager = TablelessTableManager
     return app
+
+
+def committed_offset(consumer: Any, tp: Any) -> int | None:
+    """The offset ``consumer`` (the app's Faust consumer) last committed for partition ``tp``."""
+    return consumer._committed_offset.get(tp)
 
 
 # -- consumer -------------------------------------------------------------------------------

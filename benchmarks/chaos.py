@@ -2,9 +2,9 @@
 chaos`` run these same functions.
 
 Each scenario gets a throw-away corner of the stack (its own topics, schema, Redis prefix,
-worker id: :func:`reelstream.bench.scratch.scratch_settings`), starts its own worker, sends
+worker id: :func:`benchmarks.scratch.scratch_settings`), starts its own worker, sends
 valid events with known ids (and, for ``poison``, bad messages), injects its fault, and
-reports by event identity (:class:`~reelstream.bench.chaos_probe.Outcome`): each valid event
+reports by event identity (:class:`~benchmarks.chaos_probe.Outcome`): each valid event
 stored once and learned once, each bad message on the dead-letter topic with its error, the
 worker never exited, and a rating sent after the fault reaches its user's list (the recovery
 time). Outages stop and restart a service of the embedded stack (``EmbeddedStack``); without
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from reelstream.bench.chaos_probe import (
+from benchmarks.chaos_probe import (
     POISON,
     Outcome,
     Sender,
@@ -34,12 +34,12 @@ from reelstream.bench.chaos_probe import (
     synthetic_events,
     wait_for_list,
 )
-from reelstream.bench.chaos_registry import (
+from benchmarks.chaos_registry import (
     forget_registry_entries,
     open_registry,
     register_nan_champion,
 )
-from reelstream.bench.scratch import scratch_settings
+from benchmarks.scratch import scratch_settings
 from reelstream.kafka import ensure_topics
 from reelstream.schemas import RatingEvent
 from reelstream.settings import Settings
@@ -270,7 +270,7 @@ SCENARIOS: dict[str, Callable[[Chaos], Outcome]] = {
 
 def run_scenario(name: str, chaos: Chaos) -> Outcome:
     """Run one scenario in a scratch corner of ``chaos.settings`` (removed afterwards)."""
-    from reelstream.bench.api import free_port
+    from reelstream.processes import free_port
 
     with scratch_settings(chaos.settings, "chaos") as settings:
         settings = settings.model_copy(update={"worker_metrics_port": free_port()})
