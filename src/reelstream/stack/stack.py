@@ -24,7 +24,7 @@ from reelstream.stack.mlflow_server import MlflowService
 from reelstream.stack.postgres import PostgresService
 from reelstream.stack.readiness import Vanished, wait_ready
 from reelstream.stack.redis_server import RedisService
-from reelstream.stack.tansu import KafkaService
+from reelstream.stack.kafka_broker import KafkaService
 
 __all__ = ["EmbeddedStack", "ServiceStatus", "SERVICES", "State"]
 
