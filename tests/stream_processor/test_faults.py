@@ -83,10 +83,25 @@ def test_a_corrupt_checkpoint_is_skipped_and_the_model_relearned(chaos):
     _assert_by_identity(outcome)
 
 
-def test_a_restarted_broker_is_rejoined_and_the_stream_goes_on(chaos):
+def test_a_restarted_broker_is_rejoined_and_nothing_is_lost(chaos):
     outcome = run_scenario("broker", chaos)
     _assert_by_identity(outcome)
     assert outcome.degraded is not None and "broker unreachable" in outcome.degraded
+
+
+def test_a_broker_killed_with_unconsumed_events_loses_none_of_them(chaos):
+    """Worker stopped, events acknowledged, kill -9 the broker, stack up, worker started: every
+    acknowledged event is stored exactly once (by event_id) and learned once."""
+    outcome = run_scenario("broker-kill", chaos)
+    _assert_by_identity(outcome)
+    assert outcome.lost == 0 and outcome.duplicated == 0
+
+
+def test_losing_a_partition_leader_of_three_brokers_loses_nothing(chaos):
+    """RF 3, min.insync.replicas 2: the leader of ratings partition 0 is killed mid-stream."""
+    outcome = run_scenario("leader-kill", chaos)
+    _assert_by_identity(outcome)
+    assert "a send was refused" not in (outcome.degraded or ""), outcome.degraded
 
 
 def test_a_nan_champion_is_refused_and_the_stream_goes_on(chaos, tmp_path):
