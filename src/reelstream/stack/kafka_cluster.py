@@ -120,7 +120,7 @@ class KafkaCluster:
         admin = self._admin()
         try:
             (described,) = admin.describe_topics([topic])
-            return {p["partition"]: p["leader"] for p in described["partitions"]}
+            return {p["partition_index"]: p["leader_id"] for p in described["partitions"]}
         finally:
             admin.close()
 
