@@ -34,8 +34,12 @@ def broker_killed(chaos: Chaos) -> Outcome:
     chaos.stack.up(["kafka"])
     t_over = time.monotonic()
     worker = start_worker(settings, chaos.log_dir, "broker-kill-after")
-    probe = RatingEvent(user_id=1029, movie_id=7, rating=3.0)
-    send(settings, [probe])
+    try:
+        probe = RatingEvent(user_id=1029, movie_id=7, rating=3.0)
+        send(settings, [probe])
+    except BaseException:
+        worker.stop()  # never leave a worker behind
+        raise
     outcome = Outcome(name)
     outcome.worker_exits = int(first.proc is not None and first.proc.returncode not in (0, None))
     outcome.degraded = f"{len(events) - half} acknowledged events waited in the killed broker"
@@ -58,21 +62,25 @@ def leader_killed(chaos: Chaos) -> Outcome:
         ensure_topics(settings, default_topics(settings))
         events = synthetic_events(chaos.events)
         worker = start_worker(settings, chaos.log_dir, "leader-kill")
-        sender = Sender(settings, events, chaos.per_s)
-        sender.start()
-        time.sleep(3.0)  # mid-stream
-        leaders = cluster.leaders(settings.ratings_topic)
-        victim = leaders[0]
-        cluster.kill(victim)
-        t_over = time.monotonic()
-        probe = RatingEvent(user_id=1031, movie_id=2, rating=4.0)
-        send(settings, [probe])
-        sender.join(300)
-        outcome = Outcome(name)
-        led = sorted(p for p, n in leaders.items() if n == victim)
-        outcome.degraded = f"node {victim} killed, leader of partitions {led}"
-        if sender.error is not None:
-            outcome.degraded += f"; a send was refused: {sender.error!r}"
+        try:
+            sender = Sender(settings, events, chaos.per_s)
+            sender.start()
+            time.sleep(3.0)  # mid-stream
+            leaders = cluster.leaders(settings.ratings_topic)
+            victim = leaders[0]
+            cluster.kill(victim)
+            t_over = time.monotonic()
+            probe = RatingEvent(user_id=1031, movie_id=2, rating=4.0)
+            send(settings, [probe])
+            sender.join(300)
+            outcome = Outcome(name)
+            led = sorted(p for p, n in leaders.items() if n == victim)
+            outcome.degraded = f"node {victim} killed, leader of partitions {led}"
+            if sender.error is not None:
+                outcome.degraded += f"; a send was refused: {sender.error!r}"
+        except BaseException:
+            worker.stop()  # never leave a worker behind
+            raise
         return finish(outcome, settings, worker, events, probe, t_over)
     finally:
         cluster.stop()
