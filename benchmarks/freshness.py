@@ -56,7 +56,7 @@ class FreshnessConfig:
     connections: int = 16  # keep-alive connections for posts (and as many for polls)
     batch_within_s: tuple[float | None, ...] = (None,)  # None: the configured window
     # Worker fetch waits to compare (REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS); None: the configured
-    # one. tansu answers a fetch only when the wait is over, so it bounds freshness.
+    # one. The broker answers a fetch as soon as a record arrives; the wait bounds idle polls.
     fetch_max_wait_ms: tuple[int | None, ...] = (None,)
     seed: int = 0
 

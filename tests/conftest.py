@@ -1,6 +1,6 @@
 """Shared fixtures: a private embedded stack per test session, external services, datasets.
 
-- ``stack`` (session): Kafka (tansu), Redis and PostgreSQL on free loopback ports with state
+- ``stack`` (session): Apache Kafka, Redis and PostgreSQL on free loopback ports with state
   in a tmp dir; returns the ``Settings`` pointing at them (``environment="test"``). Tests
   that use it are marked ``integration`` automatically. Topic names, Redis keys/DBs and
   table rows are shared within the session: make them unique per test.

@@ -4,8 +4,9 @@
 that app only:
 
 * **the consumer's fetch wait**: Faust's aiokafka driver always passes
-  ``fetch_max_wait_ms=1500`` and has no setting for it; the embedded broker answers a fetch
-  only when the wait is over, so the wait bounds how fresh a recommendation can be.
+  ``fetch_max_wait_ms=1500`` and has no setting for it; a fetch in flight holds back records
+  of the partitions it does not cover until it returns, so the wait shows in how fresh a
+  recommendation is (measured: docs/performance.md).
   :class:`_TunedConsumerThread` sets the configured wait on the consumer it creates, before
   that consumer starts;
 * **direct delivery**: Faust's fetch loop (``Consumer._drain_messages``) delivers each message
