@@ -88,8 +88,8 @@ RUN groupadd --system --gid 50000 airflow \
  && chown -R airflow:airflow /opt/airflow
 COPY --from=builder-airflow /opt/venv /opt/venv
 WORKDIR /opt/airflow
-# The training code reads params.yaml from the working directory (hyper-parameters, as in dvc).
-COPY params.yaml ./
+# The hyper-parameters ship inside the installed package (reelstream/params.yaml, the file dvc
+# tracks); REELSTREAM_PARAMS names another file.
 USER airflow
 EXPOSE 8080
 ENTRYPOINT ["airflow"]
@@ -113,9 +113,8 @@ COPY --from=builder /opt/venv /opt/venv
 ENV REELSTREAM_STATE_DIR=/var/lib/reelstream/state \
     REELSTREAM_DATA_DIR=/var/lib/reelstream/data
 WORKDIR /var/lib/reelstream
-# The worker and `retrain` read params.yaml from the working directory (model hyper-parameters,
-# the same file dvc uses); without it they would silently fall back to built-in defaults.
-COPY params.yaml ./
+# The hyper-parameters ship inside the installed package (reelstream/params.yaml, the file dvc
+# tracks); REELSTREAM_PARAMS names another file.
 USER reelstream
 EXPOSE 8000
 ENTRYPOINT ["reelstream"]

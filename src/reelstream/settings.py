@@ -37,9 +37,18 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     state_dir: Path = Field(
-        Path(".reelstream"), description="Git-ignored folder for the embedded servers' data/logs."
+        Path(".reelstream"),
+        description="Folder for the embedded servers' data/logs and the nightly snapshots; "
+        "relative means relative to the folder a command starts in (made absolute then). "
+        "Nothing in it changes the model: hyper-parameters come from REELSTREAM_PARAMS.",
     )
     data_dir: Path = Field(Path("data"), description="DVC-managed data (raw downloads, outputs).")
+    params: Path | None = Field(
+        None,
+        description="Parameters file (hyper-parameters of the models); unset: the defaults "
+        "shipped in the package. Read from the environment (also `reelstream --params`); "
+        "a path that does not exist is an error.",
+    )
     movielens_path: Path | None = Field(
         None, description="Local MovieLens folder to use instead of downloading."
     )
@@ -184,6 +193,19 @@ class Settings(BaseSettings):
         description="Share item state between workers through the Redis stream "
         "'<redis prefix>items:deltas' (README, Shared item state).",
     )
+
+    @field_validator("state_dir", "data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # fixed when the settings are read: a later chdir does not move them
+        return value.expanduser().absolute()
+
+    @field_validator("params")
+    @classmethod
+    def _existing(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError(f"REELSTREAM_PARAMS: {value} does not exist")
+        return value
 
     @field_validator("event_time_min")
     @classmethod

@@ -37,6 +37,7 @@ from reelstream.cli import (
     replay,
     sink,
     stack,
+    startup,
     ui,
     worker,
     worker_health,
@@ -46,9 +47,9 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="reelstream",
-    help="Event-driven streaming movie recommender.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    callback=startup.root,
 )
 
 # Commands, in the order ``--help`` lists them.

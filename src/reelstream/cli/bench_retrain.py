@@ -39,7 +39,6 @@ def retrain(
     dag: bool = typer.Option(True, "--dag/--no-dag", help="(a) the whole DAG."),
     train: bool = typer.Option(True, "--train/--no-train", help="(b) training at scale."),
     evaluate: bool = typer.Option(False, "--evaluate", help="(b) also time the evaluation."),
-    params: Path = typer.Option(Path("params.yaml"), help="File with the batch: section."),
     seed: int = typer.Option(0),
 ) -> None:
     """(a) DAG wall time on ml-latest-small; (b) training time and peak memory at 25M."""
@@ -81,7 +80,7 @@ def retrain(
         for n in sizes:
             with console.status(f"(b) generating {n:,} ratings and training"):
                 try:
-                    runs.append(bench_train(n, seed, params, evaluate))
+                    runs.append(bench_train(n, seed, None, evaluate))
                 except RuntimeError as exc:
                     fail(str(exc))
         for run in runs:

@@ -36,7 +36,6 @@ def retrain(
         None, help="Data interval end (UTC). PostgreSQL: snapshot up to it (default: now). "
         "Also the run's identity: the same interval is trained once.",
     ),
-    params: Path = typer.Option(Path("params.yaml"), help="File with the batch: section."),
     trigger: bool = typer.Option(
         False, "--trigger", help="Ask a running Airflow to run the nightly_retrain DAG "
         "now (as its Trigger button does), follow it and print the registered version.",
@@ -78,7 +77,7 @@ def retrain(
     from reelstream.training.run import retrain_once
 
     settings = get_settings()
-    batch_params = load_params(params)
+    batch_params = load_params()
     try:
         if dataset is not None:
             ratings = movielens_snapshot(dataset)
