@@ -81,10 +81,15 @@ ENV PATH=/opt/venv/bin:$PATH \
 # official image's uid, so volumes created by either image stay readable).
 # --------------------------------------------------------------------------------------------
 FROM base AS airflow
-ENV AIRFLOW_HOME=/opt/airflow
+# The DAG's tasks run reelstream code: its state (the nightly snapshots) and data folders are
+# the airflow user's, inside AIRFLOW_HOME (compose sets the same values).
+ENV AIRFLOW_HOME=/opt/airflow \
+    REELSTREAM_STATE_DIR=/opt/airflow/state \
+    REELSTREAM_DATA_DIR=/opt/airflow/data
 RUN groupadd --system --gid 50000 airflow \
  && useradd --system --uid 50000 --gid airflow --home-dir /opt/airflow --shell /bin/bash airflow \
  && mkdir -p /opt/airflow/dags /opt/airflow/logs /opt/airflow/plugins /opt/airflow/auth \
+        /opt/airflow/state /opt/airflow/data \
  && chown -R airflow:airflow /opt/airflow
 COPY --from=builder-airflow /opt/venv /opt/venv
 WORKDIR /opt/airflow

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 from api.deps import require_api_key
 from api.edge import RequestEdge, key_protected_routes
 from api.fast_lane import RecommendationsLane
+from api.read_gate import ReadKeyGate
 from api.routes import health, models, movies, popular, ratings, stream, users
 from reelstream.serving import (
     ApiMetrics,
@@ -113,7 +114,12 @@ class ReelstreamAPI(FastAPI):
     """
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RecommendationsLane(super().build_middleware_stack(), self.state.metrics)
+        stack = RecommendationsLane(super().build_middleware_stack(), self.state.metrics)
+        settings: Settings = self.state.settings
+        if settings.api_reads_need_key:
+            read_key = settings.api_read_key.get_secret_value() if settings.api_read_key else ""
+            stack = ReadKeyGate(stack, [settings.api_key.get_secret_value(), read_key])
+        return stack
 
     def openapi(self) -> dict[str, Any]:
         """The schema, with the limits that are settings stated as they are configured."""

@@ -105,6 +105,15 @@ class Settings(BaseSettings):
         "coredis and valkey-glide need the `bench` extra.",
     )
     api_key: SecretStr = SecretStr(PLACEHOLDER_API_KEY)
+    api_reads_need_key: bool = Field(
+        False,
+        description="Every read (recommendations, ratings, movies, models...) needs X-API-Key: "
+        "REELSTREAM_API_KEY or REELSTREAM_API_READ_KEY. /health, /metrics and the docs stay "
+        "open. On in docker-compose.yml.",
+    )
+    api_read_key: SecretStr | None = Field(
+        None, description="A key that opens reads only (with REELSTREAM_API_READS_NEED_KEY)."
+    )
     top_n: int = Field(20, ge=1, le=500, description="Recommendations kept per user in Redis.")
     recommendation_ttl_s: int = Field(7 * 24 * 3600, ge=60)
     max_batch_size: int = Field(1000, ge=1, le=100_000)
@@ -133,7 +142,8 @@ class Settings(BaseSettings):
         "", description="The API the web app talks to; empty: http://{api_host}:{api_port}."
     )
     ui_api_key: SecretStr | None = Field(
-        None, description="Key the web app sends to promote/roll back models; unset: api_key."
+        None, description="Key the web app sends with ratings and reads; unset: api_key. "
+        "Promoting or rolling back a model always takes the key the person types in.",
     )
     ui_host: str = "127.0.0.1"
     ui_port: int = Field(18501, ge=1, le=65535)
@@ -237,7 +247,7 @@ class Settings(BaseSettings):
         return (self.ui_api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
-    def ui_admin_key(self) -> str:
+    def ui_client_key(self) -> str:
         key = self.ui_api_key or self.api_key
         return key.get_secret_value()
 
