@@ -26,7 +26,7 @@ from api.deps import require_api_key
 from api.edge import RequestEdge, key_protected_routes
 from api.fast_lane import RecommendationsLane
 from api.read_gate import ReadKeyGate
-from api.routes import health, models, movies, popular, ratings, stream, users
+from api.routes import catalogue, forget, health, models, movies, popular, ratings, stream, users
 from reelstream.serving import (
     ApiMetrics,
     BrokerUnavailable,
@@ -43,7 +43,9 @@ __all__ = ["ReelstreamAPI", "api_router", "create_app"]
 api_router = APIRouter()
 api_router.include_router(ratings.router)
 api_router.include_router(users.router)
+api_router.include_router(forget.router)
 api_router.include_router(movies.router)
+api_router.include_router(catalogue.router)
 api_router.include_router(popular.router)
 api_router.include_router(stream.router)
 api_router.include_router(models.router)

@@ -90,3 +90,23 @@ def test_the_model_catches_a_folder_the_image_lacks_or_its_user_cannot_write():
     worker = service_layout("worker", _project_services()["worker"])
     assert not worker.writable("/opt/airflow") and not worker.writable("/opt/venv")
     assert worker.absolute(".reelstream") == "/var/lib/reelstream/.reelstream"
+
+
+def _host_address(port: str) -> str:
+    parts = port.split(":")
+    return parts[0] if len(parts) == 3 else "0.0.0.0"  # "host:container": every interface
+
+
+def test_every_published_port_listens_on_loopback_unless_told():
+    for name, svc in compose_services().items():
+        for port in svc.get("ports") or []:
+            assert _host_address(str(port)) == "127.0.0.1", f"{name}: {port}"
+
+
+def test_compose_api_asks_for_a_key_on_reads_and_workers_open_metrics_only_in_network():
+    services = compose_services()
+    assert services["api"]["environment"]["REELSTREAM_API_READS_NEED_KEY"] == "true"
+    assert services["worker"]["environment"]["REELSTREAM_WORKER_METRICS_HOST"] == "0.0.0.0"
+    assert not services["worker"].get("ports")
+    assert Settings(_env_file=None).worker_metrics_host == "127.0.0.1"
+    assert not Settings(_env_file=None).api_reads_need_key

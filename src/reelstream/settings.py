@@ -128,6 +128,14 @@ class Settings(BaseSettings):
         "nightly: older means it predates the last retraining).",
     )
 
+    new_movie_slots: int = Field(
+        2, ge=0, le=50, description="Movies added over the API (POST /movies) shown first in "
+        "the popular lists, the newest first (0: none).",
+    )
+    new_movie_days: float = Field(
+        7.0, gt=0, description="How long a movie added over the API counts as new."
+    )
+
     # --- Event validation (API and worker) ---------------------------------------------------
     event_time_min: datetime = Field(
         datetime(1995, 1, 1, tzinfo=UTC),
@@ -172,6 +180,11 @@ class Settings(BaseSettings):
         le=65535,
         description="Serve the worker's Prometheus metrics here (0: off; a port already in "
         "use, e.g. by a second worker on the host, is logged and skipped).",
+    )
+    worker_metrics_host: str = Field(
+        "127.0.0.1",
+        description="Address the worker's metrics listen on: loopback unless something else "
+        "must scrape them (docker-compose.yml sets 0.0.0.0 on its private network).",
     )
     worker_heartbeat_s: float = Field(
         1.0, gt=0, description="How often the worker publishes its status to Redis."

@@ -7,7 +7,7 @@ read-only copy of ``airflow/dags`` where compose mounts it; ``airflow db migrate
 (uid 50000, through ``setpriv``), with the scheduler service's compose environment. Only what
 cannot exist here is replaced: every absolute path is moved under the scratch root, the
 service URLs point at the test stack (its PostgreSQL also holds Airflow's metadata database,
-as compose's does), and the secrets are generated.
+as compose's does; MLflow runs with compose's arguments), and the secrets are generated.
 """
 
 from __future__ import annotations
@@ -17,18 +17,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
 from reelstream.movielens import load_ratings
 from reelstream.params import PACKAGED_PARAMS
 from reelstream.replay import events_in_time_order
 from reelstream.store import EventStore
+from tests.conftest import free_ports
 from tests.image_layout import compose_services, service_layout
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(900)]
@@ -53,6 +56,42 @@ def image_root() -> Iterator[Path]:
 
 
 @pytest.fixture
+def compose_mlflow(image_root: Path, tmp_path: Path) -> Iterator[str]:
+    """MLflow started with compose's arguments (artifacts proxied over HTTP, so clients never
+    write the server's folder), on a free port, its artifact folder under the scratch root."""
+    command = [str(c) for c in compose_services()["mlflow"]["command"]]
+    (port,) = free_ports(1)
+    for option, value in (("--host", "127.0.0.1"), ("--port", str(port)), ("--workers", "1")):
+        command[command.index(option) + 1] = value
+    at = command.index("--artifacts-destination") + 1
+    artifacts = image_root / command[at].lstrip("/")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    command[at] = str(artifacts)
+    command += ["--backend-store-uri", f"sqlite:///{tmp_path}/mlflow.db"]
+    log = (tmp_path / "mlflow.log").open("w")
+    server = subprocess.Popen([str(BIN / "mlflow"), *command], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while not _answers(f"{url}/health"):
+            assert server.poll() is None and time.monotonic() < deadline, (
+                (tmp_path / "mlflow.log").read_text()[-3000:])
+            time.sleep(1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
 def airflow_database(stack) -> Iterator[str]:
     """A database for Airflow's metadata on the stack's PostgreSQL (compose: ``airflow``)."""
     name = f"airflow_{uuid.uuid4().hex[:8]}"
@@ -60,8 +99,11 @@ def airflow_database(stack) -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     parts = conninfo_to_dict(stack.postgres_dsn)
     yield (f"postgresql+psycopg2://{parts['user']}@{parts['host']}:{parts['port']}/{name}")
-    with psycopg.connect(stack.postgres_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    try:  # Airflow's processes have exited; the whole stack goes with the session anyway
+        with psycopg.connect(stack.postgres_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}"')
+    except psycopg.Error:
+        pass
 
 
 def rebuild(layout, root: Path) -> None:
@@ -106,11 +148,12 @@ def container_env(layout, root: Path, settings, metadata_db: str) -> dict[str, s
         "AIRFLOW__API__SECRET_KEY": uuid.uuid4().hex,
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": str(REPO / "src"),  # this checkout's library (the image installs it)
     })
     return env
 
 
-def test_nightly_dag_runs_as_compose_runs_it(mlflow_stack, isolated, airflow_database,
+def test_nightly_dag_runs_as_compose_runs_it(compose_mlflow, isolated, airflow_database,
                                             movielens_small, image_root):
     from mlflow import MlflowClient
 
@@ -118,7 +161,8 @@ def test_nightly_dag_runs_as_compose_runs_it(mlflow_stack, isolated, airflow_dat
     layout = service_layout("airflow-scheduler", svc)
     assert layout.image.user != "root" and layout.image.uid != 0
     rebuild(layout, image_root)
-    settings = isolated.model_copy(update={"mlflow_experiment": f"image-{uuid.uuid4().hex[:6]}"})
+    settings = isolated.model_copy(update={"mlflow_experiment": f"image-{uuid.uuid4().hex[:6]}",
+                                           "mlflow_tracking_uri": compose_mlflow})
     env = container_env(layout, image_root, settings, airflow_database)
     events = list(events_in_time_order(load_ratings(movielens_small), limit=N))
     with EventStore(settings.postgres_dsn) as store:
