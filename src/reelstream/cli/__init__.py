@@ -33,6 +33,7 @@ from reelstream.cli import (
     demo,
     evaluate,
     evaluate_batch,
+    import_cmd,
     models,
     replay,
     sink,
@@ -65,6 +66,7 @@ app.add_typer(models.app)  # retrain
 app.add_typer(stack.app, name="stack")
 app.add_typer(data.app, name="data")
 app.add_typer(db.app, name="db")
+app.add_typer(import_cmd.app, name="import")
 app.add_typer(models.models_app, name="models")
 
 evaluate_group = typer.Typer(help="Evaluate models offline.", no_args_is_help=True)
