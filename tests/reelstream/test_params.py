@@ -123,3 +123,31 @@ def test_evaluate_stream_gives_the_same_model_and_figures_from_any_folder(small_
     assert figures(from_root)[0].startswith("online-")
     assert figures(from_root) == figures(from_elsewhere)
     assert f"parameters {PACKAGED_PARAMS} (packaged defaults)" in said_elsewhere
+
+
+def _leaf_commands():
+    import typer.main
+
+    def walk(cmd, path):
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield " ".join(path), cmd
+
+    yield from walk(typer.main.get_command(app), [])
+
+
+def test_every_command_says_what_must_be_running():
+    silent = [name for name, cmd in _leaf_commands()
+              if not re.search(r"\bneeds?\b", cmd.help or "", re.IGNORECASE)]
+    assert not silent, f"help without what must be running: {silent}"
+
+
+def test_one_spelling_per_option_across_commands():
+    """Options meaning the same thing are spelled the same (old spellings only hidden)."""
+    shown = {opt for _, cmd in _leaf_commands() for p in cmd.params if not getattr(p, "hidden", False)
+             for opt in p.opts}
+    assert "--log-level" in shown and "--cutoff" in shown
+    assert not {"--loglevel", "--interval-end", "--date"} & shown

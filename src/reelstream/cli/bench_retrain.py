@@ -41,7 +41,7 @@ def retrain(
     evaluate: bool = typer.Option(False, "--evaluate", help="(b) also time the evaluation."),
     seed: int = typer.Option(0),
 ) -> None:
-    """(a) DAG wall time on ml-latest-small; (b) training time and peak memory at 25M."""
+    """(a) DAG wall time on ml-latest-small; (b) training time and peak memory at 25M. (a) needs the stack up (`reelstream stack up`); (b) nothing running."""
     from rich.table import Table
 
     from reelstream.bench.retrain import ML25M, bench_dag, bench_train, extrapolate

@@ -32,7 +32,7 @@ def stream(
     ),
     lag: int = typer.Option(1, min=0, help="Exchanges a delta takes to arrive."),
 ) -> None:
-    """Test-then-learn over DATASET in timestamp order: ours vs River BiasedMF vs popularity."""
+    """Test-then-learn over DATASET in timestamp order: ours vs River BiasedMF vs popularity. Needs nothing running (reads the files)."""
     from rich.table import Table
 
     from reelstream.evaluation.stream import default_models, prequential, read_ratings

@@ -47,7 +47,7 @@ def batch(
         True, help="Also run implicit ALS (library defaults) and the MF score alone."
     ),
 ) -> None:
-    """Train on each user's first 80% of ratings (by time), score on the last 20%."""
+    """Train on each user's first 80% of ratings (by time), score on the last 20%. Needs nothing running (reads the files)."""
     from dataclasses import replace
 
     from reelstream.training.data import load_params, movielens_snapshot, resolve_dataset

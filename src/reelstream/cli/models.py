@@ -32,17 +32,16 @@ def retrain(
     dataset: Path | None = typer.Option(
         None, help="MovieLens folder or processed file; default: PostgreSQL snapshot."
     ),
-    interval_end: datetime | None = typer.Option(
-        None, help="Data interval end (UTC). PostgreSQL: snapshot up to it (default: now). "
-        "Also the run's identity: the same interval is trained once.",
+    cutoff: datetime | None = typer.Option(
+        None, "--cutoff", help="Train on ratings before this date-time (UTC if naive). "
+        "PostgreSQL: snapshot up to it (default: now); the run's identity (the data interval "
+        "end): the same cut-off is trained once. With --trigger: passed to the DAG run "
+        "(default there: everything stored when triggered).",
     ),
+    interval_end: datetime | None = typer.Option(None, "--interval-end", hidden=True),
     trigger: bool = typer.Option(
         False, "--trigger", help="Ask a running Airflow to run the nightly_retrain DAG "
         "now (as its Trigger button does), follow it and print the registered version.",
-    ),
-    cutoff: str | None = typer.Option(
-        None, help="With --trigger: train on ratings before this ISO datetime (UTC if "
-        "naive) instead of everything stored when triggered.",
     ),
     airflow_url: str | None = typer.Option(
         None, help="With --trigger: the Airflow API (default REELSTREAM_AIRFLOW_URL)."
@@ -55,21 +54,21 @@ def retrain(
     timeout: float = typer.Option(1800.0, help="With --trigger: longest wait (seconds)."),
 ) -> None:
     """Run the batch pipeline once: snapshot, split, train, evaluate, log, register, promote.
+    Needs PostgreSQL (unless --dataset) and MLflow; Redis to announce a promotion.
 
     With --trigger the run happens in a running Airflow instead (the same DAG, its logs
     and retries), and this command follows it to the end.
     """
+    interval_end = cutoff or interval_end
     if trigger:
-        if dataset is not None or interval_end is not None:
-            fail("--trigger runs the DAG on PostgreSQL; use --cutoff instead of "
-                 "--interval-end, and no --dataset")
+        if dataset is not None:
+            fail("--trigger runs the DAG on PostgreSQL: no --dataset")
         from reelstream.cli.retrain_trigger import trigger_and_follow
 
-        trigger_and_follow(url=airflow_url, username=airflow_user,
-                           password=airflow_password, cutoff=cutoff, timeout_s=timeout)
+        trigger_and_follow(url=airflow_url, username=airflow_user, password=airflow_password,
+                           cutoff=interval_end.isoformat() if interval_end else None,
+                           timeout_s=timeout)
         return
-    if cutoff is not None:
-        fail("--cutoff goes with --trigger; a local run takes --interval-end")
     from reelstream.cli.evaluate_batch import metrics_table
     from reelstream.settings import get_settings
     from reelstream.training.data import load_params, movielens_snapshot, postgres_snapshot
@@ -116,7 +115,7 @@ models_app = typer.Typer(
 
 @models_app.command("list")
 def list_() -> None:
-    """Every registered version with its aliases and gate metrics."""
+    """Every registered version with its aliases and gate metrics. Needs MLflow."""
     from rich.table import Table
 
     from reelstream.settings import get_settings
@@ -135,7 +134,7 @@ def list_() -> None:
 
 @models_app.command("promote")
 def promote_(version: str = typer.Argument(..., help="Registered version to serve.")) -> None:
-    """Point the champion alias at VERSION by hand (the old one becomes previous-champion)."""
+    """Point the champion alias at VERSION by hand (the old one becomes previous-champion). Needs MLflow; Redis to tell the workers."""
     from mlflow.exceptions import MlflowException
 
     from reelstream.settings import get_settings
@@ -151,7 +150,7 @@ def promote_(version: str = typer.Argument(..., help="Registered version to serv
 
 @models_app.command("rollback")
 def rollback_() -> None:
-    """Put the previous champion back."""
+    """Put the previous champion back. Needs MLflow; Redis to tell the workers."""
     from reelstream.settings import get_settings
     from reelstream.training.registry import rollback
 

@@ -39,7 +39,7 @@ class WorkerProcess:
         env = {**os.environ, **self.settings.to_env(), "PYTHONUNBUFFERED": "1"}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "reelstream.cli", "worker", "--loglevel", self.loglevel],
+                [sys.executable, "-m", "reelstream.cli", "worker", "--log-level", self.loglevel],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
