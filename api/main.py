@@ -183,6 +183,8 @@ def _add_exception_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
                     ]
                 ),
             )
+        if exc.status_code == 405:  # Starlette names only the first route's methods
+            exc.headers = {**(exc.headers or {}), "Allow": _allowed(app, request.url.path)}
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
@@ -193,6 +195,16 @@ def _add_exception_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
             n = len(events) if isinstance(events, list) and events else 1
             metrics.events_rejected.labels("invalid").inc(n)
         return await request_validation_exception_handler(request, exc)
+
+
+def _allowed(app: FastAPI, path: str) -> str:
+    """Every method some route serves at ``path`` (routes of one path may be several)."""
+    methods: set[str] = set()
+    for route in app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -21,7 +21,7 @@ from reelstream.store import Movie
 router = APIRouter(prefix="/movies", tags=["movies"], dependencies=[ApiKeyDep])
 
 MovieId = Annotated[int, Path(gt=0, lt=2**31)]
-Genre = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Genre = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 _RESPONSES = {401: {"model": Message, "description": "Missing or invalid API key"},
               503: {"model": Message, "description": "PostgreSQL unreachable"}}
 
@@ -31,7 +31,7 @@ class MovieFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     year: int | None = Field(None, ge=1870, le=2100)
     genres: list[Genre] = Field(default_factory=list, max_length=20)
 
@@ -40,9 +40,17 @@ class NewMovie(MovieFields):
     movie_id: int = Field(gt=0, lt=2**31, description="Your catalogue's id for the movie.")
 
 
+def _text(value: str) -> str:
+    """What PostgreSQL's text can hold: lone surrogates and NUL become U+FFFD; outer blanks go
+    (a title of blanks only is kept as given)."""
+    cleaned = value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+    return cleaned.strip() or cleaned
+
+
 def _save(store, cache, catalog, settings, movie_id: int, fields: MovieFields,  # noqa: ANN001
           new: bool) -> MoviePublic:
-    movie = Movie(movie_id, fields.title, tuple(dict.fromkeys(fields.genres)), fields.year)
+    genres = tuple(dict.fromkeys(g for g in (_text(g).strip() for g in fields.genres) if g))
+    movie = Movie(movie_id, _text(fields.title), genres, fields.year)
     store.upsert_movies([movie])
     catalog.put([to_movie_info(movie)])  # this process serves the new title at once
     if new:
@@ -62,7 +70,8 @@ def add_movie(body: NewMovie, store: StoreDep, cache: CacheDep, catalog: Catalog
     return _save(store, cache, catalog, settings, body.movie_id, body, new=True)
 
 
-@router.put("/{movie_id}", response_model=MoviePublic, responses=_RESPONSES)
+@router.put("/{movie_id:int}", response_model=MoviePublic, responses=_RESPONSES | {
+    405: {"model": Message, "description": "Not a movie id (digits only)"}})
 def put_movie(movie_id: MovieId, body: MovieFields, store: StoreDep, cache: CacheDep,
               catalog: CatalogDep, settings: SettingsDep) -> MoviePublic:
     """Create or replace a movie's title, year and genres."""
