@@ -34,7 +34,11 @@ from reelstream.store import EventStore
 from tests.conftest import free_ports
 from tests.image_layout import compose_services, service_layout
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [
+    pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(900),
+    pytest.mark.skipif(shutil.which("setpriv") is None or os.geteuid() != 0,
+                       reason="running as the image's user needs root and setpriv (util-linux)"),
+]
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -32,7 +32,7 @@ def retrain(
     dataset: Path | None = typer.Option(
         None, help="MovieLens folder or processed file; default: PostgreSQL snapshot."
     ),
-    cutoff: datetime | None = typer.Option(
+    cutoff: str | None = typer.Option(
         None, "--cutoff", help="Train on ratings before this date-time (UTC if naive). "
         "PostgreSQL: snapshot up to it (default: now); the run's identity (the data interval "
         "end): the same cut-off is trained once. With --trigger: passed to the DAG run "
@@ -59,16 +59,21 @@ def retrain(
     With --trigger the run happens in a running Airflow instead (the same DAG, its logs
     and retries), and this command follows it to the end.
     """
-    interval_end = cutoff or interval_end
     if trigger:
         if dataset is not None:
             fail("--trigger runs the DAG on PostgreSQL: no --dataset")
         from reelstream.cli.retrain_trigger import trigger_and_follow
 
+        if cutoff is None and interval_end is not None:
+            cutoff = interval_end.isoformat()
         trigger_and_follow(url=airflow_url, username=airflow_user, password=airflow_password,
-                           cutoff=interval_end.isoformat() if interval_end else None,
-                           timeout_s=timeout)
+                           cutoff=cutoff, timeout_s=timeout)
         return
+    if cutoff is not None:
+        try:
+            interval_end = datetime.fromisoformat(cutoff.replace("Z", "+00:00"))
+        except ValueError:
+            fail(f"--cutoff {cutoff!r} is not an ISO 8601 date-time")
     from reelstream.cli.evaluate_batch import metrics_table
     from reelstream.settings import get_settings
     from reelstream.training.data import load_params, movielens_snapshot, postgres_snapshot
