@@ -6,8 +6,8 @@ read-only copy of ``airflow/dags`` where compose mounts it; ``airflow db migrate
 ``airflow dags test`` run in the image's working folder, as the image's non-root user
 (uid 50000, through ``setpriv``), with the scheduler service's compose environment. Only what
 cannot exist here is replaced: every absolute path is moved under the scratch root, the
-service URLs point at the test stack (its PostgreSQL also holds Airflow's metadata database,
-as compose's does; MLflow runs with compose's arguments), and the secrets are generated.
+service URLs point at the test stack (its PostgreSQL also holds Airflow's metadata, in a schema
+rather than compose's database of its own; MLflow runs with compose's arguments), and the secrets are generated.
 """
 
 from __future__ import annotations
@@ -96,16 +96,22 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture
-def airflow_database(stack) -> Iterator[str]:
-    """A database for Airflow's metadata on the stack's PostgreSQL (compose: ``airflow``)."""
-    name = f"airflow_{uuid.uuid4().hex[:8]}"
+def airflow_database(stack) -> Iterator[dict[str, str]]:
+    """Airflow's metadata on the stack's PostgreSQL, in a schema of its own (compose gives it
+    a database, ``airflow``, on its server: a schema is the same to Airflow)."""
+    schema = f"airflow_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(stack.postgres_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
     parts = conninfo_to_dict(stack.postgres_dsn)
-    yield (f"postgresql+psycopg2://{parts['user']}@{parts['host']}:{parts['port']}/{name}")
+    yield {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN":
+            f"postgresql+psycopg2://{parts['user']}@{parts['host']}:{parts['port']}/"
+            f"{parts['dbname']}?options=-csearch_path%3D{schema}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_SCHEMA": schema,
+    }
     try:  # Airflow's processes have exited; the whole stack goes with the session anyway
         with psycopg.connect(stack.postgres_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}"')
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     except psycopg.Error:
         pass
 
@@ -129,7 +135,7 @@ def rebuild(layout, root: Path) -> None:
     dags.chmod(0o555)
 
 
-def container_env(layout, root: Path, settings, metadata_db: str) -> dict[str, str]:
+def container_env(layout, root: Path, settings, metadata_db: dict[str, str]) -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     env = {}
@@ -145,7 +151,7 @@ def container_env(layout, root: Path, settings, metadata_db: str) -> dict[str, s
         # the image has the user in /etc/passwd; this machine must not be changed for a test,
         # so its name comes the other way getpass.getuser() looks (Airflow wants a name)
         "USER": layout.image.user, "LOGNAME": layout.image.user,
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
+        **metadata_db,
         "REELSTREAM_API_KEY": uuid.uuid4().hex,  # .env's value (the example's is refused)
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
         "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
