@@ -59,8 +59,19 @@ def _save(store, cache, catalog, settings, movie_id: int, fields: MovieFields,  
                        year=movie.year)
 
 
+# The created movie is read back by the id the answer gives (the body's may be 7.0: an integer
+# to JSON Schema, not to the ids query).
+_CREATED_LINKS = {"links": {
+    "GetMovie": {"operationId": "read_movie_movies__movie_id__get",
+                 "parameters": {"movie_id": "$response.body#/movie_id"}},
+    "SearchMovie": {"operationId": "search_movies_get",
+                    "parameters": {"ids": "$response.body#/movie_id"}},
+}}
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MoviePublic,
-             responses=_RESPONSES | {409: {"model": Message, "description": "The id is taken"}})
+             responses=_RESPONSES | {409: {"model": Message, "description": "The id is taken"},
+                                     201: _CREATED_LINKS})
 def add_movie(body: NewMovie, store: StoreDep, cache: CacheDep, catalog: CatalogDep,
               settings: SettingsDep) -> MoviePublic:
     """Add a movie to the catalogue; it is shown to new users at once (popular lists)."""
