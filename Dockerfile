@@ -81,15 +81,20 @@ ENV PATH=/opt/venv/bin:$PATH \
 # official image's uid, so volumes created by either image stay readable).
 # --------------------------------------------------------------------------------------------
 FROM base AS airflow
-ENV AIRFLOW_HOME=/opt/airflow
+# The DAG's tasks run reelstream code: its state (the nightly snapshots) and data folders are
+# the airflow user's, inside AIRFLOW_HOME (compose sets the same values).
+ENV AIRFLOW_HOME=/opt/airflow \
+    REELSTREAM_STATE_DIR=/opt/airflow/state \
+    REELSTREAM_DATA_DIR=/opt/airflow/data
 RUN groupadd --system --gid 50000 airflow \
  && useradd --system --uid 50000 --gid airflow --home-dir /opt/airflow --shell /bin/bash airflow \
  && mkdir -p /opt/airflow/dags /opt/airflow/logs /opt/airflow/plugins /opt/airflow/auth \
+        /opt/airflow/state /opt/airflow/data \
  && chown -R airflow:airflow /opt/airflow
 COPY --from=builder-airflow /opt/venv /opt/venv
 WORKDIR /opt/airflow
-# The training code reads params.yaml from the working directory (hyper-parameters, as in dvc).
-COPY params.yaml ./
+# The hyper-parameters ship inside the installed package (reelstream/params.yaml, the file dvc
+# tracks); REELSTREAM_PARAMS names another file.
 USER airflow
 EXPOSE 8080
 ENTRYPOINT ["airflow"]
@@ -113,9 +118,8 @@ COPY --from=builder /opt/venv /opt/venv
 ENV REELSTREAM_STATE_DIR=/var/lib/reelstream/state \
     REELSTREAM_DATA_DIR=/var/lib/reelstream/data
 WORKDIR /var/lib/reelstream
-# The worker and `retrain` read params.yaml from the working directory (model hyper-parameters,
-# the same file dvc uses); without it they would silently fall back to built-in defaults.
-COPY params.yaml ./
+# The hyper-parameters ship inside the installed package (reelstream/params.yaml, the file dvc
+# tracks); REELSTREAM_PARAMS names another file.
 USER reelstream
 EXPOSE 8000
 ENTRYPOINT ["reelstream"]

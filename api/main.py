@@ -25,7 +25,8 @@ from starlette.types import ASGIApp
 from api.deps import require_api_key
 from api.edge import RequestEdge, key_protected_routes
 from api.fast_lane import RecommendationsLane
-from api.routes import health, models, movies, popular, ratings, stream, users
+from api.read_gate import ReadKeyGate
+from api.routes import catalogue, forget, health, models, movies, popular, ratings, stream, users
 from reelstream.serving import (
     ApiMetrics,
     BrokerUnavailable,
@@ -42,7 +43,9 @@ __all__ = ["ReelstreamAPI", "api_router", "create_app"]
 api_router = APIRouter()
 api_router.include_router(ratings.router)
 api_router.include_router(users.router)
+api_router.include_router(forget.router)
 api_router.include_router(movies.router)
+api_router.include_router(catalogue.router)
 api_router.include_router(popular.router)
 api_router.include_router(stream.router)
 api_router.include_router(models.router)
@@ -113,7 +116,12 @@ class ReelstreamAPI(FastAPI):
     """
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RecommendationsLane(super().build_middleware_stack(), self.state.metrics)
+        stack = RecommendationsLane(super().build_middleware_stack(), self.state.metrics)
+        settings: Settings = self.state.settings
+        if settings.api_reads_need_key:
+            read_key = settings.api_read_key.get_secret_value() if settings.api_read_key else ""
+            stack = ReadKeyGate(stack, [settings.api_key.get_secret_value(), read_key])
+        return stack
 
     def openapi(self) -> dict[str, Any]:
         """The schema, with the limits that are settings stated as they are configured."""
@@ -175,6 +183,8 @@ def _add_exception_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
                     ]
                 ),
             )
+        if exc.status_code == 405:  # Starlette names only the first route's methods
+            exc.headers = {**(exc.headers or {}), "Allow": _allowed(app, request.url.path)}
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
@@ -185,6 +195,16 @@ def _add_exception_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
             n = len(events) if isinstance(events, list) and events else 1
             metrics.events_rejected.labels("invalid").inc(n)
         return await request_validation_exception_handler(request, exc)
+
+
+def _allowed(app: FastAPI, path: str) -> str:
+    """Every method some route serves at ``path`` (routes of one path may be several)."""
+    methods: set[str] = set()
+    for route in app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from reelstream.params import resolve_params
+
 __all__ = [
     "ML25M",
     "DagBench",
@@ -263,12 +265,12 @@ def _current_rss_mb() -> float:
     return float("nan")
 
 
-def bench_train(n_ratings: int, seed: int = 0, params_path: Path | str = "params.yaml",
+def bench_train(n_ratings: int, seed: int = 0, params_path: Path | str | None = None,
                 evaluate: bool = False, timeout_s: float = 3600) -> TrainBench:
     """:func:`_train_child` in a fresh interpreter (its own peak memory), parsed back."""
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.retrain", str(n_ratings), str(seed),
-         str(Path(params_path).resolve()), "1" if evaluate else "0"],
+         str(resolve_params(params_path)), "1" if evaluate else "0"],
         capture_output=True, text=True, timeout=timeout_s, check=False,
     )
     for line in reversed(out.stdout.splitlines()):

@@ -46,10 +46,11 @@ class ReelstreamClient:
         self._http.close()
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _request(self, method: str, path: str, *, admin: bool = False, key: str | None = None,
-                 **kwargs: Any) -> Any:
+    def _request(self, method: str, path: str, *, key: str | None = None, **kwargs: Any) -> Any:
+        """``key``: the key for this request (promote/roll back); else the app's own key,
+        sent with every request (ratings need it, and reads do where the API asks for it)."""
         key = key or self.api_key
-        headers = {"X-API-Key": key} if (admin and key) else None
+        headers = {"X-API-Key": key} if key else None
         try:
             response = self._http.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException as exc:
@@ -120,7 +121,7 @@ class ReelstreamClient:
             "rating": rating,
             "timestamp": datetime.now(UTC).isoformat(),
         }
-        return str(self._request("POST", "/ratings", admin=True, json=event)["event_id"])
+        return str(self._request("POST", "/ratings", json=event)["event_id"])
 
     def rate_and_wait(self, user_id: int, movie_id: int, rating: float, *,
                       timeout_s: float = 10.0, poll_s: float = 0.01) -> Refresh:
@@ -138,11 +139,19 @@ class ReelstreamClient:
                 return Refresh(event_id, None, elapsed * 1000, polls)
             time.sleep(poll_s)
 
-    def promote(self, version: str, key: str | None = None) -> dict[str, Any]:
-        return self._request("POST", f"/models/{version}/promote", admin=True, key=key)
+    def promote(self, version: str, key: str) -> dict[str, Any]:
+        """Needs the key typed by the person (never the app's own)."""
+        return self._request("POST", f"/models/{version}/promote", key=_typed(key))
 
-    def rollback(self, key: str | None = None) -> dict[str, Any]:
-        return self._request("POST", "/models/rollback", admin=True, key=key)
+    def rollback(self, key: str) -> dict[str, Any]:
+        """Needs the key typed by the person (never the app's own)."""
+        return self._request("POST", "/models/rollback", key=_typed(key))
+
+
+def _typed(key: str | None) -> str:
+    if not key or not key.strip():
+        raise ApiError("type the API key: changing the champion needs it", 401)
+    return key.strip()
 
 
 def _explain(response: httpx.Response) -> str:

@@ -20,7 +20,7 @@ def _default_client() -> ReelstreamClient:
     from reelstream.settings import Settings
 
     settings = Settings()
-    return ReelstreamClient(settings.ui_api_base_url, settings.ui_admin_key)
+    return ReelstreamClient(settings.ui_api_base_url, settings.ui_client_key)
 
 
 def get_client() -> Any:

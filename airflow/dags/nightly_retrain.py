@@ -60,6 +60,7 @@ def nightly_retrain():
             raise AirflowFailException(f"bad run conf: {exc}") from exc
         print(f"snapshot: {cutoff.describe()}")
         settings = _settings()
+        print(f"snapshot: state folder {settings.state_dir}")
         ratings = postgres_snapshot(settings.postgres_dsn, cutoff.at)
         folder = settings.state_dir / "airflow" / "snapshots"
         folder.mkdir(parents=True, exist_ok=True)
@@ -74,6 +75,7 @@ def nightly_retrain():
         """Train, evaluate, log, register; move `champion` only if NDCG@10 improves."""
         import pandas as pd
 
+        from reelstream.params import params_source, resolve_params
         from reelstream.training.data import load_params
         from reelstream.training.run import retrain_once
 
@@ -81,7 +83,8 @@ def nightly_retrain():
             return {"skipped": "empty snapshot", "promoted": False, "version": None,
                     "reason": f"no ratings before {snap['interval_end']}"}
         ratings = pd.read_parquet(snap["path"])
-        params_file = _params_file()
+        params_file = resolve_params()  # REELSTREAM_PARAMS, else the packaged defaults
+        print(f"retrain: parameters {params_file} ({params_source()})")
         outcome, _ = retrain_once(ratings, _settings(), snap["interval_end"],
                                   load_params(params_file))
         return {"version": outcome.version, "promoted": outcome.promoted,
@@ -113,15 +116,6 @@ def _settings():
     from reelstream.settings import Settings
 
     return Settings()
-
-
-def _params_file():
-    """params.yaml of the repository (REELSTREAM_PARAMS overrides)."""
-    import os
-    from pathlib import Path
-
-    explicit = os.environ.get("REELSTREAM_PARAMS")
-    return Path(explicit) if explicit else Path(__file__).resolve().parents[2] / "params.yaml"
 
 
 nightly_retrain()

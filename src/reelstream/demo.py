@@ -112,7 +112,7 @@ def retrain_and_promote(
 
     end = newest_replayed + timedelta(seconds=1)
     ratings = postgres_snapshot(settings.postgres_dsn, end)
-    outcome, result = retrain_once(ratings, settings, end.isoformat(), load_params("params.yaml"))
+    outcome, result = retrain_once(ratings, settings, end.isoformat(), load_params())
     if outcome.promoted and not outcome.reused:
         announce_promotion(settings, outcome.version)
     return outcome, result.metrics if result is not None else outcome.metrics

@@ -37,9 +37,18 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     state_dir: Path = Field(
-        Path(".reelstream"), description="Git-ignored folder for the embedded servers' data/logs."
+        Path(".reelstream"),
+        description="Folder for the embedded servers' data/logs and the nightly snapshots; "
+        "relative means relative to the folder a command starts in (made absolute then). "
+        "Nothing in it changes the model: hyper-parameters come from REELSTREAM_PARAMS.",
     )
     data_dir: Path = Field(Path("data"), description="DVC-managed data (raw downloads, outputs).")
+    params: Path | None = Field(
+        None,
+        description="Parameters file (hyper-parameters of the models); unset: the defaults "
+        "shipped in the package. Read from the environment (also `reelstream --params`); "
+        "a path that does not exist is an error.",
+    )
     movielens_path: Path | None = Field(
         None, description="Local MovieLens folder to use instead of downloading."
     )
@@ -123,6 +132,15 @@ class Settings(BaseSettings):
         "(reelstream.serving.redis_clients).",
     )
     api_key: SecretStr = SecretStr(PLACEHOLDER_API_KEY)
+    api_reads_need_key: bool = Field(
+        False,
+        description="Every read (recommendations, ratings, movies, models...) needs X-API-Key: "
+        "REELSTREAM_API_KEY or REELSTREAM_API_READ_KEY. /health, /metrics and the docs stay "
+        "open. On in docker-compose.yml.",
+    )
+    api_read_key: SecretStr | None = Field(
+        None, description="A key that opens reads only (with REELSTREAM_API_READS_NEED_KEY)."
+    )
     top_n: int = Field(20, ge=1, le=500, description="Recommendations kept per user in Redis.")
     recommendation_ttl_s: int = Field(7 * 24 * 3600, ge=60)
     max_batch_size: int = Field(1000, ge=1, le=100_000)
@@ -135,6 +153,14 @@ class Settings(BaseSettings):
         description="A recommendation list computed longer ago than this is served with "
         "stale=true (lists are rewritten when their user rates, and a model is retrained "
         "nightly: older means it predates the last retraining).",
+    )
+
+    new_movie_slots: int = Field(
+        2, ge=0, le=50, description="Movies added over the API (POST /movies) shown first in "
+        "the popular lists, the newest first (0: none).",
+    )
+    new_movie_days: float = Field(
+        7.0, gt=0, description="How long a movie added over the API counts as new."
     )
 
     # --- Event validation (API and worker) ---------------------------------------------------
@@ -151,7 +177,8 @@ class Settings(BaseSettings):
         "", description="The API the web app talks to; empty: http://{api_host}:{api_port}."
     )
     ui_api_key: SecretStr | None = Field(
-        None, description="Key the web app sends to promote/roll back models; unset: api_key."
+        None, description="Key the web app sends with ratings and reads; unset: api_key. "
+        "Promoting or rolling back a model always takes the key the person types in.",
     )
     ui_host: str = "127.0.0.1"
     ui_port: int = Field(18501, ge=1, le=65535)
@@ -180,6 +207,11 @@ class Settings(BaseSettings):
         le=65535,
         description="Serve the worker's Prometheus metrics here (0: off; a port already in "
         "use, e.g. by a second worker on the host, is logged and skipped).",
+    )
+    worker_metrics_host: str = Field(
+        "127.0.0.1",
+        description="Address the worker's metrics listen on: loopback unless something else "
+        "must scrape them (docker-compose.yml sets 0.0.0.0 on its private network).",
     )
     worker_heartbeat_s: float = Field(
         1.0, gt=0, description="How often the worker publishes its status to Redis."
@@ -212,6 +244,19 @@ class Settings(BaseSettings):
         "'<redis prefix>items:deltas' (docs/scale-out.md).",
     )
 
+    @field_validator("state_dir", "data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # fixed when the settings are read: a later chdir does not move them
+        return value.expanduser().absolute()
+
+    @field_validator("params")
+    @classmethod
+    def _existing(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError(f"REELSTREAM_PARAMS: {value} does not exist")
+        return value
+
     @field_validator("event_time_min")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
@@ -242,7 +287,7 @@ class Settings(BaseSettings):
         return (self.ui_api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
-    def ui_admin_key(self) -> str:
+    def ui_client_key(self) -> str:
         key = self.ui_api_key or self.api_key
         return key.get_secret_value()
 

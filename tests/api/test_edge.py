@@ -165,10 +165,12 @@ def test_the_protected_routes_are_those_that_declare_the_key() -> None:
     app = create_app(make_settings())
     protected = key_protected_routes(app.routes, require_api_key)
     admin = ["/models/(?P<version>[^/]+)/promote", "/models/rollback"]
+    catalogue = ["/movies", "/movies/(?P<movie_id>[0-9]+)", "/users/(?P<user_id>[^/]+)"]
     assert sorted(regex.pattern for regex, _ in protected) == sorted(
-        f"^{path}$" for path in [*WRITES, *admin]
+        f"^{path}$" for path in [*WRITES, *admin, *catalogue]
     )
-    assert all(methods == {"POST"} for _, methods in protected)
+    assert {frozenset(methods) for _, methods in protected} == {
+        frozenset({"POST"}), frozenset({"PUT"}), frozenset({"DELETE"})}
 
 
 def test_openapi_states_the_limits() -> None:

@@ -27,9 +27,9 @@ def test_the_web_app_is_found_and_started_with_the_settings(tmp_path: Path) -> N
 def test_ui_settings_default_to_the_api() -> None:
     settings = Settings(_env_file=None, api_host="10.0.0.5", api_port=9000)
     assert settings.ui_api_base_url == "http://10.0.0.5:9000"
-    assert settings.ui_admin_key == settings.api_key.get_secret_value()
+    assert settings.ui_client_key == settings.api_key.get_secret_value()
     other = Settings(_env_file=None, ui_api_url="http://api:8000/", ui_api_key="k2")
-    assert other.ui_api_base_url == "http://api:8000" and other.ui_admin_key == "k2"
+    assert other.ui_api_base_url == "http://api:8000" and other.ui_client_key == "k2"
 
 
 def test_demo_processes_are_remembered_and_stopped(tmp_path: Path) -> None:

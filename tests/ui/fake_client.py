@@ -153,12 +153,12 @@ class FakeClient:
             "rated_at": "2024-01-02T00:00:00Z", "ingested_at": "2024-01-02T00:00:00Z"})
         return Refresh("e", self.recommendations(user_id), 42.0, 3)
 
-    def promote(self, version: str, key: str | None = None) -> dict[str, Any]:
-        self._call("promote", version)
+    def promote(self, version: str, key: str) -> dict[str, Any]:
+        self._call("promote", version, key)
         self.champion = version
         return {"champion": version, "workers_notified": 1}
 
-    def rollback(self, key: str | None = None) -> dict[str, Any]:
-        self._call("rollback")
+    def rollback(self, key: str) -> dict[str, Any]:
+        self._call("rollback", key)
         self.champion = "1"
         return {"champion": "1", "workers_notified": 1}

@@ -98,6 +98,8 @@ def test_errors_are_readable(ui_client: ReelstreamClient, client: TestClient) ->
     with pytest.raises(ApiError) as refused:
         wrong_key.post_rating(1, 1, 4.0)
     assert refused.value.status == 401 and "REELSTREAM_UI_API_KEY" in str(refused.value)
+    with pytest.raises(ApiError, match="type the API key"):  # never the app's own key
+        ui_client.promote("1", key="")
     with pytest.raises(ApiError) as missing:
         ui_client.movie(random_id())
     assert missing.value.status == 404 and "not found" in str(missing.value)

@@ -149,8 +149,11 @@ def test_models_promote_needs_the_confirmation() -> None:
     app.button[0].click().run()  # Apply, not confirmed
     assert not fake.called("promote") and "Tick the confirmation" in app.warning[0].value
     app.checkbox[0].check()
+    app.button[0].click().run()  # confirmed, no key typed: the app's own key is not used
+    assert not fake.called("promote") and "Type the API key" in app.warning[0].value
+    app.text_input[0].input("the-operators-key")
     app.button[0].click().run()
-    assert fake.called("promote") == [("2",)]
+    assert fake.called("promote") == [("2", "the-operators-key")]
     assert any("Champion is now v2" in s.value for s in app.success)
     # The worker still serves v1: the page now warns.
     app.run()

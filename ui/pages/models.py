@@ -69,20 +69,23 @@ with st.form("champion_form"):
     target = st.selectbox("Promote version", others, format_func=lambda v: f"v{v}") if others else None
     action = st.radio("Action", ["Promote the selected version", "Roll back to the previous champion"],
                       key="champion_action")
-    key = st.text_input("API key (empty: the key this app was started with)", type="password")
+    key = st.text_input("API key (needed to change the champion)", type="password")
     confirmed = st.checkbox("I understand every worker switches to this model now")
     submitted = st.form_submit_button("Apply")
 if submitted:
     if not confirmed:
         st.warning("Tick the confirmation first.")
+    elif not key.strip():
+        st.warning("Type the API key: changing the champion needs it (the app's own key is "
+                   "never used for this).")
     else:
         try:
             if action.startswith("Promote"):
                 if target is None:
                     raise ApiError("there is no other version to promote")
-                result = client.promote(target, key=key or None)
+                result = client.promote(target, key=key)
             else:
-                result = client.rollback(key=key or None)
+                result = client.rollback(key=key)
         except ApiError as exc:
             st.error(f"Not changed: {exc}", icon=":material/warning:")
         else:

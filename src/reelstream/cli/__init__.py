@@ -33,10 +33,12 @@ from reelstream.cli import (
     demo,
     evaluate,
     evaluate_batch,
+    import_cmd,
     models,
     replay,
     sink,
     stack,
+    startup,
     ui,
     worker,
     worker_health,
@@ -47,9 +49,9 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="reelstream",
-    help="Event-driven streaming movie recommender.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    callback=startup.root,
 )
 
 # Commands, in the order ``--help`` lists them.
@@ -65,6 +67,7 @@ app.add_typer(models.app)  # retrain
 app.add_typer(stack.app, name="stack")
 app.add_typer(data.app, name="data")
 app.add_typer(db.app, name="db")
+app.add_typer(import_cmd.app, name="import")
 app.add_typer(models.models_app, name="models")
 
 evaluate_group = typer.Typer(help="Evaluate models offline.", no_args_is_help=True)

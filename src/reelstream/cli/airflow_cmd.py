@@ -91,13 +91,16 @@ app = typer.Typer(help="Run the nightly retraining DAG on a local Airflow.", no_
 
 @app.command("test")
 def test(
-    date: str | None = typer.Option(
-        None, "--date", help="Logical date = data interval end: ratings before it are "
-        "trained on (ISO date/datetime, or 'now'). Default: today 00:00 UTC. The same "
-        "date twice trains once.",
+    cutoff: str | None = typer.Option(
+        None, "--cutoff", help="Cut-off: ratings before it are trained on; the run's logical "
+        "date = data interval end (ISO date/datetime, or 'now'). Default: today 00:00 UTC. "
+        "The same cut-off twice trains once.",
     ),
+    date: str | None = typer.Option(None, "--date", hidden=True),  # the old spelling
 ) -> None:
-    """Migrate the metadata DB, then run the DAG once (`airflow dags test nightly_retrain`)."""
+    """Migrate the metadata DB, then run the DAG once (`airflow dags test nightly_retrain`).
+    Needs PostgreSQL (the ratings) and MLflow; Redis for announcing a promotion."""
+    date = cutoff or date
     from reelstream.training.local_airflow import DAG_ID
 
     env = airflow_environment()
@@ -113,7 +116,7 @@ def standalone(
     port: int = typer.Option(8080, help="Port of the Airflow UI/API server."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: all)."),
 ) -> None:
-    """Start `airflow standalone`: API/UI, scheduler, DAG processor, triggerer; Ctrl-C stops."""
+    """Start `airflow standalone`: API/UI, scheduler, DAG processor, triggerer; Ctrl-C stops. Needs PostgreSQL, Redis and MLflow for the DAG's runs."""
     from reelstream.training.local_airflow import port_in_use
 
     if port_in_use(port, host):
@@ -137,7 +140,7 @@ def env(
     port: int = typer.Option(8080, help="Port of the API server `airflow` will run or call."),
     host: str = typer.Option("127.0.0.1", help="Address of that API server."),
 ) -> None:
-    """Print `export` lines to use the same local Airflow from this shell."""
+    """Print `export` lines to use the same local Airflow from this shell. Needs nothing running."""
     from reelstream.training.local_airflow import airflow_env
 
     environment = _server_environment(port, host)

@@ -41,7 +41,7 @@ def bench_api(
         "('' for none).",
     ),
 ) -> None:
-    """Concurrent GET /users/{id}/recommendations beside a bare uvicorn JSON endpoint."""
+    """Concurrent GET /users/{id}/recommendations beside a bare uvicorn JSON endpoint. Needs nothing running by default (private Redis and PostgreSQL)."""
     import tempfile
 
     from rich.table import Table

@@ -69,7 +69,7 @@ def chaos(
     events: int = typer.Option(3000, "--events", min=10, help="Valid events per scenario."),
     yes: bool = typer.Option(False, "--yes", help="Allow services on non-loopback hosts."),
 ) -> None:
-    """Inject faults (poison messages, Redis/PostgreSQL down, processor killed, corrupt
+    """Needs the embedded stack up (`reelstream stack up`). Inject faults (poison messages, Redis/PostgreSQL down, processor killed, corrupt
     checkpoint, broker restarted, bad champion) with a worker of its own, and count by
     event identity what was stored, learned, dead-lettered, lost or duplicated. Outages
     stop and restart services of the embedded stack (skipped for services it does not

@@ -33,7 +33,7 @@ def freshness(
         "configured REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS).",
     ),
 ) -> None:
-    """Freshness while ratings are posted at a fixed rate: p50/p95/p99 beside the targets."""
+    """Freshness while ratings are posted at a fixed rate: p50/p95/p99 beside the targets. Needs the stack up (`reelstream stack up`)."""
     from rich.table import Table
 
     from benchmarks.freshness import FreshnessConfig, run_freshness_bench

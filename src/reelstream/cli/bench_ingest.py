@@ -18,7 +18,7 @@ def ingest(
     name: NameOption = "ml-latest-small",
     limit: LimitOption = None,
 ) -> None:
-    """Producer and sink events/s beside the raw broker produce/consume rates."""
+    """Producer and sink events/s beside the raw broker produce/consume rates. Needs Kafka and PostgreSQL (`reelstream stack up`)."""
     from rich.table import Table
 
     from benchmarks.ingest import bench_ingest

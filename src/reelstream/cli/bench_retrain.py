@@ -39,10 +39,9 @@ def retrain(
     dag: bool = typer.Option(True, "--dag/--no-dag", help="(a) the whole DAG."),
     train: bool = typer.Option(True, "--train/--no-train", help="(b) training at scale."),
     evaluate: bool = typer.Option(False, "--evaluate", help="(b) also time the evaluation."),
-    params: Path = typer.Option(Path("params.yaml"), help="File with the batch: section."),
     seed: int = typer.Option(0),
 ) -> None:
-    """(a) DAG wall time on ml-latest-small; (b) training time and peak memory at 25M."""
+    """(a) DAG wall time on ml-latest-small; (b) training time and peak memory at 25M. (a) needs the stack up (`reelstream stack up`); (b) nothing running."""
     from rich.table import Table
 
     from benchmarks.retrain import ML25M, bench_dag, bench_train, extrapolate
@@ -81,7 +80,7 @@ def retrain(
         for n in sizes:
             with console.status(f"(b) generating {n:,} ratings and training"):
                 try:
-                    runs.append(bench_train(n, seed, params, evaluate))
+                    runs.append(bench_train(n, seed, None, evaluate))
                 except RuntimeError as exc:
                     fail(str(exc))
         for run in runs:

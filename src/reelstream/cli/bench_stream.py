@@ -18,7 +18,7 @@ def stream(
     name: NameOption = "ml-latest-small",
     limit: LimitOption = None,
 ) -> None:
-    """Worker end-to-end events/s vs a raw Faust consumer; ready time, memory, top-N."""
+    """Worker end-to-end events/s vs a raw Faust consumer; ready time, memory, top-N. Needs Kafka, PostgreSQL and Redis (`reelstream stack up`)."""
     from rich.table import Table
 
     from benchmarks.stream import bench_stream

@@ -146,7 +146,7 @@ def topn(
     ),
     batch_users: int = typer.Option(458, min=1, help="Users per batch (with --catalogues)."),
 ) -> None:
-    """Time one top-N over all movies, beside the naive River predict_one loop."""
+    """Time one top-N over all movies, beside the naive River predict_one loop. Needs nothing running."""
     if catalogues is not None:
         _catalogues(catalogues, batch_users, n)
         return

@@ -37,7 +37,7 @@ def fetch_cmd(
     ),
     force: bool = typer.Option(False, "--force", help="Download again even if present."),
 ) -> None:
-    """Download NAME from GroupLens (MD5 verified) and unzip it; print its folder."""
+    """Download NAME from GroupLens (MD5 verified) and unzip it; print its folder. Needs nothing running (network access to GroupLens)."""
     from reelstream.movielens import BASE_URL, DatasetError, fetch, load
     from reelstream.settings import get_settings
 
@@ -67,7 +67,8 @@ def synth_cmd(
     out: Path = typer.Option(..., "--out", help="Folder to write ratings.csv and movies.csv into."),
     seed: int = typer.Option(3, "--seed"),
 ) -> None:
-    """Write a MovieLens-shaped folder: the first N events of a generated CATALOGUE-sized set."""
+    """Write a MovieLens-shaped folder: the first N events of a generated CATALOGUE-sized set.
+    Needs nothing running."""
     require_benchmarks()
     from benchmarks.synth import CATALOGUES, synth_ratings, write_movielens
 

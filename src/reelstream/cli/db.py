@@ -16,7 +16,7 @@ app = typer.Typer(
 
 @app.command("upgrade")
 def upgrade_cmd() -> None:
-    """Apply pending schema migrations (idempotent); print the ones applied."""
+    """Apply pending schema migrations (idempotent); print the ones applied. Needs PostgreSQL."""
     import psycopg
 
     from reelstream.settings import get_settings
@@ -36,7 +36,7 @@ def upgrade_cmd() -> None:
 
 @app.command("counts")
 def counts_cmd() -> None:
-    """Print the number of movies, ratings, users and worker checkpoints stored."""
+    """Print the number of movies, ratings, users and worker checkpoints stored. Needs PostgreSQL."""
     import psycopg
 
     from reelstream.settings import get_settings

@@ -21,7 +21,7 @@ def demo(
     name: NameOption = "ml-latest-small",
     limit: LimitOption = None,
 ) -> None:
-    """Stack up → worker → replay MovieLens → counts in PostgreSQL → recommendations."""
+    """Stack up → worker → replay MovieLens → counts in PostgreSQL → recommendations. Needs nothing running: it starts the embedded stack itself."""
     from reelstream.replay import replay
     from reelstream.cli.replay import load_dataset
     from reelstream.demo import (
@@ -140,7 +140,7 @@ def demo(
 
 @app.command("demo-down")
 def demo_down() -> None:
-    """Stop the worker, API and web app that ``reelstream demo`` left running."""
+    """Stop the worker, API and web app that ``reelstream demo`` left running. Needs nothing running; the stack stays up (`reelstream stack down`)."""
     from reelstream.background import stop_all
     from reelstream.settings import get_settings
 

@@ -18,7 +18,6 @@ app = typer.Typer()
 def stream(
     dataset: Path = typer.Option(..., help="MovieLens folder (e.g. ml-latest-small)."),
     limit: int | None = typer.Option(None, min=1, help="Use only the first K events."),
-    params: Path = typer.Option(Path("params.yaml"), help="File with the online: section."),
     k: int = typer.Option(10, min=1, help="HR@k cut-off."),
     workers: str | None = typer.Option(
         None,
@@ -33,7 +32,7 @@ def stream(
     ),
     lag: int = typer.Option(1, min=0, help="Exchanges a delta takes to arrive."),
 ) -> None:
-    """Test-then-learn over DATASET in timestamp order: ours vs River BiasedMF vs popularity."""
+    """Test-then-learn over DATASET in timestamp order: ours vs River BiasedMF vs popularity. Needs nothing running (reads the files)."""
     from rich.table import Table
 
     from reelstream.evaluation.stream import default_models, prequential, read_ratings
@@ -49,9 +48,9 @@ def stream(
             fail(f"--workers takes comma-separated integers, not {workers!r}")
         if not counts or counts[0] < 1:
             fail("--workers: every count must be at least 1")
-        _workers_table(events, counts, params, k, sync_events, lag, dataset)
+        _workers_table(events, counts, k, sync_events, lag, dataset)
         return
-    models = default_models(params)
+    models = default_models()
     with console.status(f"prequential run over {len(events):,} events") as status:
         results = prequential(
             models, events, k=k, progress=lambda n: status.update(f"{n:,} events")
@@ -75,13 +74,13 @@ def stream(
     )
 
 
-def _workers_table(events, counts, params, k, sync_events, lag, dataset) -> None:  # noqa: ANN001
+def _workers_table(events, counts, k, sync_events, lag, dataset) -> None:  # noqa: ANN001
     from rich.table import Table
 
     from reelstream.evaluation.workers import prequential_workers
     from reelstream.models import OnlineRecommender, load_online_config
 
-    config = load_online_config(params)
+    config = load_online_config()
     rows = []
     with console.status("1 worker") as status:
         one = prequential_workers(lambda: OnlineRecommender(config), events, 1, k=k)

@@ -43,21 +43,20 @@ def batch(
     dataset: Path | None = typer.Option(
         None, help="MovieLens folder (default: REELSTREAM_MOVIELENS_PATH or params.yaml)."
     ),
-    params: Path = typer.Option(Path("params.yaml"), help="File with the batch: section."),
     extra: bool = typer.Option(
         True, help="Also run implicit ALS (library defaults) and the MF score alone."
     ),
 ) -> None:
-    """Train on each user's first 80% of ratings (by time), score on the last 20%."""
+    """Train on each user's first 80% of ratings (by time), score on the last 20%. Needs nothing running (reads the files)."""
     from dataclasses import replace
 
     from reelstream.training.data import load_params, movielens_snapshot, resolve_dataset
     from reelstream.training.pipeline import train_and_evaluate
 
-    path = resolve_dataset(dataset, params)
+    path = resolve_dataset(dataset)
     try:
         ratings = movielens_snapshot(path)
-        batch_params = load_params(params)
+        batch_params = load_params()
     except (OSError, ValueError) as exc:
         fail(f"cannot load {path}: {exc}")
     with console.status(f"training on {len(ratings):,} ratings"):

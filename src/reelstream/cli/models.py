@@ -32,18 +32,16 @@ def retrain(
     dataset: Path | None = typer.Option(
         None, help="MovieLens folder or processed file; default: PostgreSQL snapshot."
     ),
-    interval_end: datetime | None = typer.Option(
-        None, help="Data interval end (UTC). PostgreSQL: snapshot up to it (default: now). "
-        "Also the run's identity: the same interval is trained once.",
+    cutoff: str | None = typer.Option(
+        None, "--cutoff", help="Train on ratings before this date-time (UTC if naive). "
+        "PostgreSQL: snapshot up to it (default: now); the run's identity (the data interval "
+        "end): the same cut-off is trained once. With --trigger: passed to the DAG run "
+        "(default there: everything stored when triggered).",
     ),
-    params: Path = typer.Option(Path("params.yaml"), help="File with the batch: section."),
+    interval_end: datetime | None = typer.Option(None, "--interval-end", hidden=True),
     trigger: bool = typer.Option(
         False, "--trigger", help="Ask a running Airflow to run the nightly_retrain DAG "
         "now (as its Trigger button does), follow it and print the registered version.",
-    ),
-    cutoff: str | None = typer.Option(
-        None, help="With --trigger: train on ratings before this ISO datetime (UTC if "
-        "naive) instead of everything stored when triggered.",
     ),
     airflow_url: str | None = typer.Option(
         None, help="With --trigger: the Airflow API (default REELSTREAM_AIRFLOW_URL)."
@@ -56,21 +54,26 @@ def retrain(
     timeout: float = typer.Option(1800.0, help="With --trigger: longest wait (seconds)."),
 ) -> None:
     """Run the batch pipeline once: snapshot, split, train, evaluate, log, register, promote.
+    Needs PostgreSQL (unless --dataset) and MLflow; Redis to announce a promotion.
 
     With --trigger the run happens in a running Airflow instead (the same DAG, its logs
     and retries), and this command follows it to the end.
     """
     if trigger:
-        if dataset is not None or interval_end is not None:
-            fail("--trigger runs the DAG on PostgreSQL; use --cutoff instead of "
-                 "--interval-end, and no --dataset")
+        if dataset is not None:
+            fail("--trigger runs the DAG on PostgreSQL: no --dataset")
         from reelstream.cli.retrain_trigger import trigger_and_follow
 
-        trigger_and_follow(url=airflow_url, username=airflow_user,
-                           password=airflow_password, cutoff=cutoff, timeout_s=timeout)
+        if cutoff is None and interval_end is not None:
+            cutoff = interval_end.isoformat()
+        trigger_and_follow(url=airflow_url, username=airflow_user, password=airflow_password,
+                           cutoff=cutoff, timeout_s=timeout)
         return
     if cutoff is not None:
-        fail("--cutoff goes with --trigger; a local run takes --interval-end")
+        try:
+            interval_end = datetime.fromisoformat(cutoff.replace("Z", "+00:00"))
+        except ValueError:
+            fail(f"--cutoff {cutoff!r} is not an ISO 8601 date-time")
     from reelstream.cli.evaluate_batch import metrics_table
     from reelstream.settings import get_settings
     from reelstream.training.data import load_params, movielens_snapshot, postgres_snapshot
@@ -78,7 +81,7 @@ def retrain(
     from reelstream.training.run import retrain_once
 
     settings = get_settings()
-    batch_params = load_params(params)
+    batch_params = load_params()
     try:
         if dataset is not None:
             ratings = movielens_snapshot(dataset)
@@ -117,7 +120,7 @@ models_app = typer.Typer(
 
 @models_app.command("list")
 def list_() -> None:
-    """Every registered version with its aliases and gate metrics."""
+    """Every registered version with its aliases and gate metrics. Needs MLflow."""
     from rich.table import Table
 
     from reelstream.settings import get_settings
@@ -136,7 +139,7 @@ def list_() -> None:
 
 @models_app.command("promote")
 def promote_(version: str = typer.Argument(..., help="Registered version to serve.")) -> None:
-    """Point the champion alias at VERSION by hand (the old one becomes previous-champion)."""
+    """Point the champion alias at VERSION by hand (the old one becomes previous-champion). Needs MLflow; Redis to tell the workers."""
     from mlflow.exceptions import MlflowException
 
     from reelstream.settings import get_settings
@@ -152,7 +155,7 @@ def promote_(version: str = typer.Argument(..., help="Registered version to serv
 
 @models_app.command("rollback")
 def rollback_() -> None:
-    """Put the previous champion back."""
+    """Put the previous champion back. Needs MLflow; Redis to tell the workers."""
     from reelstream.settings import get_settings
     from reelstream.training.registry import rollback
 

@@ -50,7 +50,7 @@ def replay(
     ),
     limit: LimitOption = None,
 ) -> None:
-    """Publish the ratings in timestamp order (acks=all); load the movies into PostgreSQL."""
+    """Publish the ratings in timestamp order (acks=all); load the movies into PostgreSQL. Needs Kafka and PostgreSQL; a running worker stores and learns the ratings."""
     from tqdm import tqdm
 
     from reelstream.replay import ReplayFailed, replay as publish

@@ -21,7 +21,7 @@ def sink(
         "reelstream-sink", "--group", help="Consumer group (not the worker's)."
     ),
 ) -> None:
-    """Consume the ratings topic into PostgreSQL only (no model, no cache)."""
+    """Consume the ratings topic into PostgreSQL only (no model, no cache). Needs Kafka and PostgreSQL."""
     from reelstream.settings import get_settings
     from reelstream.sink import run_sink
 

@@ -73,7 +73,8 @@ def up(
         typer.Option(help="Seconds to wait for each service (default: per service)."),
     ] = None,
 ) -> None:
-    """Start the embedded servers and wait until each answers (idempotent).
+    """Start the embedded servers and wait until each answers (idempotent). Needs nothing
+    running.
 
     Also creates the Kafka topics and applies the database migrations. A service whose
     URL setting points elsewhere is left alone ("external").
@@ -90,7 +91,7 @@ def up(
 
 @app.command("down")
 def down(only: OnlyOpt = None, without: WithoutOpt = None) -> None:
-    """Stop the embedded servers and every process they started (data is kept)."""
+    """Stop the embedded servers and every process they started (data is kept). Needs nothing running."""
     from reelstream.stack import StackError
 
     try:
@@ -102,7 +103,7 @@ def down(only: OnlyOpt = None, without: WithoutOpt = None) -> None:
 
 @app.command("status")
 def status() -> None:
-    """Say which servers run (and answer), which are stopped and which are external; then
+    """Needs nothing running. Say which servers run (and answer), which are stopped and which are external; then
     each worker's state, heartbeat age, lag, newest learned event and model (from Redis)."""
     from reelstream.stack import StackError
 

@@ -18,7 +18,7 @@ def ui(
         None, help="The API to talk to (default: REELSTREAM_UI_API_URL, else the API's host/port)."
     ),
 ) -> None:
-    """Rate movies in a browser and watch recommendations change; live stream and model pages."""
+    """Rate movies in a browser and watch recommendations change; live stream and model pages. Needs the API running (REELSTREAM_UI_API_URL)."""
     import subprocess
 
     from reelstream.cli._common import console, fail

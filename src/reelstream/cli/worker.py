@@ -14,9 +14,11 @@ app = typer.Typer()
 
 @app.command()
 def worker(
-    loglevel: str = typer.Option("info", help="Logging level of the worker."),
+    log_level: str = typer.Option("info", "--log-level", help="Logging level of the worker."),
+    loglevel: str | None = typer.Option(None, "--loglevel", hidden=True),  # the old spelling
 ) -> None:
-    """Consume rating events: store in PostgreSQL, learn online, refresh top-N in Redis."""
+    """Consume rating events: store in PostgreSQL, learn online, refresh top-N in Redis.
+    Needs Kafka, PostgreSQL and Redis; MLflow to adopt the champion."""
     import importlib
 
-    importlib.import_module(WORKER_MODULE).run(loglevel)
+    importlib.import_module(WORKER_MODULE).run(loglevel or log_level)

@@ -110,7 +110,7 @@ def worker_health(
         str, typer.Option(help="metrics, redis, or auto (metrics when the port is set).")
     ] = "auto",
 ) -> None:
-    """Exit 0 if this worker's heartbeat is fresh, 1 if stale, missing or unreadable."""
+    """Exit 0 if this worker's heartbeat is fresh, 1 if stale, missing or unreadable. Needs the worker on this host (its metrics port) or Redis."""
     from reelstream.settings import get_settings
 
     settings = get_settings()

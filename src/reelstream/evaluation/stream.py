@@ -123,7 +123,7 @@ def read_ratings(path: str | Path, limit: int | None = None) -> list[tuple[int, 
     )
 
 
-def default_models(params: str | Path = "params.yaml") -> dict[str, Recommender]:
+def default_models(params: str | Path | None = None) -> dict[str, Recommender]:
     """Our online model (``online:`` of ``params``) beside the two baselines of the issue."""
     from reelstream.models import OnlineRecommender, Popularity, RiverMF, load_online_config
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from reelstream.params import read_section
 
 __all__ = ["OnlineConfig", "load_online_config"]
 
@@ -63,10 +64,7 @@ class OnlineConfig(BaseModel):
     )
 
 
-def load_online_config(path: str | Path = "params.yaml") -> OnlineConfig:
-    """Read the ``online:`` section of ``path``; defaults when the file or section is absent."""
-    path = Path(path)
-    if not path.exists():
-        return OnlineConfig()
-    section = (yaml.safe_load(path.read_text()) or {}).get("online") or {}
-    return OnlineConfig(**section)
+def load_online_config(path: str | Path | None = None) -> OnlineConfig:
+    """The ``online:`` section of the parameters file (:func:`reelstream.params.resolve_params`:
+    ``path``, else ``REELSTREAM_PARAMS``, else the packaged defaults)."""
+    return OnlineConfig(**read_section("online", path))

@@ -148,6 +148,16 @@ class NumpyBiasedMF:
             self._ub.append(0.0)
         return row
 
+    def forget_user(self, user: int) -> bool:
+        """Drop ``user``'s weights (zeroed; the row is never reused); False when unknown.
+        A later rating of theirs starts a new row from a fresh draw."""
+        row = self.users.pop(user, None)
+        if row is None:
+            return False
+        self._uf[row] = np.zeros(self.n_factors)
+        self._ub[row] = 0.0
+        return True
+
     def _draw(self) -> np.ndarray:
         return self._rng.normal(loc=self.init_mu, scale=self.init_sigma, size=self.n_factors)
 

@@ -220,6 +220,21 @@ class OnlineRecommender(OnlineRanking, Recommender):
         self._sync()
         return self._biases[: len(self.index)]
 
+    def forget_user(self, user: int) -> dict[str, int]:
+        """Remove everything this model holds about ``user`` (their factors and bias, the
+        movies they rated, their recent movies, their rating means). Item-side state they
+        contributed to (item factors, trending counts, links between movies) stays: it is
+        no longer theirs. Returns what was removed; a later rating starts from nothing."""
+        removed = {
+            "factors": int(self.mf.forget_user(user)),
+            "rated": self.rated.forget(user),
+            "recent": len(self.transitions.history.pop(user, ())),
+            "means": int(self.blend is not None and self.blend.users.pop(user, None) is not None),
+            "warm": int(user in self._warm_users),
+        }
+        self._warm_users.discard(user)
+        return removed
+
     def is_known(self, user: int) -> bool:
         return (
             self.rated.count(user) >= self.config.cold_start_min_ratings

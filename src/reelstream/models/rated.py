@@ -58,6 +58,11 @@ class RatedItems:
             return np.zeros(0, dtype=np.int64)
         return np.array(rows, dtype=np.int64)
 
+    def forget(self, user: int) -> int:
+        """Drop what ``user`` rated; returns how many movies that was."""
+        self._rows.pop(user, None)
+        return len(self._sets.pop(user, ()))
+
     def count(self, user: int) -> int:
         return len(self._sets.get(user, ()))
 

@@ -60,6 +60,8 @@ class ServingContext:
                 catalog,
                 popular_from_store=stores.popular,
                 stale_after_s=settings.stale_after_s,
+                new_movie_slots=settings.new_movie_slots,
+                new_movie_window_s=settings.new_movie_days * 86_400,
             ),
             metrics=metrics or ApiMetrics(),
         )

@@ -132,6 +132,8 @@ class RecommendationReader:
         popular_from_store: Callable[[int], Sequence[tuple[int, float]]] | None = None,
         popular_refresh_s: float = 30.0,
         stale_after_s: float = 86_400.0,
+        new_movie_slots: int = 0,
+        new_movie_window_s: float = 0.0,
     ) -> None:
         self.redis = redis
         self.staleness = Staleness(stale_after_s)
@@ -143,6 +145,8 @@ class RecommendationReader:
         self._store_popular_n = 0
         self._store_popular_at = float("-inf")
         self._store_lock = anyio.Lock()
+        self.new_movie_slots = new_movie_slots
+        self.new_movie_window_s = new_movie_window_s
 
     # -- public ------------------------------------------------------------------------------
     async def for_user(self, user_id: int, n: int) -> ServedRecommendations:
@@ -206,16 +210,17 @@ class RecommendationReader:
             else:
                 data = orjson.loads(raw) if raw is not None else None
                 ids, scores = ranked_list(data, n) if data else _EMPTY
+                ids, scores = await self._new_movies_first(ids, scores, n)
                 if ids:
                     return ServedRecommendations(
                         user_id=user_id,
                         source="popular",
                         origin="redis",
                         items=await self._items(ids, scores),
-                        model_version=data.get("model_version"),
-                        updated_at=data.get("updated_at"),
+                        model_version=(data or {}).get("model_version"),
+                        updated_at=(data or {}).get("updated_at"),
                         reason=reason,
-                        stale=self.staleness.of(data.get("updated_at")),
+                        stale=self.staleness.of((data or {}).get("updated_at")),
                     )
         pairs = await self._popular_from_postgres(n, redis_error)
         return ServedRecommendations(
@@ -252,6 +257,19 @@ class RecommendationReader:
                     self._store_popular_n = want
                     self._store_popular_at = time.monotonic()
         return self._store_popular[:n]
+
+    async def _new_movies_first(
+        self, ids: Sequence[int], scores: Sequence[float], n: int
+    ) -> tuple[Sequence[int], Sequence[float]]:
+        """Movies added to the catalogue lately ahead of the popular ones
+        (:mod:`reelstream.new_movies`)."""
+        if not self.new_movie_slots:
+            return ids, scores
+        from reelstream.new_movies import new_movies_key, newest, put_first
+
+        raw = await self.redis.get(new_movies_key(self.keys.prefix))
+        first = newest(raw, self.new_movie_slots, self.new_movie_window_s)
+        return put_first(first, ids, scores, n) if first else (ids, scores)
 
     def _stale(self, n: int) -> bool:
         return (

@@ -20,10 +20,11 @@ from reelstream.store.checkpoints import CheckpointTable
 from reelstream.store.movies import CREATE_MOVIES_STAGING, MovieTable
 from reelstream.store.rating_reads import SNAPSHOT_COLUMNS, RatingReads
 from reelstream.store.rating_writes import CREATE_RATINGS_STAGING, RatingWrites
+from reelstream.store.user_erasure import UserErasure
 
 __all__ = ["EventStore", "SNAPSHOT_COLUMNS"]
 
-class EventStore(RatingWrites, RatingReads, MovieTable, CheckpointTable):
+class EventStore(RatingWrites, RatingReads, MovieTable, CheckpointTable, UserErasure):
     """Read and write the event store at ``dsn``; use as a context manager.
 
     The schema must exist (:func:`reelstream.store.upgrade`).

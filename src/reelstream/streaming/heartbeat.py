@@ -53,12 +53,14 @@ def start_metrics_server(settings: Settings) -> str | None:
         return None
     from prometheus_client import start_http_server
 
+    host = settings.worker_metrics_host
     try:
-        start_http_server(port, addr="0.0.0.0")
+        start_http_server(port, addr=host)
     except OSError as exc:
-        log.warning("worker metrics not served: port %d: %s", port, exc)
+        log.warning("worker metrics not served: %s:%d: %s", host, port, exc)
         return None
-    return f"http://{socket.gethostname()}:{port}/metrics"
+    reachable_as = socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+    return f"http://{reachable_as}:{port}/metrics"
 
 
 class Heartbeat:

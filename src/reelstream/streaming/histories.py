@@ -31,6 +31,10 @@ class KnownUsers:
         new_users = user_ids - self._users
         return read(new_users) if new_users else {}
 
+    def forget(self, user_id: int) -> None:
+        """The user's next rating reads their stored history again (none, once deleted)."""
+        self._users = self._users - {user_id}
+
     def apply(self, model: OnlineRecommender, histories: dict[int, set[int]]) -> None:
         """Tell the model which movies these users rated; they are known from now on."""
         for user_id, movies in histories.items():

@@ -28,9 +28,9 @@ class WorkerProcess(Child):
 
     Failed = WorkerFailed
 
-    def __init__(self, settings: Settings, log_path: Path, *, loglevel: str = "info") -> None:
+    def __init__(self, settings: Settings, log_path: Path, *, log_level: str = "info") -> None:
         env = {**os.environ, **settings.to_env(), "PYTHONUNBUFFERED": "1"}
-        cmd = [sys.executable, "-m", "reelstream.cli", "worker", "--loglevel", loglevel]
+        cmd = [sys.executable, "-m", "reelstream.cli", "worker", "--log-level", log_level]
         super().__init__("worker", cmd, log_path, env=env)
         self.settings = settings
         self.started_at = 0.0

@@ -87,6 +87,7 @@ async def _serve(conn: Connection) -> None:
     from reelstream.settings import get_settings
     from reelstream.streaming.heartbeat import Heartbeat, start_metrics_server
     from reelstream.streaming.isolation import Isolating
+    from reelstream.streaming.forget import listen_for_forgets
     from reelstream.streaming.item_stream import apply_while_idle
     from reelstream.streaming.wiring import build_processor, listen_for_promotions
 
@@ -99,6 +100,7 @@ async def _serve(conn: Connection) -> None:
     heartbeat.processor = processor
     lock = asyncio.Lock()  # batches and model swaps never interleave
     promotions = asyncio.create_task(listen_for_promotions(settings, processor, lock))
+    forgets = asyncio.create_task(listen_for_forgets(settings, processor, lock))
     sharing = asyncio.create_task(apply_while_idle(processor, lock))  # item state, when idle
     preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")  # in order
     isolating = Isolating(processor, lock, preparer)
@@ -142,6 +144,7 @@ async def _serve(conn: Connection) -> None:
                 return
     finally:
         promotions.cancel()
+        forgets.cancel()
         sharing.cancel()
         reading.cancel()
         preparer.shutdown(wait=False, cancel_futures=True)

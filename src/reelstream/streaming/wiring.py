@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 import orjson
 
@@ -30,8 +29,7 @@ log = logging.getLogger(__name__)
 def build_processor(settings: Settings) -> BatchProcessor:
     """Connect to the stores, restore the last checkpoint and learn what came after it
     (PostgreSQL being away is waited out)."""
-    params = Path("params.yaml")
-    config = load_online_config(params) if params.exists() else None
+    config = load_online_config()
     processor = BatchProcessor(
         store=waits_out("PostgreSQL")(EventStore)(settings.postgres_dsn),
         cache=RecommendationCache.from_settings(settings),

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from reelstream.models.batch_als import BatchParams
+from reelstream.params import read_section
 from reelstream.training.split import SNAPSHOT_COLUMNS
 
 __all__ = [
@@ -26,22 +26,21 @@ __all__ = [
 DEFAULT_DATASET = Path("../shared/movielens/ml-latest-small")
 
 
-def _batch_section(path: Path | str) -> dict[str, Any]:
-    path = Path(path)
-    if not path.exists():
-        return {}
-    return dict((yaml.safe_load(path.read_text()) or {}).get("batch") or {})
+def _batch_section(path: Path | str | None) -> dict[str, Any]:
+    return read_section("batch", path)
 
 
-def load_params(path: Path | str = "params.yaml") -> BatchParams:
-    """The ``batch:`` section of ``params.yaml`` as :class:`BatchParams` (defaults if absent)."""
+def load_params(path: Path | str | None = None) -> BatchParams:
+    """The ``batch:`` section of the parameters file as :class:`BatchParams`
+    (:func:`reelstream.params.resolve_params`: ``path``, else ``REELSTREAM_PARAMS``, else the
+    packaged defaults)."""
     section = _batch_section(path)
     section.pop("dataset", None)
     return BatchParams.from_dict(section)
 
 
 def resolve_dataset(
-    explicit: Path | str | None = None, params_path: Path | str = "params.yaml"
+    explicit: Path | str | None = None, params_path: Path | str | None = None
 ) -> Path:
     """MovieLens folder: explicit > ``REELSTREAM_MOVIELENS_PATH`` > ``batch.dataset`` > default."""
     for candidate in (

@@ -30,10 +30,11 @@ def test_every_documented_command_is_in_the_tree_in_order() -> None:
     top = [name for name in tree if " " not in name]
     assert top == [
         "demo", "demo-down", "replay", "worker", "worker-health", "sink", "api", "ui", "retrain",
-        "stack", "data", "db", "models", "evaluate", "bench", "airflow",
+        "stack", "data", "db", "import", "models", "evaluate", "bench", "airflow",
     ]
     for leaf in [
         "stack up", "stack down", "stack status", "data fetch", "db upgrade", "db counts",
+        "import movies", "import ratings",
         "models list", "models promote", "models rollback", "evaluate stream", "evaluate batch",
         "bench topn", "bench ingest", "bench stream", "bench api", "bench freshness",
         "bench retrain", "bench ui", "bench chaos", "airflow test", "airflow standalone", "airflow env",
@@ -41,7 +42,8 @@ def test_every_documented_command_is_in_the_tree_in_order() -> None:
         assert leaf in tree
 
 
-@pytest.mark.parametrize("group", ["stack", "data", "db", "models", "evaluate", "bench", "airflow"])
+@pytest.mark.parametrize("group", ["stack", "data", "db", "import", "models", "evaluate", "bench",
+                                   "airflow"])
 def test_a_group_without_its_sub_command_shows_its_help(group: str) -> None:
     result = CliRunner().invoke(app, [group])
     assert "Usage" in result.output and "Commands" in result.output

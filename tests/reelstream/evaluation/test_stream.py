@@ -49,7 +49,8 @@ def test_read_ratings_sorted_and_limited(tmp_path):
 
 
 def test_default_models_run_together(tmp_path):
-    models = default_models(tmp_path / "none.yaml")
+    (tmp_path / "empty.yaml").write_text("")  # no sections: the classes' defaults
+    models = default_models(tmp_path / "empty.yaml")
     events = [(u, m, 4.0, t) for t, (u, m) in enumerate([(1, 1), (2, 1), (2, 2), (3, 2)])]
     results = prequential(models, events, hr_every=1)
     assert set(results) == set(models) and all(r.n_events == 4 for r in results.values())

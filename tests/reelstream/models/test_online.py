@@ -227,7 +227,8 @@ def test_top_n_ties_and_exclusions():
 def test_config_from_params(tmp_path):
     (tmp_path / "params.yaml").write_text("batch:\n  x: 1\nonline:\n  n_factors: 4\n")
     assert load_online_config(tmp_path / "params.yaml").n_factors == 4
-    assert load_online_config(tmp_path / "missing.yaml") == OnlineConfig()
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):  # named and missing: an error
+        load_online_config(tmp_path / "missing.yaml")
 
 
 def test_rebase_like_the_worker_keeps_stream_state(model):

@@ -66,6 +66,13 @@ def test_dvc_repro_writes_metrics(tmp_path):
     assert not [line for line in untracked.splitlines() if "data/" in line], untracked
     again = subprocess.run(dvc + ["repro"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert again.returncode == 0 and "didn't change" in again.stdout
+    # training again (as on a fresh clone) writes the same dvc.lock: timings are not outputs
+    lock = (tmp_path / "dvc.lock").read_text()
+    forced = subprocess.run(dvc + ["repro", "--force", "train"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True)
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert (tmp_path / "dvc.lock").read_text() == lock
+    assert "train_seconds" in (tmp_path / "data" / "timings.json").read_text()
     status = subprocess.run(dvc + ["status"], cwd=tmp_path, env=env, capture_output=True,
                             text=True)
     assert status.returncode == 0 and "up to date" in status.stdout
