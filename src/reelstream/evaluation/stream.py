@@ -35,6 +35,8 @@ class StreamResult:
     squared_error: float = 0.0
     absolute_error: float = 0.0
     seconds: float = 0.0
+    n_hr_first: int = 0  # HR tests and hits among the first ``split_at`` events
+    hits_first: int = 0
 
     @property
     def rmse(self) -> float:
@@ -49,6 +51,17 @@ class StreamResult:
         return self.hits / self.n_hr if self.n_hr else math.nan
 
     @property
+    def hit_rate_first(self) -> float:
+        """HR@k on the first part of the stream (where settings are chosen)."""
+        return self.hits_first / self.n_hr_first if self.n_hr_first else math.nan
+
+    @property
+    def hit_rate_second(self) -> float:
+        """HR@k on the rest of the stream (where chosen settings are reported)."""
+        n = self.n_hr - self.n_hr_first
+        return (self.hits - self.hits_first) / n if n else math.nan
+
+    @property
     def events_per_s(self) -> float:
         return self.n_events / self.seconds if self.seconds else math.nan
 
@@ -60,8 +73,13 @@ def prequential(
     hr_every: int = 10,
     hr_min_rating: float = 4.0,
     progress: Callable[[int], None] | None = None,
+    split_at: int | None = None,
 ) -> dict[str, StreamResult]:
     """Test-then-learn every model on ``events`` ``(user, movie, rating, unix_ts)`` in order.
+
+    ``split_at`` (an event count) also counts the HR tests of the first events apart
+    (``hit_rate_first``/``hit_rate_second``): settings chosen on the first part are then
+    reported on the second.
 
     Examples
     --------
@@ -90,7 +108,11 @@ def prequential(
             if test_hr:
                 top = model.recommend(user, k)
                 res.n_hr += 1
-                res.hits += any(movie == item for movie, _ in top)
+                hit = any(movie == item for movie, _ in top)
+                res.hits += hit
+                if split_at is not None and n <= split_at:
+                    res.n_hr_first += 1
+                    res.hits_first += hit
             model.learn_one(user, item, y, ts)
             res.seconds += clock() - start
             res.n_events += 1
