@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["ItemRanker", "RankerWeights", "history_matrix"]
+__all__ = ["ItemRanker", "RankerWeights", "history_matrix", "top_shares"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,24 @@ def history_matrix(
     out = sp.csr_matrix((data.astype(np.float32), cols, indptr), shape=(len(orders), n_items))
     out.sum_duplicates()
     return out
+
+
+def top_shares(parts: np.ndarray, sources: np.ndarray, top: int) -> list[tuple[int, float]]:
+    """Up to ``top`` ``(source, share)`` pairs, largest first: each source's positive part
+    over the sum of all positive parts (a source listed twice has its parts added).
+
+    >>> top_shares(np.array([0.3, -1.0, 0.1, 0.6]), np.array([7, 8, 9, 7]), top=2)
+    [(7, 0.9), (9, 0.1)]
+    """
+    by_source: dict[int, float] = {}
+    for source, part in zip(np.asarray(sources).tolist(), np.asarray(parts).tolist(), strict=True):
+        by_source[source] = by_source.get(source, 0.0) + part
+    positive = {m: p for m, p in by_source.items() if p > 0}
+    total = sum(positive.values())
+    if total <= 0:
+        return []
+    best = sorted(positive.items(), key=lambda mp: (-mp[1], mp[0]))[:top]
+    return [(m, round(p / total, 4)) for m, p in best]
 
 
 def _age_weights(age: np.ndarray, halflife: float) -> np.ndarray:
@@ -124,17 +142,8 @@ class ItemRanker:
         history = np.asarray(history, dtype=np.int64)
         if history.size == 0 or len(items) == 0:
             return [[] for _ in items]
-        result = []
-        for column in self.contributions(history, items).T:
-            # A movie rated twice appears twice in the history: its parts add up.
-            by_movie: dict[int, float] = {}
-            for movie, part in zip(history.tolist(), column.tolist(), strict=True):
-                by_movie[movie] = by_movie.get(movie, 0.0) + part
-            positive = {m: p for m, p in by_movie.items() if p > 0}
-            total = sum(positive.values())
-            best = sorted(positive.items(), key=lambda mp: (-mp[1], mp[0]))[:top]
-            result.append([(m, p / total) for m, p in best] if total > 0 else [])
-        return result
+        parts = self.contributions(history, items)
+        return [top_shares(column, history, top) for column in parts.T]
 
     # ---- persistence (flat arrays under a prefix, beside the batch model's) ---------------
     def to_arrays(self, prefix: str = "ranker_") -> dict[str, np.ndarray]:

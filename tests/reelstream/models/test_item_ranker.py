@@ -74,10 +74,10 @@ def test_explanations_are_rated_movies_with_shares_that_sum_sensibly():
         if not reasons:
             continue
         assert {m for m, _ in reasons} <= set(history.tolist())
-        assert sum(s for _, s in reasons) == pytest.approx(1.0)
+        assert sum(s for _, s in reasons) == pytest.approx(1.0, abs=1e-3)
         assert all(s > 0 for _, s in reasons)
         assert [s for _, s in reasons] == sorted((s for _, s in reasons), reverse=True)
-        assert top2 == reasons[:2] and sum(s for _, s in top2) <= 1.0 + 1e-9
+        assert top2 == reasons[:2] and sum(s for _, s in top2) <= 1.0 + 1e-3
 
 
 def test_newest_ratings_weigh_more():
