@@ -10,7 +10,7 @@ import pandas as pd
 from reelstream.cli._common import console
 from reelstream.models.batch_als import BatchParams
 
-__all__ = ["OURS_GRID", "ours_setting", "print_protocol_comparison"]
+__all__ = ["OURS_GRID", "genres_of", "ours_setting", "print_protocol_comparison"]
 
 #: Validation grid of ``--tune-ours`` (the values in params.yaml were chosen on it).
 OURS_GRID = [
@@ -36,7 +36,8 @@ def ours_setting(params: BatchParams) -> dict[str, Any]:
     }
 
 
-def _genres(path: Path) -> dict[int, set[str]] | None:
+def genres_of(path: Path) -> dict[int, set[str]] | None:
+    """Genre set of each movie of a MovieLens folder (None for a ratings file)."""
     if not path.is_dir():
         return None
     from reelstream.movielens import load_movies
@@ -67,7 +68,7 @@ def print_protocol_comparison(
         for p in PENALTIES
     ]
     with console.status("protocol: tuning every model on validation"):
-        results = compare(ratings, [*BASELINES, ours], _genres(path), k=params.k,
+        results = compare(ratings, [*BASELINES, ours], genres_of(path), k=params.k,
                           threshold=params.relevance_threshold, extra=extra)
     table = Table(title=f"Protocol of docs/evaluation.md ({path.name}): per-user last 20 % by "
                         "time held out, settings chosen on validation", min_width=100)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,7 @@ class StreamResult:
     seconds: float = 0.0
     n_hr_first: int = 0  # HR tests and hits among the first ``split_at`` events
     hits_first: int = 0
+    shown: list[list[int]] = field(default_factory=list)  # the top-k of every HR test
 
     @property
     def rmse(self) -> float:
@@ -108,6 +109,7 @@ def prequential(
             if test_hr:
                 top = model.recommend(user, k)
                 res.n_hr += 1
+                res.shown.append([movie for movie, _ in top])
                 hit = any(movie == item for movie, _ in top)
                 res.hits += hit
                 if split_at is not None and n <= split_at:
@@ -121,6 +123,26 @@ def prequential(
         if progress is not None and n % 10_000 == 0:
             progress(n)
     return results
+
+
+def shown_list_metrics(
+    result: StreamResult, events: list[tuple[int, int, float, float]],
+    genres: dict[int, set[str]] | None = None,
+) -> dict[str, float]:
+    """Coverage, popularity percentile (by rating counts over the whole stream) and genre
+    diversity of the lists a model showed at its HR tests
+    (:func:`reelstream.evaluation.beyond.list_metrics`)."""
+    from reelstream.evaluation.beyond import list_metrics
+
+    movies, counts = np.unique(np.fromiter((e[1] for e in events), dtype=np.int64),
+                               return_counts=True)
+    lists = [row for row in result.shown if len(row)]
+    if not lists:
+        return {}
+    width = min(len(row) for row in lists)
+    cols = np.searchsorted(movies, np.array([row[:width] for row in lists], dtype=np.int64))
+    by_column = [genres.get(int(m), set()) for m in movies] if genres is not None else None
+    return list_metrics(cols, counts, by_column)
 
 
 def read_ratings(path: str | Path, limit: int | None = None) -> list[tuple[int, int, float, float]]:
