@@ -40,11 +40,14 @@ def test_each_user_holds_out_n_minus_int_0_8_n_of_their_latest_ratings():
 
 
 def test_held_out_part_only_has_users_and_movies_seen_in_training():
-    ratings = _ratings()
+    extra = pd.DataFrame([(99, 1, 4.0, 5), (1, 999, 5.0, 10**6)],  # a 1-rating user; a new movie
+                         columns=["user_id", "movie_id", "rating", "rated_at"])
+    ratings = pd.concat([_ratings(), extra], ignore_index=True)
     train, test = holdout_split(ratings)
     assert set(test.user_id) <= set(train.user_id)
     assert set(test.movie_id) <= set(train.movie_id)
-    assert len(train) + len(test) < len(ratings)  # this data has held-out movies to drop
+    assert 99 not in set(train.user_id) and 999 not in set(train.movie_id)
+    assert len(train) + len(test) == len(ratings) - 2
 
 
 def test_validation_is_carved_from_training_the_same_way():
