@@ -91,5 +91,5 @@ def print_protocol_comparison(
                   "movies (0 % = most rated); diversity = mean pairwise genre distance.")
     for r in results:
         base = fixed if r.name.startswith("ours") else {}
-        console.print(f"  {r.name}: {_short(r.setting, base) or 'as in params.yaml'}",
-                      soft_wrap=True)
+        default = "as in params.yaml" if r.name.startswith("ours") else "no setting"
+        console.print(f"  {r.name}: {_short(r.setting, base) or default}", soft_wrap=True)
