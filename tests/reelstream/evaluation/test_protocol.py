@@ -91,11 +91,8 @@ def test_beyond_accuracy_figures():
     assert same == {"coverage": 0.5, "popularity_percentile": 0.125, "genre_diversity": 0.0}
 
 
-def test_comparison_on_a_u_data_folder(tmp_path):
-    from reelstream.evaluation.compare import compare, ours_baseline
-    from reelstream.evaluation.list_baselines import BASELINES
-    from reelstream.training.data import movielens_snapshot
-
+def _u_data_folder(tmp_path):
+    """A small dataset in the ml-100k layout: 60 users in 3 taste groups of 15 movies."""
     rng = np.random.default_rng(5)
     lines, items = [], []
     for user in range(1, 61):
@@ -110,6 +107,15 @@ def test_comparison_on_a_u_data_folder(tmp_path):
     folder.mkdir()
     (folder / "u.data").write_text("\n".join(lines) + "\n", encoding="latin-1")
     (folder / "u.item").write_text("\n".join(items) + "\n", encoding="latin-1")
+    return folder
+
+
+def test_comparison_on_a_u_data_folder(tmp_path):
+    from reelstream.evaluation.compare import compare, ours_baseline
+    from reelstream.evaluation.list_baselines import BASELINES
+    from reelstream.training.data import movielens_snapshot
+
+    folder = _u_data_folder(tmp_path)
 
     from reelstream.cli.evaluate_protocol import genres_of
 
@@ -126,3 +132,25 @@ def test_comparison_on_a_u_data_folder(tmp_path):
         assert 0.0 <= r.metrics["genre_diversity"] <= 1.0
     # taste groups: item-item models find them, popularity cannot
     assert results["ours (nightly ranker)"].metrics["ndcg_at_10"] > results["popularity"].metrics["ndcg_at_10"]
+
+
+def test_evaluate_commands_print_ours_beside_the_baselines(tmp_path):
+    from typer.testing import CliRunner
+
+    from reelstream.cli import app
+
+    folder = _u_data_folder(tmp_path)
+    params = tmp_path / "params.yaml"
+    params.write_text("batch:\n  factors: 3\n  iterations: 3\n  ranker: ease_seq\n"
+                      "  ease_lambda: 5.0\n  ease_neighbours: 10\n")
+    runner = CliRunner()
+    batch = runner.invoke(app, ["evaluate", "batch", "--dataset", str(folder), "--params",
+                                str(params), "--no-extra"], env={"COLUMNS": "200"})
+    assert batch.exit_code == 0, batch.output
+    for name in ("popularity", "ItemKNN", "RP3beta", "iALS", "EASE", "ours (nightly ranker)",
+                 "popularity penalty", "coverage", "diversity"):
+        assert name in batch.output
+    stream = runner.invoke(app, ["evaluate", "stream", "--dataset", str(folder), "--params",
+                                 str(params)], env={"COLUMNS": "200"})
+    assert stream.exit_code == 0, stream.output
+    assert "2nd half" in stream.output and "pop pct" in stream.output
