@@ -83,29 +83,55 @@ class ItemItemTerm:
                                     shape=(n_rows, n_rows))
         self.source = source
 
-    def contributions(self, history: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix, float]:
-        """``(history rows used, their weighted rows, scale)``: the parts of the term."""
+    def _gather(self, history: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """The weights the user's last movies give: ``(position in history, column, weighted
+        value)`` triples read straight from the CSR arrays, and the scale of the term."""
         matrix = self.matrix
+        empty = np.zeros(0, dtype=np.int64)
         history = np.asarray(history, dtype=np.int64)[-self.max_history:]
-        history = history[history < self.fitted_rows] if matrix is not None else history[:0]
-        if history.size == 0:
-            return history, sp.csr_matrix((0, self.fitted_rows), dtype=np.float32), 0.0
-        age = np.arange(history.size - 1, -1, -1, dtype=np.float32)
+        if matrix is None or history.size == 0:
+            return empty, empty, np.zeros(0), 0.0
+        keep = history < self.fitted_rows
+        age = np.arange(history.size - 1, -1, -1, dtype=np.float64)[keep]
+        history = history[keep]
         w = 0.5 ** (age / self.history_halflife) if self.history_halflife > 0 else age * 0 + 1
-        parts = sp.diags(w.astype(np.float32)) @ matrix[history]
-        total = np.asarray(parts.sum(axis=0)).ravel()
-        n = total.size
-        mean = total.sum() / n
-        std = float(np.sqrt(max((total * total).sum() / n - mean * mean, 0.0)))
-        return history, parts.tocsr(), (self.weight / std if std > 0 else 0.0)
+        starts, ends = matrix.indptr[history], matrix.indptr[history + 1]
+        lengths = ends - starts
+        n = int(lengths.sum())
+        if n == 0:
+            return empty, empty, np.zeros(0), 0.0
+        shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        entries = shift + np.arange(n)
+        position = np.repeat(np.flatnonzero(keep), lengths)
+        values = matrix.data[entries] * np.repeat(w, lengths)
+        cols = matrix.indices[entries].astype(np.int64)
+        total = np.bincount(cols, weights=values, minlength=self.fitted_rows)
+        mean = total.mean()
+        std = float(np.sqrt(max(float((total * total).mean()) - mean * mean, 0.0)))
+        return position, cols, values, (self.weight / std if std > 0 else 0.0)
+
+    def contributions(
+        self, history: np.ndarray, rows: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """``parts[h, j]``: what the ``h``-th of the user's last ``max_history`` movies adds
+        to row ``rows[j]`` before scaling, and the scale of the term."""
+        tail = np.asarray(history, dtype=np.int64)[-self.max_history:]
+        position, cols, values, scale = self._gather(tail)
+        rows = np.asarray(rows, dtype=np.int64)
+        parts = np.zeros((tail.size, rows.size))
+        hit = np.isin(cols, rows)
+        if hit.any():
+            slot = {int(r): j for j, r in enumerate(rows.tolist())}
+            where = np.array([slot[int(c)] for c in cols[hit]], dtype=np.int64)
+            np.add.at(parts, (position[hit], where), values[hit])
+        return parts, scale
 
     def add_into(self, history: np.ndarray, out: np.ndarray) -> None:
         """``out[:fitted_rows] += weight * (history-weighted rows) / their spread``."""
         if not self.weight or self.matrix is None:
             return
-        _, parts, scale = self.contributions(history)
+        _, cols, values, scale = self._gather(history)
         if scale == 0.0:
             return
-        total = np.asarray(parts.sum(axis=0)).ravel()
-        touched = np.flatnonzero(total)
-        out[touched] += (scale * total[touched]).astype(out.dtype)
+        total = np.bincount(cols, weights=values, minlength=self.fitted_rows)
+        out[: self.fitted_rows] += (scale * total).astype(out.dtype)

@@ -134,19 +134,16 @@ class OnlineRanking:
         empty: list[tuple] = [() for _ in movies]
         if term is None or not movies:
             return empty
-        history, parts, scale = term.contributions(self.rated.rows(user))
+        history = self.rated.rows(user)[-term.max_history:]
+        rows = np.array([-1 if (r := self.index.get(m)) is None else r for m in movies])
+        usable = (rows >= 0) & (rows < term.fitted_rows)
+        parts, scale = term.contributions(history, rows[usable])
         if scale == 0.0:
             return empty
         sources = self.index.ids[history]
-        out = []
-        for movie in movies:
-            row = self.index.get(movie)
-            if row is None or row >= term.fitted_rows:
-                out.append(())
-                continue
-            column = parts[:, row].toarray().ravel()
-            out.append(tuple(top_shares(column, sources, top)))
-        return out
+        columns = iter(parts.T)
+        return [tuple(top_shares(next(columns), sources, top)) if ok else ()
+                for ok in usable.tolist()]
 
     def popular(self, n: int = 10) -> list[tuple[int, float]]:
         """The ``n`` trending movies ``(movie_id, decayed count)``, for everyone."""
