@@ -53,7 +53,7 @@ class BatchParams:
     implicit_recency_halflife: float = 15.0  # confidence of the ranker's entries; 0 = off
     ease_lambda: float = 600.0  # ease_seq: ridge penalty of EASE
     ease_neighbours: int = 100  # strongest weights kept per movie (0 = dense)
-    ease_max_items: int = 12000  # most-rated movies fitted (memory 4 * n² bytes; 0 = all)
+    ease_max_items: int = 2500  # most-rated movies fitted (memory 4 * n² bytes; 0 = all)
     history_halflife: float = 5.0  # ratings; age weight of the history EASE scores
     transition_weight: float = 0.25
     transition_halflife: float = 1.0
