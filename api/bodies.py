@@ -55,11 +55,21 @@ class Message(BaseModel):
 
 
 # --- recommendations -----------------------------------------------------------------------
+class Contribution(_Out):
+    movie_id: int = Field(description="A movie the user rated.")
+    share: float = Field(description="Its share of the positive parts of the item's score.")
+
+
 class RecommendedMovie(_Out):
     movie_id: int
     title: str | None = Field(description="None if the movie is not in the catalogue.")
     genres: list[str]
     score: float
+    because: list[Contribution] = Field(
+        default_factory=list,
+        description="The user's rated movies the model's score owes most to, largest first "
+        "(empty for popular lists and for scores without an item-item part).",
+    )
 
 
 class Recommendations(_Out):

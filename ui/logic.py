@@ -56,19 +56,20 @@ def summarise_changes(before: Sequence[int], after: Sequence[int]) -> str:
     return f"list changed: {new} new, {up} up, {down} down, {gone} dropped"
 
 
-def reason_for(item: Mapping[str, Any], source: str, liked: Sequence[Mapping[str, Any]]) -> str:
-    """A one-line reason: for a personal list, the user's best-rated movie sharing the most
-    genres with this one (``liked``: their ratings, best first, with ``title``/``genres``)."""
+def reason_for(item: Mapping[str, Any], source: str, rated: Mapping[int, Mapping[str, Any]]) -> str:
+    """The model's own reason: the user's rated movies its score owes most to (the item's
+    ``because`` from the API), with their share; ``rated`` maps movie id -> ``title``/``rating``.
+    """
     if source != "personal":
         return "popular with recent raters"
-    genres = set(item.get("genres") or [])
-    best, overlap = None, 0
-    for rated in liked:
-        shared = len(genres & set(rated.get("genres") or []))
-        if shared > overlap:
-            best, overlap = rated, shared
-    if best is not None:
-        return f"because you rated {best.get('title')} {float(best['rating']):g}★"
+    parts = []
+    for reason in item.get("because") or []:
+        movie = rated.get(int(reason["movie_id"])) or {}
+        title = movie.get("title") or f"movie {reason['movie_id']}"
+        stars_given = f" {float(movie['rating']):g}★" if movie.get("rating") is not None else ""
+        parts.append(f"{title}{stars_given} ({float(reason['share']):.0%})")
+    if parts:
+        return "because you rated " + ", ".join(parts)
     return "predicted from your ratings"
 
 

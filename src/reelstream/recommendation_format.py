@@ -37,12 +37,14 @@ __all__ = [
     "PopularRecommendations",
     "Recommendation",
     "UserRecommendations",
+    "Because",
     "decode_user_list",
     "encode_ranked",
     "encode_user_list",
     "item_head",
     "join_items",
     "parse_time",
+    "ranked_because",
     "ranked_list",
     "response_body",
 ]
@@ -52,11 +54,18 @@ DEFAULT_N = 10  # items on the default page of GET /users/{id}/recommendations
 Source = Literal["personal", "popular"]
 
 
+Because = tuple[tuple[int, float], ...]  # (rated movie_id, share of the score), largest first
+
+
 class Recommendation(NamedTuple):
-    """One ranked movie (a tuple: the worker builds ~20 per list, per event under load)."""
+    """One ranked movie (a tuple: the worker builds ~20 per list, per event under load).
+
+    ``because``: the user's rated movies the model's score owes most to, with their share.
+    """
 
     movie_id: int
     score: float
+    because: Because = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +93,25 @@ class PopularRecommendations:
 
 # --- lists ------------------------------------------------------------------------------------
 def encode_ranked(items: Sequence[Recommendation]) -> dict[str, list[Any]]:
-    """The two flat arrays of a list. ``int()``/``float()`` also turn numpy scalars
+    """The two flat arrays of a list (three when explained: ``because[i]`` is a list of
+    ``[movie_id, share]`` pairs). ``int()``/``float()`` also turn numpy scalars
     (``np.int64``, ``np.float32``) into JSON numbers."""
-    return {
+    out: dict[str, list[Any]] = {
         "movie_ids": [int(r.movie_id) for r in items],
         "scores": [float(r.score) for r in items],
     }
+    if any(len(r) > 2 and r.because for r in items):
+        out["because"] = [[[int(m), float(s)] for m, s in r.because] for r in items]
+    return out
+
+
+def ranked_because(data: dict[str, Any], n: int | None = None) -> list[Because] | None:
+    """The explanations of a decoded list (None when it has none), aligned with its ids."""
+    raw = data.get("because")
+    if raw is None:
+        return None
+    out = [tuple((int(m), float(s)) for m, s in pairs) for pairs in raw]
+    return out if n is None else out[:n]
 
 
 def encode_user_list(rec: UserRecommendations) -> bytes:
@@ -124,9 +146,12 @@ def ranked_list(data: dict[str, Any], n: int | None = None) -> tuple[list[int], 
 def decode_user_list(raw: bytes) -> UserRecommendations:
     data = orjson.loads(raw)
     last_id = data.get("last_event_id")
+    ids, scores = ranked_list(data)
+    because = ranked_because(data) or [()] * len(ids)
     return UserRecommendations(
         user_id=int(data["user_id"]),
-        items=[Recommendation(int(m), float(s)) for m, s in zip(*ranked_list(data))],
+        items=[Recommendation(int(m), float(s), b)
+               for m, s, b in zip(ids, scores, because, strict=True)],
         model_version=data["model_version"],
         updated_at=parse_time(data["updated_at"]),  # type: ignore[arg-type]
         last_event_id=UUID(last_id) if last_id else None,
@@ -154,16 +179,27 @@ def item_head(movie_id: int, title: str | None, genres: list[str]) -> bytes:
     return head[:-1] + b',"score":'
 
 
-def join_items(heads: Sequence[bytes], scores: Sequence[float]) -> orjson.Fragment:
+def join_items(
+    heads: Sequence[bytes], scores: Sequence[float], because: Sequence[Because] | None = None
+) -> orjson.Fragment:
     """The JSON array of response items from their pre-encoded heads (:func:`item_head`) and
     scores, in one ``bytes.join``: the API runs this once per request, and building the items
     as dicts cost more than the Redis round trip.
 
     >>> orjson.dumps(join_items([item_head(1, None, [])], [0.5]))
     b'[{"movie_id":1,"title":null,"genres":[],"score":0.5}]'
+    >>> orjson.dumps(join_items([item_head(1, None, [])], [0.5], [((7, 0.75),)]))
+    b'[{"movie_id":1,"title":null,"genres":[],"score":0.5,"because":[{"movie_id":7,"share":0.75}]}]'
     """
     if not heads:
         return orjson.Fragment(b"[]")
+    if because is not None:
+        items = [
+            head + orjson.dumps(float(score)) + b',"because":' + orjson.dumps(
+                [{"movie_id": m, "share": s} for m, s in reasons]) + b"}"
+            for head, score, reasons in zip(heads, scores, because, strict=False)
+        ]
+        return orjson.Fragment(b"[" + b",".join(items) + b"]")
     parts = [b"},"] * (3 * len(heads))  # head, score, "}," per item
     parts[0::3] = heads
     parts[1::3] = orjson.dumps(scores)[1:-1].split(b",")  # a JSON number has no comma
@@ -244,5 +280,6 @@ class PageRenderer:
             False,  # the reader flips it when the page outlives its maximum age
             str(rec.last_event_id) if rec.last_event_id is not None else None,
             rec.last_event_at,
-            join_items(heads, [float(r.score) for r in top]),
+            join_items(heads, [float(r.score) for r in top],
+                       [r.because for r in top] if any(r.because for r in top) else None),
         )

@@ -76,3 +76,29 @@ def test_no_page_for_a_movie_the_catalogue_does_not_know_or_an_empty_list() -> N
     assert renderer.render(_rec()) is None
     assert renderer.render(_rec(0)) is None
     assert renderer.render(_rec(5)) is not None
+
+
+def test_explanations_round_trip_and_reach_the_page_as_the_api_renders_them() -> None:
+    from reelstream.recommendation_format import ranked_because
+
+    rec = _rec(3)
+    explained = [r._replace(because=((7, 0.6), (9, 0.25))) for r in rec.items[:2]] + rec.items[2:]
+    rec = UserRecommendations(rec.user_id, explained, rec.model_version, rec.updated_at,
+                              rec.last_event_id, rec.last_event_at)
+    back = decode_user_list(encode_user_list(rec))
+    assert [r.because for r in back.items] == [((7, 0.6), (9, 0.25))] * 2 + [()]
+
+    renderer = PageRenderer(_catalog(range(100, 103)))
+    page = renderer.render(rec)
+    data = orjson.loads(encode_user_list(rec))
+    ids, scores = ranked_list(data, DEFAULT_N)
+    items = join_items(renderer.catalog.known_heads(ids), scores, ranked_because(data, DEFAULT_N))
+    assert page == ServedRecommendations.personal(42, data, items).to_json()
+    body = orjson.loads(page)
+    assert body["items"][0]["because"] == [{"movie_id": 7, "share": 0.6},
+                                           {"movie_id": 9, "share": 0.25}]
+    assert body["items"][2]["because"] == []
+
+
+def test_a_list_without_explanations_stores_none() -> None:
+    assert "because" not in orjson.loads(encode_user_list(_rec(2)))

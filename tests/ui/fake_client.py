@@ -18,9 +18,11 @@ MOVIES = {
 }
 
 
-def _items(ids: list[int]) -> list[dict[str, Any]]:
+def _items(ids: list[int], because: dict[int, list[dict[str, Any]]] | None = None
+           ) -> list[dict[str, Any]]:
     return [
-        {"movie_id": m, "title": MOVIES[m]["title"], "genres": MOVIES[m]["genres"], "score": 5.0 - i / 10}
+        {"movie_id": m, "title": MOVIES[m]["title"], "genres": MOVIES[m]["genres"], "score": 5.0 - i / 10,
+         "because": (because or {}).get(m, [])}
         for i, m in enumerate(ids)
     ]
 
@@ -76,7 +78,8 @@ class FakeClient:
         return {
             "user_id": user_id, "source": "personal" if ids else "popular", "origin": "redis",
             "reason": None, "model_version": "champion-v1+online", "updated_at": "2024-01-01T00:00:00Z",
-            "last_event_id": None, "last_event_at": None, "items": _items(ids or [5, 4]),
+            "last_event_id": None, "last_event_at": None,
+            "items": _items(ids or [5, 4], {3: [{"movie_id": 5, "share": 0.62}]} if ids else None),
         }
 
     def user_ratings(self, user_id: int, limit: int = 50) -> dict[str, Any]:

@@ -30,12 +30,13 @@ def test_list_changes() -> None:
     assert summarise_changes([1, 2], [1, 2]) == "list unchanged"
 
 
-def test_reason_names_the_best_rated_movie_sharing_genres() -> None:
-    liked = [{"title": "Alien", "genres": ["Horror", "Sci-Fi"], "rating": 5.0},
-             {"title": "Heat", "genres": ["Crime"], "rating": 4.0}]
-    assert reason_for({"genres": ["Crime", "Drama"]}, "personal", liked) == "because you rated Heat 4★"
-    assert reason_for({"genres": ["Musical"]}, "personal", liked) == "predicted from your ratings"
-    assert reason_for({"genres": ["Crime"]}, "popular", liked) == "popular with recent raters"
+def test_reason_is_the_models_own_contributions() -> None:
+    rated = {4: {"title": "Alien", "rating": 5.0}, 3: {"title": "Heat", "rating": 4.0}}
+    item = {"genres": ["Musical"], "because": [{"movie_id": 3, "share": 0.62},
+                                              {"movie_id": 9, "share": 0.2}]}
+    assert reason_for(item, "personal", rated) == "because you rated Heat 4★ (62%), movie 9 (20%)"
+    assert reason_for({"because": []}, "personal", rated) == "predicted from your ratings"
+    assert reason_for(item, "popular", rated) == "popular with recent raters"
 
 
 def test_rates_from_counters_survive_a_restart() -> None:

@@ -56,7 +56,8 @@ def test_for_you_shows_list_reasons_and_history() -> None:
     recs, history = app.table[0].value, app.dataframe[0].value
     assert list(recs["title"]) == ["Toy Story", "Jumanji", "Heat"]
     assert list(recs["year"]) == [1995, 1995, 1995]
-    assert recs["why"][2] == "because you rated Fargo 4.5★"  # shares "Crime" with Heat
+    assert recs["why"][2] == "because you rated Fargo 4.5★ (62%)"  # the API's "because"
+    assert recs["why"][0] == "predicted from your ratings"  # no reason given for Toy Story
     assert list(history["title"]) == ["Fargo (1996)"]
     assert any("source **personal**" in c.value for c in app.caption)
 

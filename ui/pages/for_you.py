@@ -113,6 +113,10 @@ ids = [int(i["movie_id"]) for i in items]
 rated_ids = [int(r["movie_id"]) for r in history.get("data", [])]
 catalogue = attempt("load movie titles", lambda: movies_by_id(client, ids + rated_ids)) or {}
 
+rated_movies = {
+    int(r["movie_id"]): {**(catalogue.get(r["movie_id"]) or {}), "rating": r["rating"]}
+    for r in history.get("data", [])
+}
 liked = sorted(
     ({**(catalogue.get(r["movie_id"]) or {}), "rating": r["rating"]} for r in history.get("data", [])
      if r["rating"] >= 4.0),
@@ -159,7 +163,7 @@ with left:
             "year": movie.get("year"),
             "genres": ", ".join(item.get("genres") or []),
             "score": round(float(item["score"]), 3),
-            "why": reason_for(item, source, liked),
+            "why": reason_for(item, source, rated_movies),
         })
     if rows:
         # A static table (cheaper to draw than the data grid), rows tinted by what changed.

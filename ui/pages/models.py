@@ -51,6 +51,8 @@ table = pd.DataFrame([{
     "NDCG@10": _fmt(v["metrics"].get("ndcg_at_10")),
     "Recall@10": _fmt(v["metrics"].get("recall_at_10")),
     "RMSE": _fmt(v["metrics"].get("rmse")),
+    "coverage": _fmt(v["metrics"].get("coverage"), 3),
+    "pop. percentile": _fmt(v["metrics"].get("popularity_percentile"), 3),
     "served by": ", ".join(w for w, m in serving.items() if served_version(m) == v["version"]),
 } for v in versions])
 st.dataframe(table, hide_index=True, width="stretch")

@@ -46,6 +46,13 @@ def batch(
     extra: bool = typer.Option(
         True, help="Also run implicit ALS (library defaults) and the MF score alone."
     ),
+    protocol: bool = typer.Option(
+        True, help="Also compare ours with EASE, RP3beta, ItemKNN, iALS and popularity, each "
+        "tuned on validation, under the protocol of docs/evaluation.md."
+    ),
+    tune_ours: bool = typer.Option(
+        False, help="Choose our ranker's weights on validation too (a small grid)."
+    ),
 ) -> None:
     """Train on each user's first 80% of ratings (by time), score on the last 20%. Needs nothing running (reads the files)."""
     from dataclasses import replace
@@ -83,3 +90,7 @@ def batch(
     ))
     console.print(f"relevant = held-out rating ≥ {batch_params.relevance_threshold}; "
                   f"ranked over all movies the user has not rated in training.")
+    if protocol:
+        from reelstream.cli.evaluate_protocol import print_protocol_comparison
+
+        print_protocol_comparison(ratings, path, batch_params, tune_ours)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from reelstream.evaluation.beyond import popularity_percentile
 from reelstream.evaluation.metrics import coverage, ranking_metrics, rmse, top_k
 
 __all__ = ["Scorer", "evaluate_model"]
@@ -38,6 +39,12 @@ def _matrix(model: Scorer, frame: pd.DataFrame, users: np.ndarray) -> sp.csr_mat
         (np.ones(int(keep.sum()), dtype=bool), (rows[keep], cols[keep])),
         shape=(len(users), len(model.movie_ids)),
     )
+
+
+def _training_counts(model: Scorer, train: pd.DataFrame) -> np.ndarray:
+    """Training ratings per catalogue movie (by the model's column)."""
+    cols = model.item_index(train["movie_id"].to_numpy())
+    return np.bincount(cols[cols >= 0], minlength=len(model.movie_ids))
 
 
 def evaluate_model(
@@ -85,5 +92,9 @@ def evaluate_model(
     metrics["coverage"] = (
         coverage(np.concatenate(recommended), len(model.movie_ids)) if recommended else 0.0
     )
+    if recommended:
+        counts = _training_counts(model, train).astype(np.float64)
+        metrics["popularity_percentile"] = float(
+            popularity_percentile(counts)[np.concatenate(recommended)].mean())
     metrics["n_eval_users"] = float(len(users))
     return metrics

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,9 @@ class StreamResult:
     squared_error: float = 0.0
     absolute_error: float = 0.0
     seconds: float = 0.0
+    n_hr_first: int = 0  # HR tests and hits among the first ``split_at`` events
+    hits_first: int = 0
+    shown: list[list[int]] = field(default_factory=list)  # the top-k of every HR test
 
     @property
     def rmse(self) -> float:
@@ -49,6 +52,17 @@ class StreamResult:
         return self.hits / self.n_hr if self.n_hr else math.nan
 
     @property
+    def hit_rate_first(self) -> float:
+        """HR@k on the first part of the stream (where settings are chosen)."""
+        return self.hits_first / self.n_hr_first if self.n_hr_first else math.nan
+
+    @property
+    def hit_rate_second(self) -> float:
+        """HR@k on the rest of the stream (where chosen settings are reported)."""
+        n = self.n_hr - self.n_hr_first
+        return (self.hits - self.hits_first) / n if n else math.nan
+
+    @property
     def events_per_s(self) -> float:
         return self.n_events / self.seconds if self.seconds else math.nan
 
@@ -60,8 +74,13 @@ def prequential(
     hr_every: int = 10,
     hr_min_rating: float = 4.0,
     progress: Callable[[int], None] | None = None,
+    split_at: int | None = None,
 ) -> dict[str, StreamResult]:
     """Test-then-learn every model on ``events`` ``(user, movie, rating, unix_ts)`` in order.
+
+    ``split_at`` (an event count) also counts the HR tests of the first events apart
+    (``hit_rate_first``/``hit_rate_second``): settings chosen on the first part are then
+    reported on the second.
 
     Examples
     --------
@@ -90,7 +109,12 @@ def prequential(
             if test_hr:
                 top = model.recommend(user, k)
                 res.n_hr += 1
-                res.hits += any(movie == item for movie, _ in top)
+                res.shown.append([movie for movie, _ in top])
+                hit = any(movie == item for movie, _ in top)
+                res.hits += hit
+                if split_at is not None and n <= split_at:
+                    res.n_hr_first += 1
+                    res.hits_first += hit
             model.learn_one(user, item, y, ts)
             res.seconds += clock() - start
             res.n_events += 1
@@ -99,6 +123,26 @@ def prequential(
         if progress is not None and n % 10_000 == 0:
             progress(n)
     return results
+
+
+def shown_list_metrics(
+    result: StreamResult, events: list[tuple[int, int, float, float]],
+    genres: dict[int, set[str]] | None = None,
+) -> dict[str, float]:
+    """Coverage, popularity percentile (by rating counts over the whole stream) and genre
+    diversity of the lists a model showed at its HR tests
+    (:func:`reelstream.evaluation.beyond.list_metrics`)."""
+    from reelstream.evaluation.beyond import list_metrics
+
+    movies, counts = np.unique(np.fromiter((e[1] for e in events), dtype=np.int64),
+                               return_counts=True)
+    lists = [row for row in result.shown if len(row)]
+    if not lists:
+        return {}
+    width = min(len(row) for row in lists)
+    cols = np.searchsorted(movies, np.array([row[:width] for row in lists], dtype=np.int64))
+    by_column = [genres.get(int(m), set()) for m in movies] if genres is not None else None
+    return list_metrics(cols, counts, by_column)
 
 
 def read_ratings(path: str | Path, limit: int | None = None) -> list[tuple[int, int, float, float]]:

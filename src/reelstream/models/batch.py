@@ -10,7 +10,10 @@ Two scorers share the item index:
 * **ranker**: ``p_u . q_i + item_bias[i] + popularity_weight * log1p(popularity[i])`` on the
   standardised MF score, optionally replaced by implicit-feedback factors
   (``rank_user_factors``/``rank_item_factors``) when those are present. See
-  :mod:`reelstream.models.batch_als` for why.
+  :mod:`reelstream.models.batch_als` for why;
+* or, when ``item_ranker`` is present, the item-item ranker of
+  :mod:`reelstream.models.item_ranker` over each user's training history (``history_*``,
+  oldest first), which also explains its scores.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reelstream.models.item_ranker import ItemRanker
 from reelstream.schemas import MAX_RATING, MIN_RATING
 
 __all__ = ["BatchModel"]
@@ -40,6 +44,9 @@ class BatchModel:
     popularity_weight: float = 0.0
     rank_user_factors: np.ndarray | None = None  # optional implicit-feedback ranker
     rank_item_factors: np.ndarray | None = None
+    history_indptr: np.ndarray | None = None  # (n_users + 1,) rows into history_items
+    history_items: np.ndarray | None = None  # item rows, each user's oldest first
+    item_ranker: ItemRanker | None = None
     _user_index: dict[int, int] = field(default=None, init=False, repr=False)  # type: ignore[assignment]
     _item_index: dict[int, int] = field(default=None, init=False, repr=False)  # type: ignore[assignment]
 
@@ -75,8 +82,38 @@ class BatchModel:
         )
         return np.clip(pred, MIN_RATING, MAX_RATING)
 
+    def history(self, user_row: int) -> np.ndarray:
+        """Item rows the user rated in training, oldest first (empty without histories)."""
+        if self.history_indptr is None or self.history_items is None:
+            return np.zeros(0, dtype=np.int64)
+        lo, hi = self.history_indptr[user_row], self.history_indptr[user_row + 1]
+        return np.asarray(self.history_items[lo:hi], dtype=np.int64)
+
+    def explain(
+        self, history_movies: np.ndarray, movie_ids: np.ndarray, top: int = 3
+    ) -> list[list[tuple[int, float]]]:
+        """For each movie: the rated movies (``(movie_id, share)``) its score owes most to.
+
+        ``history_movies`` are the user's rated movie ids, oldest first; empty lists when the
+        ranker is not item-based or a movie is unknown.
+        """
+        movie_ids = np.asarray(movie_ids, dtype=np.int64)
+        if self.item_ranker is None:
+            return [[] for _ in movie_ids]
+        hist = self.item_index(np.asarray(history_movies, dtype=np.int64))
+        hist = hist[hist >= 0]
+        cols = self.item_index(movie_ids)
+        known = cols >= 0
+        parts = self.item_ranker.explain(hist, cols[known], top)
+        out: list[list[tuple[int, float]]] = [[] for _ in movie_ids]
+        for slot, reasons in zip(np.flatnonzero(known).tolist(), parts, strict=True):
+            out[slot] = [(int(self.movie_ids[r]), share) for r, share in reasons]
+        return out
+
     def rank_scores(self, user_rows: np.ndarray) -> np.ndarray:
         """Ranking scores of every item for a batch of user rows, shape (len(rows), n_items)."""
+        if self.item_ranker is not None:
+            return self.item_ranker.scores([self.history(int(r)) for r in user_rows])
         if self.rank_user_factors is not None and self.rank_item_factors is not None:
             scores = self.rank_user_factors[user_rows] @ self.rank_item_factors.T
         else:
@@ -98,6 +135,9 @@ class BatchModel:
             if not f.init:
                 continue
             value = getattr(self, f.name)
+            if isinstance(value, ItemRanker):
+                out.update(value.to_arrays())
+                continue
             if value is not None:
                 out[f.name] = np.asarray(value)
         return out
@@ -115,4 +155,7 @@ class BatchModel:
             kwargs = {name: data[name] for name in data.files}
         kwargs["global_mean"] = float(kwargs["global_mean"])
         kwargs["popularity_weight"] = float(kwargs.get("popularity_weight", 0.0))
+        ranker_keys = [k for k in kwargs if k.startswith("ranker_")]
+        if ranker_keys:
+            kwargs["item_ranker"] = ItemRanker.from_arrays({k: kwargs.pop(k) for k in ranker_keys})
         return cls(**kwargs)

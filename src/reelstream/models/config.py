@@ -22,6 +22,7 @@ class OnlineConfig(BaseModel):
         rank_score = mf_weight * mf_score
                      + popularity_weight * log1p(trending_count)
                      + transition_weight * log1p(transition_scale * transition_score)
+                     + item_weight * item_item_score / its spread
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -58,6 +59,18 @@ class OnlineConfig(BaseModel):
     transition_reverse_weight: float = Field(0.0, ge=0)
     transition_top_k: int | None = Field(
         None, ge=1, description="Links per movie a score reads, the strongest (None = all)."
+    )
+    item_weight: float = Field(
+        0.0, ge=0, description="Weight of the item-item (EASE) term over the user's history."
+    )
+    item_lambda: float = Field(200.0, gt=0, description="EASE ridge penalty.")
+    item_halflife: float = Field(5.0, ge=0, description="Ratings; age weight of the history.")
+    item_neighbours: int = Field(100, ge=1, description="Weights kept per movie.")
+    item_max_items: int = Field(
+        3000, ge=0, description="Most-rated movies a refit covers (0 = all; 4·n² bytes)."
+    )
+    item_refit_every: int = Field(
+        0, ge=0, description="Refit from the learned events every N events (0 = champion only)."
     )
     cold_start_min_ratings: int = Field(
         1, ge=1, description="Users with fewer ratings are served the popular list."

@@ -13,6 +13,7 @@ from .config import OnlineConfig
 from .cooccurrence import Transitions
 from .decayed_counts import DecayedCounts
 from .numpy_mf import NumpyBiasedMF
+from .online_item_item import ItemItemTerm
 from .online_ranking import OnlineRanking
 from .rating_blend import RatingBlend
 
@@ -93,6 +94,11 @@ class OnlineRecommender(OnlineRanking, Recommender):
             if cfg.rating_blend
             else None
         )
+        self.item_item = (
+            ItemItemTerm(cfg.item_weight, cfg.item_lambda, cfg.item_halflife,
+                         cfg.item_neighbours, cfg.item_max_items)
+            if cfg.item_weight else None
+        )
         self.base_version: str | None = None
         #: :class:`reelstream.item_sync.ItemJournal` when workers share item state.
         self.item_journal = None
@@ -147,6 +153,9 @@ class OnlineRecommender(OnlineRanking, Recommender):
         blend = self.blend
         if blend is not None:
             blend.learn(user, row, blend.feature_list(user, row, y_pred, mean_before), y)
+        every = self.config.item_refit_every
+        if every and self.item_item is not None and (self.events_learned + 1) % every == 0:
+            self.item_item.refit(self.rated, len(self.index))
 
     def _sync(self) -> None:
         """Copy the rows learned since the last scoring into the float32 mirror."""
@@ -277,6 +286,7 @@ class OnlineRecommender(OnlineRanking, Recommender):
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("item_journal", None)
+        state.setdefault("item_item", None)
         self.__dict__.update(state)
         self._allocate(max(self.index.capacity, 64))
 

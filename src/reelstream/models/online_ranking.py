@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from .base import top_n
+from .item_ranker import top_shares
 
 __all__ = ["OnlineRanking"]
 
@@ -83,6 +84,8 @@ class OnlineRanking:
             np.copyto(out, self._item_terms(n))
         if cfg.transition_weight:
             self._add_transitions(user, out)
+        if self.item_item is not None:
+            self.item_item.add_into(self.rated.rows(user), out)
         return out, cfg.mf_weight * (self.global_mean + bias)
 
     def _add_transitions(self, user: int, out: np.ndarray) -> None:
@@ -123,6 +126,24 @@ class OnlineRanking:
         users = list(dict.fromkeys(users))
         with _one_blas_thread():
             return {user: self.recommend(user, n) for user in users}
+
+    def explain(self, user: int, movies: list[int], top: int = 3) -> list[tuple]:
+        """For each movie: up to ``top`` ``(rated movie_id, share)`` of its item-item part,
+        largest first (empty without that term, or for a movie newer than its last fit)."""
+        term = self.item_item
+        empty: list[tuple] = [() for _ in movies]
+        if term is None or not movies:
+            return empty
+        history = self.rated.rows(user)[-term.max_history:]
+        rows = np.array([-1 if (r := self.index.get(m)) is None else r for m in movies])
+        usable = (rows >= 0) & (rows < term.fitted_rows)
+        parts, scale = term.contributions(history, rows[usable])
+        if scale == 0.0:
+            return empty
+        sources = self.index.ids[history]
+        columns = iter(parts.T)
+        return [tuple(top_shares(next(columns), sources, top)) if ok else ()
+                for ok in usable.tolist()]
 
     def popular(self, n: int = 10) -> list[tuple[int, float]]:
         """The ``n`` trending movies ``(movie_id, decayed count)``, for everyone."""

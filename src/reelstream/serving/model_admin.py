@@ -33,7 +33,8 @@ __all__ = [
 MAX_LISTED_VERSIONS = 50
 _REGISTRY_ERROR = "model registry error"  # the driver's message goes to the log only
 MAX_LOADED_VERSIONS = 3
-_RUN_METRICS = ("ndcg_at_10", "recall_at_10", "precision_at_10", "rmse", "coverage", "train_seconds")
+_RUN_METRICS = ("ndcg_at_10", "recall_at_10", "precision_at_10", "rmse", "coverage",
+                "popularity_percentile", "train_seconds")
 _RUN_PARAMS = ("snapshot_start", "snapshot_end", "snapshot_n_ratings", "snapshot_n_users", "snapshot_n_movies")
 
 

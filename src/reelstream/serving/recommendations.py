@@ -47,7 +47,14 @@ import anyio.to_thread
 import orjson
 
 from reelstream.catalog import MovieCatalog
-from reelstream.recommendation_format import DEFAULT_N, join_items, ranked_list, response_body
+from reelstream.recommendation_format import (
+    DEFAULT_N,
+    Because,
+    join_items,
+    ranked_because,
+    ranked_list,
+    response_body,
+)
 from reelstream.serving.incidents import log_dependency_failure
 from reelstream.serving.staleness import Staleness
 
@@ -158,7 +165,7 @@ class RecommendationReader:
         ids, scores = ranked_list(data, n) if data else _EMPTY
         if not ids:
             return await self._popular(n, user_id, reason="no personal recommendations cached yet")
-        items = await self._items(ids, scores)
+        items = await self._items(ids, scores, ranked_because(data, n))
         served = ServedRecommendations.personal(user_id, data, items)  # type: ignore[arg-type]
         served.stale = self.staleness.of(served.updated_at)
         return served
@@ -277,11 +284,14 @@ class RecommendationReader:
             or time.monotonic() - self._store_popular_at >= self._popular_refresh_s
         )
 
-    async def _items(self, ids: Sequence[int], scores: Sequence[float]) -> orjson.Fragment:
+    async def _items(
+        self, ids: Sequence[int], scores: Sequence[float], because: list[Because] | None = None
+    ) -> orjson.Fragment:
         """Movie ids and their scores as the JSON array of response items, titles and genres
-        from the catalogue (``title: null`` for a movie it does not know)."""
+        from the catalogue (``title: null`` for a movie it does not know), with each item's
+        explanation when the list has them."""
         heads, missing = self.catalog.item_heads(ids)
         if missing:  # only the first time these movies are served: one query, in a thread
             await anyio.to_thread.run_sync(self.catalog.fetch, missing)
             heads, _ = self.catalog.item_heads(ids)
-        return join_items(heads, scores)
+        return join_items(heads, scores, because)

@@ -113,7 +113,8 @@ class CacheWriter:
             batch.append(
                 UserRecommendations(
                     user_id=user_id,
-                    items=list(map(Recommendation._make, lists[user_id])),
+                    items=self._explained(user_id, lists[user_id]) if personal
+                    else [Recommendation(m, s) for m, s in lists[user_id]],
                     model_version=version,
                     updated_at=now,
                     last_event_id=event.event_id,
@@ -125,6 +126,19 @@ class CacheWriter:
         popular_items = model.popular(self.config.popular_n)
         popular = [Recommendation(movie_id=m, score=s) for m, s in popular_items]
         self.cache.put_popular(popular, version)
+
+    def _explained(self, user_id: int, items: list[tuple[int, float]]) -> list[Recommendation]:
+        """The list with each movie's explanation from the model (none when it cannot say)."""
+        explain = getattr(self.model, "explain", None)
+        try:
+            because = explain(user_id, [m for m, _ in items]) if explain else None
+        except Exception:  # noqa: BLE001 - a reason is a nicety, the list is what counts
+            log.exception("explaining the list of user %s failed; written without reasons",
+                          user_id)
+            because = None
+        if not because:
+            return [Recommendation(m, s) for m, s in items]
+        return [Recommendation(m, s, tuple(b)) for (m, s), b in zip(items, because, strict=True)]
 
     def _recommend_one_by_one(
         self, model: OnlineRecommender, last_event: dict[int, RatingEvent]

@@ -108,6 +108,13 @@ def rebase_on_champion(model: OnlineRecommender, champion: Champion) -> OnlineRe
         user_factors=(batch.user_ids, batch.user_factors),
         user_biases=(batch.user_ids, batch.user_bias),
     )
+    fresh.item_item = model.item_item
+    if fresh.item_item is not None and batch.item_ranker is not None:
+        # The champion's item-item weights, by the online rows of its movies; the input (each
+        # user's history) stays the worker's own, so ratings since the snapshot count.
+        rows = np.array([fresh.index.get(int(m)) for m in batch.movie_ids], dtype=np.int64)
+        fresh.item_item.load(batch.item_ranker.ease, rows, len(fresh.index),
+                             champion_label(champion.version))
     return fresh
 
 

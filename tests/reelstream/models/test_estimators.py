@@ -26,6 +26,10 @@ ESTIMATORS = {
     "online-stacked": lambda: OnlineRecommender(
         OnlineConfig(rating_blend=True, blend_forgetting=0.99, transition_weight=0.5)
     ),
+    "online-item-item": lambda: OnlineRecommender(
+        OnlineConfig(transition_weight=1.0, item_weight=0.5, item_lambda=5.0,
+                     item_refit_every=150, item_max_items=40)
+    ),
     "river-mf": lambda: RiverMF(),
     "popularity": lambda: Popularity(),
     "trending": lambda: Popularity(half_life=20),

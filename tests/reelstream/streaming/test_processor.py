@@ -269,3 +269,21 @@ def test_a_corrupt_checkpoint_is_skipped_and_the_stored_events_relearned(worker_
     assert restarted.model.events_learned == 50
     assert restarted.handle(messages(events)).stored == 0  # redelivery: duplicates, not relearned
     assert restarted.model.events_learned == 50
+
+
+def test_lists_written_by_the_worker_carry_the_models_reasons(worker_settings, cache):
+    events = make_events(300, seed=4)
+    processor = make_processor(worker_settings, cache)
+    processor.model = OnlineRecommender(OnlineConfig(
+        cold_start_min_ratings=1, item_weight=0.3, item_lambda=5.0, item_refit_every=150,
+        item_max_items=0))
+    processor.handle(messages(events))
+    explained = 0
+    for user_id in {e.user_id for e in events[-40:]}:
+        recs = cache.get_user_recommendations(user_id)
+        rated = {e.movie_id for e in events if e.user_id == user_id}
+        for item in recs.items:
+            assert {m for m, _ in item.because} <= rated
+            assert sum(s for _, s in item.because) <= 1.0 + 1e-3
+            explained += bool(item.because)
+    assert explained > 0

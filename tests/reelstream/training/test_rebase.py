@@ -37,3 +37,29 @@ def test_rebase_takes_champion_weights_and_keeps_stream_state(ratings):
     assert recs != ranked_before
     rebased.learn_one(user, movie, 5.0)  # online learning goes on
     assert rebased.events_learned == 401
+
+
+def test_rebase_adopts_the_champions_item_item_weights_and_keeps_explaining(ratings):
+    from reelstream.models import OnlineConfig
+
+    params = BatchParams(factors=4, iterations=3, ranker="ease_seq", ease_lambda=5.0,
+                         ease_neighbours=20, ease_max_items=0)
+    batch = train_batch_model(ratings, params)
+    online = OnlineRecommender(OnlineConfig(item_weight=0.2))
+    stream = ratings.sort_values("rated_at").head(400)
+    online.learn_many(zip(stream.user_id.tolist(), stream.movie_id.tolist(),
+                          stream.rating.tolist(), strict=True))
+    assert online.item_item.fitted_rows == 0  # no refit in the stream: champion only
+
+    rebased = rebase_on_champion(online, Champion(version="3", model=batch))
+
+    term = rebased.item_item
+    assert term.source == "champion-v3" and term.fitted_rows == len(rebased.index)
+    a, b = (int(m) for m in batch.movie_ids[:2])
+    ra, rb = rebased.index.get(a), rebased.index.get(b)
+    assert term.matrix[ra, rb] == batch.item_ranker.ease[0, 1]
+    user = int(stream.user_id.iloc[-1])
+    movies = [m for m, _ in rebased.recommend(user, 10)]
+    reasons = rebased.explain(user, movies)
+    rated = set(stream.movie_id[stream.user_id == user])
+    assert any(reasons) and all({m for m, _ in r} <= rated for r in reasons)

@@ -1,0 +1,137 @@
+"""The item-item (EASE) term of the online ranking, over the online model's item rows.
+
+The fitted matrix changes rarely (refit every ``refit_every`` events from what the model has
+learned, or loaded from the nightly champion); its input — the user's rated movies, newest
+weighted most — changes on every event, so a rating counts in the user's next list at once.
+Movies newer than the last fit have no weights: they are ranked by the other terms (trending,
+transitions, MF) until the next fit.
+
+Scoring one user reads the rows of their last ``max_history`` movies (``neighbours`` weights
+each) and divides by the spread of the result, so ``weight`` means the same for every user.
+
+>>> from reelstream.models.rated import RatedItems
+>>> rated = RatedItems()
+>>> for user, rows in {1: [0, 1, 2], 2: [0, 1], 3: [1, 2]}.items():
+...     for row in rows:
+...         _ = rated.add(user, row)
+>>> term = ItemItemTerm(weight=1.0, lam=1.0)
+>>> term.refit(rated, n_rows=3)
+>>> out = np.zeros(3, dtype=np.float32)
+>>> term.add_into(np.array([0]), out)
+>>> int(np.argmax(out)), term.fitted_rows
+(1, 3)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .ease import fit_ease
+from .rated import RatedItems
+
+__all__ = ["ItemItemTerm"]
+
+
+class ItemItemTerm:
+    """EASE weights between item rows, refit in batches, scored on every call."""
+
+    def __init__(
+        self,
+        weight: float,
+        lam: float = 200.0,
+        history_halflife: float = 5.0,
+        neighbours: int = 100,
+        max_items: int = 3000,
+        max_history: int = 50,
+    ) -> None:
+        self.weight = weight
+        self.lam = lam
+        self.history_halflife = history_halflife
+        self.neighbours = neighbours
+        self.max_items = max_items
+        self.max_history = max_history
+        self.matrix: sp.csr_matrix | None = None
+        self.source = ""  # "stream" or the champion's label
+
+    @property
+    def fitted_rows(self) -> int:
+        return 0 if self.matrix is None else int(self.matrix.shape[0])
+
+    def refit(self, rated: RatedItems, n_rows: int) -> None:
+        """Fit on every (user, movie) the online model has learned so far."""
+        users = list(rated.users())
+        if not users or n_rows == 0:
+            return
+        rows = [rated.rows(u) for u in users]
+        lengths = np.array([len(r) for r in rows])
+        binary = sp.csr_matrix(
+            (np.ones(int(lengths.sum()), np.float32),
+             (np.repeat(np.arange(len(users)), lengths), np.concatenate(rows))),
+            shape=(len(users), n_rows),
+        )
+        self.matrix = fit_ease(binary, self.lam, self.neighbours, self.max_items)
+        self.source = "stream"
+
+    def load(self, matrix: sp.csr_matrix, rows_of_columns: np.ndarray, n_rows: int,
+             source: str) -> None:
+        """Adopt a fitted matrix whose columns map to online rows by ``rows_of_columns``."""
+        coo = matrix.tocoo()
+        rows = rows_of_columns[coo.row]
+        cols = rows_of_columns[coo.col]
+        self.matrix = sp.csr_matrix((coo.data.astype(np.float32), (rows, cols)),
+                                    shape=(n_rows, n_rows))
+        self.source = source
+
+    def _gather(self, history: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """The weights the user's last movies give: ``(position in history, column, weighted
+        value)`` triples read straight from the CSR arrays, and the scale of the term."""
+        matrix = self.matrix
+        empty = np.zeros(0, dtype=np.int64)
+        history = np.asarray(history, dtype=np.int64)[-self.max_history:]
+        if matrix is None or history.size == 0:
+            return empty, empty, np.zeros(0), 0.0
+        keep = history < self.fitted_rows
+        age = np.arange(history.size - 1, -1, -1, dtype=np.float64)[keep]
+        history = history[keep]
+        w = 0.5 ** (age / self.history_halflife) if self.history_halflife > 0 else age * 0 + 1
+        starts, ends = matrix.indptr[history], matrix.indptr[history + 1]
+        lengths = ends - starts
+        n = int(lengths.sum())
+        if n == 0:
+            return empty, empty, np.zeros(0), 0.0
+        shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        entries = shift + np.arange(n)
+        position = np.repeat(np.flatnonzero(keep), lengths)
+        values = matrix.data[entries] * np.repeat(w, lengths)
+        cols = matrix.indices[entries].astype(np.int64)
+        total = np.bincount(cols, weights=values, minlength=self.fitted_rows)
+        mean = total.mean()
+        std = float(np.sqrt(max(float((total * total).mean()) - mean * mean, 0.0)))
+        return position, cols, values, (self.weight / std if std > 0 else 0.0)
+
+    def contributions(
+        self, history: np.ndarray, rows: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """``parts[h, j]``: what the ``h``-th of the user's last ``max_history`` movies adds
+        to row ``rows[j]`` before scaling, and the scale of the term."""
+        tail = np.asarray(history, dtype=np.int64)[-self.max_history:]
+        position, cols, values, scale = self._gather(tail)
+        rows = np.asarray(rows, dtype=np.int64)
+        parts = np.zeros((tail.size, rows.size))
+        hit = np.isin(cols, rows)
+        if hit.any():
+            slot = {int(r): j for j, r in enumerate(rows.tolist())}
+            where = np.array([slot[int(c)] for c in cols[hit]], dtype=np.int64)
+            np.add.at(parts, (position[hit], where), values[hit])
+        return parts, scale
+
+    def add_into(self, history: np.ndarray, out: np.ndarray) -> None:
+        """``out[:fitted_rows] += weight * (history-weighted rows) / their spread``."""
+        if not self.weight or self.matrix is None:
+            return
+        _, cols, values, scale = self._gather(history)
+        if scale == 0.0:
+            return
+        total = np.bincount(cols, weights=values, minlength=self.fitted_rows)
+        out[: self.fitted_rows] += (scale * total).astype(out.dtype)

@@ -1,0 +1,86 @@
+"""The online item-item term: refits from the stream, newest ratings count at once, reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reelstream.models import OnlineConfig, OnlineRecommender
+
+from .checks import EVENTS
+
+CONFIG = OnlineConfig(item_weight=0.5, item_lambda=5.0, item_refit_every=200, item_max_items=0)
+
+
+def _model(config: OnlineConfig = CONFIG) -> OnlineRecommender:
+    model = OnlineRecommender(config)
+    model.learn_many(EVENTS)
+    return model
+
+
+def test_refits_every_n_events_over_the_movies_known_then():
+    model = OnlineRecommender(CONFIG)
+    model.learn_many(EVENTS[:199])
+    assert model.item_item.fitted_rows == 0
+    model.learn_many(EVENTS[199:200])
+    fitted = model.item_item.fitted_rows
+    assert 0 < fitted <= len(model.index)
+    model.learn_many(EVENTS[200:])
+    assert model.item_item.fitted_rows >= fitted
+
+
+def test_a_new_rating_changes_the_next_list_without_a_refit():
+    model = _model()
+    user = 3
+    before = model.recommend(user, 10)
+    fitted = model.item_item.matrix
+    # rate the movie most linked to nothing the user has rated yet
+    candidates = [m for m, _ in before]
+    model.learn_one(user, candidates[-1], 5.0, None)
+    assert model.item_item.matrix is fitted  # no refit happened
+    assert model.recommend(user, 10) != before
+
+
+def test_the_term_moves_scores():
+    plain = _model(CONFIG.model_copy(update={"item_weight": 0.0}))
+    mixed = _model()
+    assert not np.allclose(plain.scores(3), mixed.scores(3))
+
+
+def test_reasons_are_movies_the_user_rated_with_shares_summing_to_at_most_one():
+    model = _model()
+    user = 5
+    rated = {int(model.index.ids[r]) for r in model.rated.rows(user)}
+    movies = [m for m, _ in model.recommend(user, 10)]
+    reasons = model.explain(user, movies)
+    assert len(reasons) == len(movies) and any(reasons)
+    for because in reasons:
+        assert {m for m, _ in because} <= rated
+        assert all(s > 0 for _, s in because)
+        assert sum(s for _, s in because) <= 1.0 + 1e-3
+
+
+def test_no_term_no_reasons_and_unknown_movies_get_none():
+    assert OnlineRecommender().explain(1, [10]) == [()]
+    model = _model()
+    assert model.explain(5, [987654]) == [()]
+
+
+def test_old_checkpoints_without_the_term_still_load():
+    import pickle
+
+    model = _model(OnlineConfig())
+    state = model.__getstate__()
+    state.pop("item_item")
+    clone = OnlineRecommender.__new__(OnlineRecommender)
+    clone.__setstate__(state)
+    assert clone.item_item is None
+    assert clone.recommend(3, 5) == model.recommend(3, 5)
+    pickle.loads(pickle.dumps(clone))
+
+
+@pytest.mark.parametrize("weight", [0.25, 1.0])
+def test_same_events_same_lists(weight):
+    a = _model(CONFIG.model_copy(update={"item_weight": weight}))
+    b = _model(CONFIG.model_copy(update={"item_weight": weight}))
+    assert a.recommend(7, 10) == b.recommend(7, 10)
