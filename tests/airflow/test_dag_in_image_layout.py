@@ -210,6 +210,6 @@ def test_nightly_dag_runs_as_compose_runs_it(compose_mlflow, isolated, airflow_d
     versions = client.search_model_versions(f"name='{name}'")
     assert [str(v.version) for v in versions] == ["1"], output[-4000:]
     run = client.get_run(versions[0].run_id)
-    assert run.data.params["ranker"] == "implicit_als"  # params.yaml's, not the class default
+    assert run.data.params["ranker"] == "ease_seq"  # params.yaml's, not the class default
     assert int(run.data.params["snapshot_n_ratings"]) == N
     assert str(client.get_model_version_by_alias(name, "champion").version) == "1"

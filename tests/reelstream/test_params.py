@@ -33,7 +33,7 @@ def test_the_repository_file_dvc_tracks_is_the_packaged_one():
 def test_packaged_defaults_are_the_tuned_ones_not_the_classes_defaults(monkeypatch):
     monkeypatch.delenv("REELSTREAM_PARAMS", raising=False)
     assert resolve_params() == PACKAGED_PARAMS
-    assert load_params().ranker == "implicit_als"
+    assert load_params().ranker == "ease_seq"
     written = yaml.safe_load(PACKAGED_PARAMS.read_text())["online"]
     assert load_online_config() == OnlineConfig(**written)
     assert load_online_config() != OnlineConfig()

@@ -144,13 +144,13 @@ def test_evaluate_commands_print_ours_beside_the_baselines(tmp_path):
     params.write_text("batch:\n  factors: 3\n  iterations: 3\n  ranker: ease_seq\n"
                       "  ease_lambda: 5.0\n  ease_neighbours: 10\n")
     runner = CliRunner()
-    batch = runner.invoke(app, ["evaluate", "batch", "--dataset", str(folder), "--params",
-                                str(params), "--no-extra"], env={"COLUMNS": "200"})
+    batch = runner.invoke(app, ["--params", str(params), "evaluate", "batch", "--dataset",
+                                str(folder), "--no-extra"], env={"COLUMNS": "200"})
     assert batch.exit_code == 0, batch.output
     for name in ("popularity", "ItemKNN", "RP3beta", "iALS", "EASE", "ours (nightly ranker)",
                  "popularity penalty", "coverage", "diversity"):
         assert name in batch.output
-    stream = runner.invoke(app, ["evaluate", "stream", "--dataset", str(folder), "--params",
-                                 str(params)], env={"COLUMNS": "200"})
+    stream = runner.invoke(app, ["--params", str(params), "evaluate", "stream", "--dataset",
+                                 str(folder)], env={"COLUMNS": "200"})
     assert stream.exit_code == 0, stream.output
     assert "2nd half" in stream.output and "pop pct" in stream.output
