@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 __all__ = [
     "TERMINAL",
@@ -31,6 +32,11 @@ PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
 
 class AirflowError(RuntimeError):
     """A clear, user-facing reason why Airflow could not be asked or answered badly."""
+
+
+class AirflowBusy(AirflowError):
+    """Airflow answered 5xx: with its SQLite metadata database a write can lose a lock race
+    with the scheduler ("Database error"); the same request a moment later goes through."""
 
 
 def generated_password(airflow_home: Path, username: str) -> str:
@@ -75,6 +81,12 @@ class AirflowClient:
     def close(self) -> None:
         self._http.close()
 
+    @retry(
+        retry=retry_if_exception_type(AirflowBusy),
+        stop=stop_after_attempt(5),
+        wait=wait_exponential(multiplier=0.5, max=4),
+        reraise=True,
+    )
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
@@ -86,7 +98,8 @@ class AirflowClient:
             ) from None
         if response.status_code >= 400:
             detail = response.text[:500]
-            raise AirflowError(f"{method} {path}: HTTP {response.status_code}: {detail}")
+            error = AirflowBusy if response.status_code >= 500 else AirflowError
+            raise error(f"{method} {path}: HTTP {response.status_code}: {detail}")
         return response.json() if response.content else None
 
     def login(self) -> None:

@@ -112,3 +112,26 @@ def test_wrong_password_and_no_airflow_are_clear_errors(fake):
             client.login()
     cutoff = CliRunner().invoke(app, ["retrain", "--trigger", "--cutoff", "soon"])
     assert cutoff.exit_code == 1 and "not an ISO 8601" in cutoff.output
+
+
+def test_a_5xx_from_airflow_is_retried_and_a_4xx_is_not(monkeypatch):
+    """Airflow's SQLite metadata database can lose a lock race with the scheduler (HTTP 500
+    "Database error"); the request is sent again, while a refusal (4xx) is final."""
+    calls: list[str] = []
+
+    def airflow(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if request.url.path.endswith("/dagRuns") and len(calls) < 3:
+            return httpx.Response(500, json={"detail": {"reason": "Database error"}})
+        if request.url.path.endswith("/missing"):
+            return httpx.Response(404, json={"detail": "no such DAG"})
+        return httpx.Response(200, json={"dag_run_id": "manual__1"})
+
+    monkeypatch.setattr(AirflowClient._call.retry, "sleep", lambda _s: None)  # type: ignore[attr-defined]
+    transport = httpx.MockTransport(airflow)
+    with AirflowClient("http://airflow", "admin", "pw", transport=transport) as client:
+        assert client.trigger("nightly_retrain")["dag_run_id"] == "manual__1"
+        assert len(calls) == 3
+        with pytest.raises(AirflowError, match="has no DAG"):
+            client.dag("missing")
+        assert len(calls) == 4
