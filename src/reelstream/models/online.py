@@ -1,5 +1,5 @@
-"""The streaming recommender the worker runs: River's biased MF (vectorised) + transitions +
-trending popularity, ranking every movie with numpy."""
+"""The streaming recommender the worker runs: a River model (``BiasedMF`` by default) +
+transitions + trending popularity, ranking every movie with numpy."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .base import Recommender
 from .config import OnlineConfig
 from .cooccurrence import Transitions
 from .decayed_counts import DecayedCounts
-from .numpy_mf import NumpyBiasedMF
+from .learners import build_learner
 from .online_ranking import OnlineRanking
 from .rating_blend import RatingBlend
 
@@ -22,8 +22,9 @@ __all__ = ["OnlineRecommender"]
 class OnlineRecommender(OnlineRanking, Recommender):
     """Biased MF learning every event, blended with online signals to rank all movies at once.
 
-    * **Rating** (``predict_one``, RMSE): River's ``BiasedMF`` SGD step, vectorised in numpy
-      (:class:`NumpyBiasedMF`; equal to River's predictions with the same seed), clipped;
+    * **Rating** (``predict_one``, RMSE): River's ``BiasedMF`` (or the ``learner`` of the
+      config, :mod:`~reelstream.models.learners`), its item weights mirrored in float32 for
+      ranking, clipped;
       with ``rating_blend``, stacked with running user/item means and the user's recent
       residual by online least squares (:class:`RatingBlend`).
     * **Ranking** (``recommend``, HR@k), over all known movies minus those the user rated::
@@ -67,16 +68,7 @@ class OnlineRecommender(OnlineRanking, Recommender):
     def __init__(self, config: OnlineConfig | None = None) -> None:
         super().__init__()
         self.config = cfg = OnlineConfig() if config is None else config
-        self.mf = NumpyBiasedMF(
-            n_factors=cfg.n_factors,
-            bias_lr=cfg.bias_lr,
-            latent_lr=cfg.latent_lr,
-            l2_bias=cfg.l2_bias,
-            l2_latent=cfg.l2_latent,
-            init_sigma=cfg.init_sigma,
-            seed=cfg.seed,
-            clip_gradient=cfg.clip_gradient,
-        )
+        self.mf = build_learner(cfg)
         self.trending = DecayedCounts(cfg.popularity_half_life)
         self.transitions = Transitions(
             window=cfg.transition_window,
