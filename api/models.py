@@ -140,6 +140,9 @@ class WorkerHealth(BaseModel):
     )
     model_version: str
     reason: str | None = Field(None, description="Why the worker is not ok, in its words.")
+    drift: str | None = Field(
+        None, description="A recent shift of the serving model's live error (ADWIN)."
+    )
 
 
 class Health(BaseModel):

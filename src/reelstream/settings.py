@@ -157,6 +157,19 @@ class Settings(BaseSettings):
     worker_heartbeat_s: float = Field(
         1.0, gt=0, description="How often the worker publishes its status to Redis."
     )
+    live_eval: bool = Field(
+        True,
+        description="Score every event before learning it (the served model's rating and the "
+        "user's current list; RMSE, MAE, HR@10, NDCG@10) and watch the error for drift.",
+    )
+    live_window: int = Field(
+        10_000, ge=1, description="Events the live figures are computed over (per worker)."
+    )
+    live_drift_hold_s: float = Field(
+        600.0,
+        ge=0,
+        description="A drift the live evaluation detected stays on /health this long.",
+    )
     checkpoint_every_events: int = Field(
         20_000,
         ge=1,

@@ -8,7 +8,15 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["OnlineConfig", "OnlineConfigError", "load_online_config", "LEARNERS", "OPTIMIZERS"]
+__all__ = [
+    "OnlineConfig",
+    "OnlineConfigError",
+    "load_online_config",
+    "load_challenger_overrides",
+    "online_config",
+    "LEARNERS",
+    "OPTIMIZERS",
+]
 
 #: River ``reco`` models the worker can learn with (their item weights are mirrored for
 #: ranking), and ``numpy``: River's ``BiasedMF`` step ported to numpy (a fallback).
@@ -89,6 +97,16 @@ def load_online_config(path: str | Path = "params.yaml") -> OnlineConfig:
         return OnlineConfig()
     section = (yaml.safe_load(path.read_text()) or {}).get("online") or {}
     return online_config(section, f"{path}: online")
+
+
+def load_challenger_overrides(path: str | Path = "params.yaml") -> dict | None:
+    """The ``challenger:`` section of ``path`` (settings of ``online:`` a shadow challenger
+    changes), or None when there is none."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    section = (yaml.safe_load(path.read_text()) or {}).get("challenger")
+    return dict(section) if section else None
 
 
 def online_config(section: dict, where: str = "online") -> OnlineConfig:

@@ -66,12 +66,14 @@ class BatchProcessor(CacheWriter):
         checkpoint_name: str,
         config: ProcessorConfig | None = None,
         item_sync=None,  # noqa: ANN001 - a reelstream.streaming.item_sync.ItemSync
+        live=None,  # noqa: ANN001 - a reelstream.streaming.live_eval.LiveEvaluation
     ) -> None:
         self.store = store
         self.cache = cache
         self.model = model
         self.checkpoint_name = checkpoint_name
         self.item_sync = item_sync  # item state shared with the other workers, or None
+        self.live = live  # live evaluation of the new events (not of recovered ones), or None
         self.config = config = config or ProcessorConfig()
         self.similar = SimilarSchedule(
             config.similar_per_batch, config.similar_per_s, config.similar_every_s
@@ -178,6 +180,8 @@ class BatchProcessor(CacheWriter):
         for event, seq in stored:
             self.learning += 1  # how far this batch got (_learn's failures are caught)
             try:
+                if self.live is not None:
+                    self._score_live(event)
                 self._learn(event)
             except Exception as exc:  # a bad event must not stop the stream: dead-letter it
                 log.exception("learning event %s failed", event.event_id)
@@ -236,6 +240,15 @@ class BatchProcessor(CacheWriter):
         """Insert, returning the newly stored events (in batch order) with their sequence."""
         new = self.store.insert_ratings(events, ingested_by=self.checkpoint_name)
         return [(event, new[event.event_id]) for event in events if event.event_id in new]
+
+    def _score_live(self, event: RatingEvent) -> None:
+        """Test before learning (:mod:`~reelstream.streaming.live_eval`); never fails the event."""
+        try:
+            self.live.before_learning(
+                self.model, event.user_id, event.movie_id, event.rating, event.timestamp.timestamp()
+            )
+        except Exception:  # noqa: BLE001 - judging the model must not stop it from learning
+            log.exception("live evaluation of event %s failed", event.event_id)
 
     def _learn(self, event: RatingEvent) -> None:
         self.model.learn_one(

@@ -10,17 +10,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from reelstream.cache import RecommendationCache
 from reelstream.models import OnlineRecommender, load_online_config
+from reelstream.models.config import load_challenger_overrides, online_config
 from reelstream.settings import Settings
 from reelstream.store import EventStore
 from reelstream.streaming.batch import ProcessorConfig
 from reelstream.streaming.processor import BatchProcessor
 from reelstream.streaming.promotion import adopt, fetch_new_champion, promotions_channel
 from reelstream.streaming.resilience import MAX_BACKOFF_S, describe, waits_out
+
+if TYPE_CHECKING:
+    from reelstream.streaming.live_eval import LiveEvaluation
 
 __all__ = ["build_processor", "listen_for_promotions"]
 
@@ -46,6 +51,8 @@ def build_processor(settings: Settings) -> BatchProcessor:
         ),
     )
     caught_up = processor.recover()
+    if settings.live_eval:
+        processor.live = build_live_evaluation(settings, params)
     if settings.item_sync:
         from reelstream.item_sync import ItemJournal
         from reelstream.streaming.item_sync import ItemSync
@@ -65,6 +72,21 @@ def build_processor(settings: Settings) -> BatchProcessor:
         caught_up,
     )
     return processor
+
+
+def build_live_evaluation(settings: Settings, params: Path) -> LiveEvaluation:
+    """The live evaluation, with the shadow challenger ``params.yaml`` names (``challenger:``:
+    settings of the ``online:`` section to change), which starts learning now."""
+    from reelstream.streaming.live_eval import LiveEvaluation
+
+    challenger = None
+    overrides = load_challenger_overrides(params) if params.exists() else None
+    if overrides is not None:
+        base = load_online_config(params)
+        config = online_config({**base.model_dump(), **overrides}, f"{params}: challenger")
+        challenger = OnlineRecommender(config)
+        log.info("shadow challenger %s (%s)", challenger.version, overrides)
+    return LiveEvaluation(settings.live_window, challenger=challenger)
 
 
 async def listen_for_promotions(
