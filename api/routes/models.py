@@ -57,7 +57,7 @@ async def read_live_models(ctx: ContextDep) -> dict:
     worker (RMSE, MAE, HR@10, NDCG@10, drifts detected)."""
     from redis import RedisError
 
-    from reelstream.serving.live_models import live_models
+    from reelstream.evaluation.live_figures import live_models
 
     try:
         return await anyio.to_thread.run_sync(

@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     worker_heartbeat_s: float = Field(
         1.0, gt=0, description="How often the worker publishes its status to Redis."
     )
+    params_path: Path = Field(
+        Path("params.yaml"),
+        description="The worker's model settings (online:, challenger:, promotion: sections).",
+    )
     live_eval: bool = Field(
         True,
         description="Score every event before learning it (the served model's rating and the "
@@ -164,6 +168,9 @@ class Settings(BaseSettings):
     )
     live_window: int = Field(
         10_000, ge=1, description="Events the live figures are computed over (per worker)."
+    )
+    live_gate_every_s: float = Field(
+        30.0, gt=0, description="How often a worker checks the live gate of a challenger."
     )
     live_drift_hold_s: float = Field(
         600.0,

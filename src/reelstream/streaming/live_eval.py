@@ -28,6 +28,7 @@ class LiveEvaluation:
         self, window: int, k: int = 10, challenger: OnlineRecommender | None = None
     ) -> None:
         self.k = k
+        self.window = window
         self.scores = {"champion": LiveScores(window, k)}
         self.served: dict[int, list[int]] = {}  # user -> movie ids of their list in Redis
         self.popular: list[int] = []
@@ -37,6 +38,16 @@ class LiveEvaluation:
         if challenger is not None:
             self.scores["challenger"] = LiveScores(window, k)
         self.seconds = dict.fromkeys(ROLES, 0.0)  # CPU time each role's evaluation took
+
+    def set_challenger(self, challenger: OnlineRecommender | None) -> None:
+        """Shadow ``challenger`` from now on (None: no challenger); its figures start afresh."""
+        self.challenger = challenger
+        self.challenger_lists, self.challenger_popular = {}, []
+        self.seconds["challenger"] = 0.0
+        if challenger is None:
+            self.scores.pop("challenger", None)
+        else:
+            self.scores["challenger"] = LiveScores(self.window, self.k)
 
     def before_learning(
         self, model: OnlineRecommender, user: int, movie: int, y: float, ts: float | None

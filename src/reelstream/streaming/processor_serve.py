@@ -92,6 +92,7 @@ async def _serve(conn: Connection) -> None:
     from reelstream.streaming.heartbeat import Heartbeat, start_metrics_server
     from reelstream.streaming.isolation import Isolating
     from reelstream.streaming.item_sync import apply_while_idle
+    from reelstream.streaming.shadow import live_gate_loop
     from reelstream.streaming.worker import build_processor, listen_for_promotions
 
     settings = get_settings()
@@ -104,6 +105,7 @@ async def _serve(conn: Connection) -> None:
     lock = asyncio.Lock()  # batches and model swaps never interleave
     promotions = asyncio.create_task(listen_for_promotions(settings, processor, lock))
     sharing = asyncio.create_task(apply_while_idle(processor, lock))  # item state, when idle
+    gating = asyncio.create_task(live_gate_loop(settings, processor, lock))
     preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")  # in order
     isolating = Isolating(processor, lock, preparer)
     loop = asyncio.get_running_loop()
@@ -147,6 +149,7 @@ async def _serve(conn: Connection) -> None:
     finally:
         promotions.cancel()
         sharing.cancel()
+        gating.cancel()
         reading.cancel()
         preparer.shutdown(wait=False, cancel_futures=True)
         heartbeat.stop()

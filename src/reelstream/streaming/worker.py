@@ -23,6 +23,7 @@ from reelstream.streaming.batch import ProcessorConfig
 from reelstream.streaming.processor import BatchProcessor
 from reelstream.streaming.promotion import adopt, fetch_new_champion, promotions_channel
 from reelstream.streaming.resilience import MAX_BACKOFF_S, describe, waits_out
+from reelstream.streaming.shadow import follow_challenger
 
 if TYPE_CHECKING:
     from reelstream.streaming.live_eval import LiveEvaluation
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 def build_processor(settings: Settings) -> BatchProcessor:
     """Connect to the stores, restore the last checkpoint and learn what came after it
     (PostgreSQL being away is waited out)."""
-    params = Path("params.yaml")
+    params = Path(settings.params_path)
     config = load_online_config(params) if params.exists() else None
     processor = BatchProcessor(
         store=waits_out("PostgreSQL")(EventStore)(settings.postgres_dsn),
@@ -113,6 +114,7 @@ async def listen_for_promotions(
             retrying = None
         if not await _adopt(settings, processor, lock):
             retrying = asyncio.create_task(_adopt_until_reached(settings, processor, lock))
+        await follow_challenger(settings, processor, lock)
 
     delay = 0.5
     while True:
