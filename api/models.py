@@ -201,6 +201,7 @@ class WorkerStats(BaseModel):
     events_learned: int
     duplicates: int
     dead_letters: int
+    drift: str | None = Field(None, description="A recent shift of the model's live error.")
 
 
 class DeadLetterPublic(BaseModel):

@@ -86,6 +86,8 @@ class OnlineRecommender(OnlineRanking, Recommender):
             else None
         )
         self.base_version: str | None = None
+        #: :meth:`predict_one` of the last event learned, as it was before learning it
+        self.last_prediction: float | None = None
         #: :class:`reelstream.item_sync.ItemJournal` when workers share item state.
         self.item_journal = None
         self._warm_users: set[int] = set()
@@ -138,7 +140,12 @@ class OnlineRecommender(OnlineRanking, Recommender):
             self.transitions.add(user, row)
         blend = self.blend
         if blend is not None:
-            blend.learn(user, row, blend.feature_list(user, row, y_pred, mean_before), y)
+            x = blend.feature_list(user, row, y_pred, mean_before)
+            y_pred = blend.predict(x)
+            blend.learn(user, row, x, y)
+        cfg = self.config
+        # what predict_one answered just before this event (test-then-learn, for free)
+        self.last_prediction = min(max(y_pred, cfg.min_rating), cfg.max_rating)
 
     def _sync(self) -> None:
         """Copy the rows learned since the last scoring into the float32 mirror."""

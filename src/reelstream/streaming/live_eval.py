@@ -49,22 +49,24 @@ class LiveEvaluation:
         else:
             self.scores["challenger"] = LiveScores(self.window, self.k)
 
-    def before_learning(
+    def learned(
         self, model: OnlineRecommender, user: int, movie: int, y: float, ts: float | None
     ) -> None:
-        """Score the event for the champion (``model``), then let the challenger score and
-        learn it (the champion learns it after this returns)."""
-        t0 = time.perf_counter()
+        """The champion (``model``) just learned the event: score what it predicted before
+        (``last_prediction``) and the list the user was served; then the challenger learns
+        the event and is scored the same way. Costs are measured in thread CPU time (on a
+        shared machine, wall time would count the other processes' turns)."""
+        t0 = time.thread_time()
         served = self.served.get(user) or self.popular
-        self.scores["champion"].update(y, model.predict_one(user, movie), served, movie)
-        t1 = time.perf_counter()
+        self.scores["champion"].update(y, model.last_prediction, served, movie)
+        t1 = time.thread_time()
         self.seconds["champion"] += t1 - t0
         challenger = self.challenger
         if challenger is not None:
-            lists = self.challenger_lists.get(user) or self.challenger_popular
-            self.scores["challenger"].update(y, challenger.predict_one(user, movie), lists, movie)
             challenger.learn_one(user, movie, y, ts)
-            self.seconds["challenger"] += time.perf_counter() - t1
+            lists = self.challenger_lists.get(user) or self.challenger_popular
+            self.scores["challenger"].update(y, challenger.last_prediction, lists, movie)
+            self.seconds["challenger"] += time.thread_time() - t1
 
     def lists_written(
         self, lists: Mapping[int, list[tuple[int, float]]], popular: Iterable[tuple[int, float]]
@@ -76,12 +78,12 @@ class LiveEvaluation:
         self.popular = [movie for movie, _ in list(popular)[:k]]
         challenger = self.challenger
         if challenger is not None:
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             theirs = challenger.recommend_many(lists, k)
             for user, items in theirs.items():
                 self.challenger_lists[user] = [movie for movie, _ in items]
             self.challenger_popular = [movie for movie, _ in challenger.popular(k)]
-            self.seconds["challenger"] += time.perf_counter() - t0
+            self.seconds["challenger"] += time.thread_time() - t0
 
     def snapshot(self, champion_version: str) -> dict:
         """Per role: its version and live figures (what the worker's status record carries)."""

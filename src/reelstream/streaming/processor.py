@@ -180,9 +180,9 @@ class BatchProcessor(CacheWriter):
         for event, seq in stored:
             self.learning += 1  # how far this batch got (_learn's failures are caught)
             try:
+                self._learn(event)
                 if self.live is not None:
                     self._score_live(event)
-                self._learn(event)
             except Exception as exc:  # a bad event must not stop the stream: dead-letter it
                 log.exception("learning event %s failed", event.event_id)
                 outcome.dead_letters.append(
@@ -242,9 +242,10 @@ class BatchProcessor(CacheWriter):
         return [(event, new[event.event_id]) for event in events if event.event_id in new]
 
     def _score_live(self, event: RatingEvent) -> None:
-        """Test before learning (:mod:`~reelstream.streaming.live_eval`); never fails the event."""
+        """Score what the model predicted before learning the event
+        (:mod:`~reelstream.streaming.live_eval`); never fails the event."""
         try:
-            self.live.before_learning(
+            self.live.learned(
                 self.model, event.user_id, event.movie_id, event.rating, event.timestamp.timestamp()
             )
         except Exception:  # noqa: BLE001 - judging the model must not stop it from learning

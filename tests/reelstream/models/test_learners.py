@@ -88,3 +88,13 @@ def test_item_state_and_deltas_read_and_write_river_weights():
     learner.add_to_item(5, np.full(3, 2.0), 1.0)  # a movie only another worker saw
     assert learner.item_state(5)[1] == 1.0 and learner.n_rows == 6
     assert learner.item_state(7) == (None, 0.0)
+
+
+def test_last_prediction_is_predict_one_before_learning():
+    model = OnlineRecommender()  # the MF prediction alone
+    blended = OnlineRecommender(OnlineConfig(rating_blend=True, blend_shrinkage=1.0))
+    for m in (model, blended):
+        for u, i, y, _ in EVENTS[:300]:
+            before = m.predict_one(u, i)
+            m.learn_one(u, i, y)
+            assert m.last_prediction == pytest.approx(before, abs=1e-9)
