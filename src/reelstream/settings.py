@@ -172,6 +172,13 @@ class Settings(BaseSettings):
     live_gate_every_s: float = Field(
         30.0, gt=0, description="How often a worker checks the live gate of a challenger."
     )
+    live_drift_min_shift: float = Field(
+        0.4,
+        gt=0,
+        description="Rise of the live absolute error (stars), held over the 500 events after "
+        "ADWIN detected it, that counts as a drift (shorter or smaller rises are one rater's "
+        "burst, not a shift in taste).",
+    )
     live_drift_hold_s: float = Field(
         600.0,
         ge=0,

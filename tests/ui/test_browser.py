@@ -173,9 +173,9 @@ def test_rate_in_the_browser_and_see_the_new_list(isolated: Settings, movielens_
                     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
                 page.wait_for_timeout(2500)  # charts draw after the data arrives
                 assert page.locator('[data-testid="stException"]').count() == 0, path
+                _screenshot(page, shots / f"{path}.png")
                 if path in AXES:
                     _assert_readable_axes(page, AXES[path])
-                _screenshot(page, shots / f"{path}.png")
             page.close()
     assert interactive_s < 30
     assert {p.name for p in shots.iterdir()} >= {"for-you.png", *(f"{p}.png" for p in PAGES)}

@@ -4,8 +4,10 @@ For every event, before the model learns it, the rating the model predicted and 
 user was being served are scored against what the user did: RMSE and MAE (River's
 ``metrics`` in ``utils.Rolling`` windows), HR@k and NDCG@k of the list (running sums over
 the same window: a ``utils.Rolling(stats.Mean)`` each cost three times as much). A
-River ``drift.ADWIN`` watches the absolute error; a change it detects is a drift when the
-error grew (a model that learns lowers its error, which ADWIN reports as a change too).
+River ``drift.ADWIN`` watches the absolute error; a rise it detects is a drift once the mean
+error of the next ``drift_confirm_events`` events stands ``drift_min_shift`` stars above the
+level before it: ADWIN alone also reports a model that learns (its error falls) and the short
+bursts of one prolific rater (docs/models.md).
 """
 
 from __future__ import annotations
@@ -49,7 +51,14 @@ class LiveScores:
 
     """
 
-    def __init__(self, window: int = 10_000, k: int = 10, drift_delta: float = 0.002) -> None:
+    def __init__(
+        self,
+        window: int = 10_000,
+        k: int = 10,
+        drift_delta: float = 0.002,
+        drift_min_shift: float = 0.4,
+        drift_confirm_events: int = 500,
+    ) -> None:
         self.window = window
         self.k = k
         # RMSE as the root of a rolling MSE: after many reverts the window's mean square can
@@ -60,6 +69,10 @@ class LiveScores:
         self._hits = 0.0
         self._gain = 0.0
         self.detector = drift.ADWIN(delta=drift_delta)
+        self.drift_min_shift = drift_min_shift  # stars of absolute error: smaller rises are noise
+        self.drift_confirm_events = drift_confirm_events
+        self._baseline: float | None = None  # the error's level before a rise ADWIN detected
+        self._confirm_sum, self._confirm_n = 0.0, 0
         self.events = 0
         self.drifts = 0
         self.drift_at: float | None = None  # wall clock of the last detected change
@@ -80,15 +93,25 @@ class LiveScores:
         self._hits += hit
         self.events += 1
         detector = self.detector
+        error = abs(y - y_pred)
         before = detector.estimation
-        detector.update(abs(y - y_pred))
-        if detector.drift_detected and detector.estimation > before:  # worse, not learning
-            self.drifts += 1
-            self.drift_at = time.time()
-            self.drift_note = (
-                f"live absolute error shifted from {before:.2f} to {detector.estimation:.2f} "
-                f"(ADWIN, event {self.events:,})"
-            )
+        detector.update(error)
+        baseline = self._baseline
+        if baseline is not None:  # a rise to confirm: the error must stay up
+            self._confirm_sum += error
+            self._confirm_n += 1
+            if self._confirm_n >= self.drift_confirm_events:
+                level = self._confirm_sum / self._confirm_n
+                self._baseline = None
+                if level - baseline >= self.drift_min_shift:
+                    self.drifts += 1
+                    self.drift_at = time.time()
+                    self.drift_note = (
+                        f"live absolute error rose from {baseline:.2f} to {level:.2f} over "
+                        f"{self._confirm_n:,} events (ADWIN, event {self.events:,})"
+                    )
+        elif detector.drift_detected and detector.estimation > before:
+            self._baseline, self._confirm_sum, self._confirm_n = before, 0.0, 0
 
     def snapshot(self) -> dict:
         """Plain numbers (JSON, Prometheus, the worker's status record)."""

@@ -25,18 +25,23 @@ class LiveEvaluation:
     """Test-then-learn figures of the serving model and of an optional shadow challenger."""
 
     def __init__(
-        self, window: int, k: int = 10, challenger: OnlineRecommender | None = None
+        self,
+        window: int,
+        k: int = 10,
+        challenger: OnlineRecommender | None = None,
+        drift_min_shift: float = 0.4,
     ) -> None:
         self.k = k
+        self.drift_min_shift = drift_min_shift
         self.window = window
-        self.scores = {"champion": LiveScores(window, k)}
+        self.scores = {"champion": LiveScores(window, k, drift_min_shift=drift_min_shift)}
         self.served: dict[int, list[int]] = {}  # user -> movie ids of their list in Redis
         self.popular: list[int] = []
         self.challenger = challenger
         self.challenger_lists: dict[int, list[int]] = {}
         self.challenger_popular: list[int] = []
         if challenger is not None:
-            self.scores["challenger"] = LiveScores(window, k)
+            self.scores["challenger"] = LiveScores(window, k, drift_min_shift=drift_min_shift)
         self.seconds = dict.fromkeys(ROLES, 0.0)  # CPU time each role's evaluation took
 
     def set_challenger(self, challenger: OnlineRecommender | None) -> None:
@@ -47,7 +52,9 @@ class LiveEvaluation:
         if challenger is None:
             self.scores.pop("challenger", None)
         else:
-            self.scores["challenger"] = LiveScores(self.window, self.k)
+            self.scores["challenger"] = LiveScores(
+                self.window, self.k, drift_min_shift=self.drift_min_shift
+            )
 
     def learned(
         self, model: OnlineRecommender, user: int, movie: int, y: float, ts: float | None

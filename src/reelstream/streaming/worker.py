@@ -87,7 +87,9 @@ def build_live_evaluation(settings: Settings, params: Path) -> LiveEvaluation:
         config = online_config({**base.model_dump(), **overrides}, f"{params}: challenger")
         challenger = OnlineRecommender(config)
         log.info("shadow challenger %s (%s)", challenger.version, overrides)
-    return LiveEvaluation(settings.live_window, challenger=challenger)
+    return LiveEvaluation(
+        settings.live_window, challenger=challenger, drift_min_shift=settings.live_drift_min_shift
+    )
 
 
 async def listen_for_promotions(

@@ -50,4 +50,4 @@ def test_inverted_ratings_raise_a_drift():
         y = rng.choice([1.0, 2.0, 3.0, 4.0, 5.0])
         live.update(6.0 - y, y + rng.uniform(-0.5, 0.5), [], 0)
     assert live.drifts >= 1
-    assert "shifted" in live.drift_note and live.drift_at is not None
+    assert "rose" in live.drift_note and live.drift_at is not None
