@@ -106,7 +106,7 @@ quality = pd.DataFrame(
      for v in reversed(versions)],
     index=[int(v["version"]) for v in reversed(versions)],
 )
-st.line_chart(quality, height=220, x_label="version", y_label="held-out score (0-1)")
+st.line_chart(quality, height=220, x_label="version", y_label="score (0-1)")
 
 st.markdown("**Change the champion**")
 with st.form("champion_form"):
