@@ -26,28 +26,14 @@ import time
 from typing import Any
 
 from reelstream.serving import ApiMetrics, RecommendationsUnavailable, ServingContext
+from reelstream.serving.context import N_MAX, USER_ID_MAX, recommendations_body
 from reelstream.serving.recommendations import DEFAULT_N
 
-__all__ = [
-    "DEFAULT_N", "N_MAX", "USER_ID_MAX", "RecommendationsLane", "lane_args", "recommendations_body"
-]
+__all__ = ["RecommendationsLane", "lane_args"]
 
 ROUTE = "/users/{user_id}/recommendations"
-USER_ID_MAX = 2**31  # exclusive
-N_MAX = 500
 
 _JSON = (b"content-type", b"application/json")
-
-
-async def recommendations_body(ctx: ServingContext, user_id: int, n: int) -> bytes:
-    """The JSON body of a recommendations response (the lane and the route both use this).
-
-    No pydantic model is built for cached data: the body has exactly the fields of the
-    ``Recommendations`` response model (the tests validate responses against it).
-    """
-    body, source, origin = await ctx.reader.response_for_user(user_id, n)
-    ctx.metrics.count_served(source, origin)
-    return body
 
 
 _PATH = re.compile(r"/users/([0-9]{1,10})/recommendations")  # ASCII digits only

@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = ServingContext.open(settings, metrics)
         app.state.context = context
-        # Bootstrap + metadata take seconds on tansu: connect now so the first POST does not wait.
+        # Bootstrap + metadata take a round trip or more: connect now so the first POST does not wait.
         warm_up = asyncio.create_task(context.publisher.warm_up())
         # Everything loaded so far (FastAPI, pydantic, kafka, psycopg...) lives as long as the
         # process; left to the collector, each full (gen 2) collection would walk it all, a

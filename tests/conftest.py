@@ -1,6 +1,6 @@
 """Shared fixtures: a private embedded stack per test session, external services, datasets.
 
-- ``stack`` (session): Kafka (tansu), Redis and PostgreSQL on free loopback ports with state
+- ``stack`` (session): Apache Kafka, Redis and PostgreSQL on free loopback ports with state
   in a tmp dir; returns the ``Settings`` pointing at them (``environment="test"``). Tests
   that use it are marked ``integration`` automatically. Topic names, Redis keys/DBs and
   table rows are shared within the session: make them unique per test.
@@ -14,12 +14,12 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from reelstream.processes import free_ports
 from reelstream.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -30,20 +30,6 @@ EXTERNAL_REDIS_URL = "redis://127.0.0.1:6379/15"
 #: Services the ``stack`` fixture starts (MLflow is too slow to start for every session).
 CORE_SERVICES = ("kafka", "redis", "postgres")
 _STACK_FIXTURES = {"stack", "mlflow_stack"}
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct loopback ports that were free a moment ago."""
-    sockets = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def make_test_settings(state_dir: Path, **overrides: object) -> Settings:
@@ -159,8 +145,8 @@ def movielens_small() -> Path:
 def isolated(stack: Settings) -> Iterator[Settings]:
     """The stack's settings with a fresh world for one test: a migrated PostgreSQL schema of
     its own (dropped afterwards), its own topics, consumer group, worker id and Redis key
-    prefix (the same corner a benchmark uses: :func:`reelstream.bench.scratch.scratch_settings`)."""
-    from reelstream.bench.scratch import scratch_settings
+    prefix (the same corner a benchmark uses: :func:`benchmarks.scratch.scratch_settings`)."""
+    from benchmarks.scratch import scratch_settings
 
     with scratch_settings(stack, "test") as settings:
         yield settings

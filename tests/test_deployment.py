@@ -474,33 +474,69 @@ def test_ratings_topic_has_at_least_as_many_partitions_as_workers(
     partitions = int(worker_env["REELSTREAM_TOPIC_PARTITIONS"])
     assert partitions >= replicas
     # topics are created by kafka-init, with the workers' partition count and topic names
-    assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert "KAFKA_AUTO_CREATE_TOPICS_ENABLE" not in kafka_env  # the shared template's "false"
+    assert kafka_properties()["auto.create.topics.enable"] == "false"
     assert int(init_env["REELSTREAM_TOPIC_PARTITIONS"]) == partitions
-    assert int(kafka_env["KAFKA_NUM_PARTITIONS"]) >= replicas
     for field in ("ratings_topic", "dlq_topic"):
         key = f"REELSTREAM_{field.upper()}"
         expected = worker_env.get(key, Settings.model_fields[field].default)
         assert init_env[key] == expected, f"kafka-init: {init_env[key]!r}, worker: {expected!r}"
     script = " ".join(as_argv(init.get("command")))
-    assert '"$REELSTREAM_RATINGS_TOPIC=$REELSTREAM_TOPIC_PARTITIONS"' in script
+    assert '--topic "$REELSTREAM_RATINGS_TOPIC" --partitions "$REELSTREAM_TOPIC_PARTITIONS"' in script
     assert "--create" in script and "--if-not-exists" in script
     for name in ("worker", "api", "replay"):
         cond = services[name]["depends_on"]["kafka-init"]["condition"]
         assert cond == "service_completed_successfully", name
 
 
+def kafka_properties() -> dict[str, str]:
+    """The broker template shared by the embedded broker and compose's ``kafka`` service."""
+    from reelstream.stack.kafka_node import TEMPLATE
+
+    lines = [line.strip() for line in TEMPLATE.read_text().splitlines()]
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_kafka_topics_get_the_embedded_stacks_settings(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """kafka-init states the same topic settings as ``reelstream stack up`` (topic_configs)."""
+    from reelstream.kafka import topic_configs
+
+    script = " ".join(as_argv(services["kafka-init"].get("command")))
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    for topic in (settings.ratings_topic, settings.dlq_topic):
+        for key, value in topic_configs(settings, topic).items():
+            assert f"--config {key}={value}" in script, (topic, key, value)
+    assert f"--replication-factor {settings.topic_replication_factor}" in script
+
+
 def test_kafka_is_single_node_kraft_on_the_official_image(
     services: dict[str, dict[str, Any]],
 ) -> None:
+    from reelstream.stack.kafka_dist import KAFKA_VERSION
+    from reelstream.stack.kafka_node import TEMPLATE
+
     kafka = services["kafka"]
     env = env_of(kafka)
-    assert kafka["image"].startswith("apache/kafka:")
+    # the version the embedded broker runs, reading the same server.properties template
+    assert kafka["image"] == f"apache/kafka:{KAFKA_VERSION}"
+    assert services["kafka-init"]["image"] == kafka["image"]
+    template = next(m for m in mounts(kafka) if m["target"] == "/mnt/shared/config")
+    assert (ROOT / template["source"]).resolve() == TEMPLATE.parent
+    per_node = {"node.id", "process.roles", "listeners", "advertised.listeners", "log.dirs",
+                "controller.quorum.voters", "inter.broker.listener.name",
+                "listener.security.protocol.map"}  # fmt: skip
+    overridden = {
+        k.removeprefix("KAFKA_").lower().replace("_", ".") for k in env if k.startswith("KAFKA_")
+    } - {"heap.opts"}
+    assert overridden <= per_node, f"settings belong in the shared template: {overridden - per_node}"
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
     assert not any("ZOOKEEPER" in key for key in env)
     voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
     assert len(voters) == 1 and voters[0].startswith(f"{env['KAFKA_NODE_ID']}@kafka:")
-    for key in ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "KAFKA_DEFAULT_REPLICATION_FACTOR"):
-        assert env[key] == "1", key
+    for key in ("offsets.topic.replication.factor", "default.replication.factor"):
+        assert kafka_properties()[key] == "1", key
     advertised = dict(
         item.split("://", 1)[::-1] for item in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
     )  # {"kafka:9092": "INTERNAL", ...}

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import ContextDep, MetricsDep
-from api.models import Health
+from api.bodies import Health
 from reelstream.health import HealthVerdict
 from reelstream.serving.metrics import CONTENT_TYPE_LATEST
 

@@ -9,8 +9,8 @@ import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from api.deps import ApiKeyDep, CatalogDep, ContextDep, SettingsDep, StoreDep
-from api.fast_lane import USER_ID_MAX
-from api.models import (
+from reelstream.serving.context import USER_ID_MAX
+from api.bodies import (
     ChampionChanged,
     Message,
     ModelRegistry,

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from api.deps import CatalogDep, ReaderDep, StoreDep
-from api.models import Message, MoviePublic, MovieSearch, MovieStats, SimilarMovies
+from api.bodies import Message, MoviePublic, MovieSearch, MovieStats, SimilarMovies
 from reelstream.serving.browse import list_genres, movie_stats, search_movies
 
 router = APIRouter(prefix="/movies", tags=["movies"])

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CatalogDep, MetricsDep, ReaderDep, StoreDep
-from api.models import AllTimePopular, Message, PopularMovie, Recommendations
+from api.bodies import AllTimePopular, Message, PopularMovie, Recommendations
 from reelstream.serving.browse import all_time_popular
 
 router = APIRouter(prefix="/popular", tags=["recommendations"])

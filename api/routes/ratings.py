@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import ApiKeyDep, MetricsDep, PublisherDep, SettingsDep
-from api.models import Message, PublishFailed, RatingAccepted, RatingBatch, RatingsAccepted
+from api.bodies import Message, PublishFailed, RatingAccepted, RatingBatch, RatingsAccepted
 from reelstream.schemas import RatingEvent
 
 router = APIRouter(prefix="/ratings", tags=["ratings"], dependencies=[ApiKeyDep])

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Response
 from redis import RedisError
 
 from api.deps import ContextDep, MetricsDep
-from api.models import Message, StreamStats
+from api.bodies import Message, StreamStats
 from reelstream.serving.incidents import log_dependency_failure
 from reelstream.serving.stream_stats import stream_stats
 

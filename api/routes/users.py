@@ -12,9 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import ContextDep, StoreDep
-from api.fast_lane import DEFAULT_N, N_MAX, USER_ID_MAX, recommendations_body
-from api.models import Message, RatingPublic, Recommendations, UserRatings
+from api.bodies import Message, RatingPublic, Recommendations, UserRatings
 from reelstream.schemas import MAX_ID
+from reelstream.serving.context import N_MAX, USER_ID_MAX, recommendations_body
+from reelstream.serving.recommendations import DEFAULT_N
 
 router = APIRouter(prefix="/users", tags=["users"])
 

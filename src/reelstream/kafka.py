@@ -1,15 +1,16 @@
 """Kafka client helpers: every producer, consumer and admin call in reelstream goes through here.
 
-The timeouts come from :class:`~reelstream.settings.Settings`. Their embedded defaults matter on
-tansu: with client defaults a consumer group forms far more slowly (docs/performance.md).
-kafka-python is used for plain producers/consumers (it supports ``enable_idempotence`` on
-tansu); Faust (aiokafka underneath) stays at-least-once, so duplicates are made harmless by
+Timeouts and topic settings come from :class:`~reelstream.settings.Settings` (reasons in
+docs/kafka.md). kafka-python is used for plain producers/consumers (idempotent, ``acks=all``);
+Faust (aiokafka underneath) stays at-least-once, so duplicates are made harmless by
 ``event_id`` downstream.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -27,6 +28,7 @@ __all__ = [
     "faust_broker_settings",
     "broker_reachable",
     "committed_offsets",
+    "topic_configs",
 ]
 
 _TOPIC_ALREADY_EXISTS = 36
@@ -48,11 +50,28 @@ def make_admin(settings: Settings, **overrides: Any) -> KafkaAdminClient:
     return KafkaAdminClient(**config)
 
 
+#: Dead letters are kept for a month: long enough to notice, fix and replay them.
+DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+
 def default_topics(settings: Settings) -> dict[str, int]:
-    """The topics ``stack up`` creates: ratings (partitioned), dead letters, control."""
+    """The topics ``stack up`` creates: ratings (partitioned) and dead letters."""
     return {
         settings.ratings_topic: settings.topic_partitions,
         settings.dlq_topic: 1,
+    }
+
+
+def topic_configs(settings: Settings, topic: str) -> dict[str, str]:
+    """The stated settings of a topic reelstream creates (reasons in docs/kafka.md)."""
+    retention = (
+        settings.ratings_retention_ms if topic == settings.ratings_topic else DLQ_RETENTION_MS
+    )
+    return {
+        "min.insync.replicas": str(settings.topic_min_insync_replicas),
+        "retention.ms": str(retention),
+        "compression.type": "producer",
+        "cleanup.policy": "delete",
     }
 
 
@@ -67,7 +86,14 @@ def ensure_topics(settings: Settings, topics: dict[str, int]) -> list[str]:
     admin = make_admin(settings)
     try:
         result = admin.create_topics(
-            {name: {"num_partitions": n, "replication_factor": 1} for name, n in topics.items()},
+            {
+                name: {
+                    "num_partitions": n,
+                    "replication_factor": settings.topic_replication_factor,
+                    "configs": topic_configs(settings, name),
+                }
+                for name, n in topics.items()
+            },
             raise_errors=False,
         )
         created, failures = [], []
@@ -136,7 +162,7 @@ def make_consumer(
 def faust_broker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``faust.App(...)``: broker URL, timeouts, topic defaults.
 
-    At-least-once only: aiokafka's idempotent producer fails on tansu.
+    At-least-once: duplicates are made harmless by ``event_id`` downstream.
     """
     return {
         "broker": ";".join(f"kafka://{s}" for s in bootstrap_servers(settings)),
@@ -150,18 +176,43 @@ def faust_broker_settings(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
         "topic_partitions": settings.topic_partitions,
-        "topic_replication_factor": 1,
+        "topic_replication_factor": settings.topic_replication_factor,
         "processing_guarantee": "at_least_once",
     }
 
 
+def _address(server: str) -> tuple[str, int]:
+    host, _, port = server.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def broker_port_open(servers: Sequence[str], timeout_s: float = 0.5) -> bool:
+    """True when one of ``servers`` (``host:port``) accepts a TCP connection: a closed port
+    is known in milliseconds, where a Kafka client retries until its bootstrap timeout."""
+    for server in servers:
+        try:
+            socket.create_connection(_address(server), timeout=timeout_s).close()
+            return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+async def broker_port_open_async(servers: Sequence[str], timeout_s: float = 0.5) -> bool:
+    """:func:`broker_port_open` on the event loop."""
+    for server in servers:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(*_address(server)), timeout_s)
+        except (OSError, TimeoutError, ValueError):
+            continue
+        writer.close()
+        return True
+    return False
+
+
 def broker_reachable(settings: Settings, timeout_s: float = 3.0) -> bool:
-    """True when the first bootstrap server answers a metadata request within ``timeout_s``."""
-    servers = bootstrap_servers(settings)
-    host, _, port = servers[0].rpartition(":")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
-    except (OSError, ValueError):
+    """True when a bootstrap server answers a metadata request within ``timeout_s``."""
+    if not broker_port_open(bootstrap_servers(settings), timeout_s):
         return False  # fail fast: the client would retry for bootstrap_timeout_ms
     timeout_ms = max(int(timeout_s * 1000), 100)
     try:
@@ -182,8 +233,7 @@ def broker_reachable(settings: Settings, timeout_s: float = 3.0) -> bool:
 def committed_offsets(settings: Settings, group_id: str, topic: str) -> dict[int, int]:
     """``{partition: next offset to consume}`` that ``group_id`` committed for ``topic``.
 
-    Compare with the offsets a producer was acknowledged, not with the broker's end offsets:
-    tansu answers ListOffsets(latest) with values below the real high watermark.
+    Compare with the offsets a producer was acknowledged.
     """
     from kafka import TopicPartition
 

@@ -183,7 +183,7 @@ def response_body(
     last_event_at: str | datetime | None,
     items: orjson.Fragment,
 ) -> bytes:
-    """The recommendations response body (fields of ``api.models.Recommendations``).
+    """The recommendations response body (fields of ``api.bodies.Recommendations``).
 
     Built from a dict: orjson serialises a slots dataclass several times slower than the same
     data as a dict, and the API builds one per request it renders.

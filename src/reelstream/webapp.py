@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import httpx
 
+from reelstream.processes import Child, ProcessFailed
 from reelstream.settings import Settings
 
 __all__ = ["UiFailed", "UiProcess", "streamlit_command", "ui_script", "ui_url"]
 
 
-class UiFailed(RuntimeError):
+class UiFailed(ProcessFailed):
     """Streamlit exited, or did not answer its health check in time."""
 
 
@@ -50,57 +48,32 @@ def streamlit_command(settings: Settings) -> list[str]:
     ]
 
 
-class UiProcess:
-    """``streamlit run ui/app.py`` in its own process group, stopped on exit."""
+class UiProcess(Child):
+    """``streamlit run ui/app.py`` in its own process group; ``start()`` returns once it
+    answers its health check."""
+
+    Failed = UiFailed
 
     def __init__(self, settings: Settings, log_path: Path) -> None:
+        env = {**os.environ, **settings.to_env(), "PYTHONUNBUFFERED": "1"}
+        super().__init__("the web app", streamlit_command(settings), log_path, env=env)
         self.settings = settings
-        self.log_path = Path(log_path)
-        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return ui_url(self.settings)
 
-    def start(self, timeout_s: float = 60.0) -> UiProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.settings.to_env(), "PYTHONUNBUFFERED": "1"}
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                streamlit_command(self.settings), stdout=log, stderr=subprocess.STDOUT, env=env,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise UiFailed(f"streamlit exited with {self.proc.returncode}:\n{self._tail()}")
-            try:
-                if httpx.get(f"{self.url}/_stcore/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise UiFailed(f"the web app did not answer in {timeout_s:.0f} s:\n{self._tail()}")
-
-    def _tail(self, lines: int = 30) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
+    def start(self, timeout_s: float = 60.0) -> Self:
+        super().start()
         try:
-            self.proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+            self.wait_for(self._healthy, timeout_s)
+        except UiFailed:
+            self.stop()
+            raise
+        return self
 
-    def __enter__(self) -> UiProcess:
-        return self.start()
+    def _healthy(self) -> bool:
+        return httpx.get(f"{self.url}/_stcore/health", timeout=1).status_code == 200
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+    def stop(self, timeout_s: float = 10.0) -> int:
+        return super().stop(timeout_s)

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reelstream.cli import app
+from reelstream.processes import free_port
 from reelstream.settings import get_settings
 
 DAGS = Path(__file__).resolve().parents[2] / "airflow" / "dags"
@@ -58,12 +59,6 @@ def test_airflow_test_migrates_then_runs_the_dag_once(calls, tmp_path):
     # the DAG's tasks see this shell's settings
     assert env["REELSTREAM_POSTGRES_DSN"] == "postgresql://u@db.example:5432/x"
     assert env["REELSTREAM_STATE_DIR"] == str((tmp_path / "state").resolve())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_airflow_standalone_follows_the_port_and_finds_airflow_without_path(calls,

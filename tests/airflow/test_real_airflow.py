@@ -40,7 +40,7 @@ from reelstream.store import EventStore
 from reelstream.streaming.promotion import promotions_channel
 from reelstream.training.airflow_client import AirflowClient, generated_password
 from reelstream.training.local_airflow import DAG_ID
-from tests.conftest import free_ports
+from reelstream.processes import free_ports
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(900)]
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from reelstream.bench.api import free_port as closed_port
-from reelstream.bench.api import with_redis_db
+from reelstream.processes import free_port as closed_port
+from benchmarks.api import with_redis_db
 from reelstream.settings import Settings
 
 __all__ = ["API_KEY", "REDIS_DB", "closed_port", "make_client", "now", "random_id", "with_redis_db"]

@@ -1,4 +1,4 @@
-"""Kafka helpers against the real embedded broker (tansu)."""
+"""Kafka helpers against the real embedded broker (Apache Kafka)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from kafka import TopicPartition
 from typer.testing import CliRunner
 
 from reelstream.replay import ReplayFailed, replay
-from reelstream.bench.api import free_port
+from reelstream.processes import free_port
 from reelstream.cli import app
 from reelstream.kafka import make_consumer
 from reelstream.schemas import RatingEvent

@@ -33,7 +33,7 @@ def test_sink_stores_each_event_once_dead_letters_the_bad_and_commits(isolated):
 
 
 def test_sink_dead_letters_every_poison_message_and_goes_on(isolated):
-    from reelstream.bench.chaos_probe import POISON, dead_letters, send, stored_ids, synthetic_events
+    from benchmarks.chaos_probe import POISON, dead_letters, send, stored_ids, synthetic_events
 
     ensure_topics(isolated, {isolated.ratings_topic: 1, isolated.dlq_topic: 1})
     events = synthetic_events(40)

@@ -15,26 +15,21 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
+from reelstream.processes import free_port
 from reelstream.settings import Settings, get_settings
 from reelstream.stack import SERVICES, EmbeddedStack, StackError
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _settings(state_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": "test",
         "state_dir": state_dir,
-        "kafka_bootstrap_servers": f"127.0.0.1:{_free_port()}",
-        "redis_url": f"redis://127.0.0.1:{_free_port()}/0",
-        "postgres_dsn": f"postgresql://reelstream@127.0.0.1:{_free_port()}/reelstream",
-        "mlflow_tracking_uri": f"http://127.0.0.1:{_free_port()}",
+        "kafka_bootstrap_servers": f"127.0.0.1:{free_port()}",
+        "redis_url": f"redis://127.0.0.1:{free_port()}/0",
+        "postgres_dsn": f"postgresql://reelstream@127.0.0.1:{free_port()}/reelstream",
+        "mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -123,7 +118,7 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_server_that_exits_is_a_clear_error_with_its_log(tmp_path: Path) -> None:
     # 192.0.2.1 (TEST-NET-1) is not an address of this machine: redis-server cannot bind it
-    settings = _settings(tmp_path, redis_url=f"redis://192.0.2.1:{_free_port()}/0")
+    settings = _settings(tmp_path, redis_url=f"redis://192.0.2.1:{free_port()}/0")
     stack = EmbeddedStack(settings, embedded=SERVICES, die_with_parent=True)
     with pytest.raises(StackError) as error:
         stack.up(["redis"])

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
+
 from reelstream.background import remember, running, stop_all
 from reelstream.settings import Settings
 from reelstream.webapp import streamlit_command, ui_script, ui_url
@@ -34,13 +36,39 @@ def test_demo_processes_are_remembered_and_stopped(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, state_dir=tmp_path)
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                             start_new_session=True)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
     try:
         remember(settings, "api", proc.pid)
-        remember(settings, "ui", 2**22 + 12345)  # long gone: not reported, not signalled
+        remember(settings, "ui", gone.pid)
+        gone.wait(5)  # long gone: not reported, not signalled
         assert running(settings) == {"api": proc.pid}
         assert stop_all(settings, timeout_s=10) == {"api": proc.pid}
-        assert proc.wait(5) != 0
+        proc.wait(5)
+        assert not psutil.pid_exists(proc.pid)  # stopped (and reaped by stop_all)
         assert running(settings) == {} and not list((tmp_path / "pids").glob("*.pid"))
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_demo_api_process_starts_answers_and_stops(tmp_path: Path) -> None:
+    """``reelstream api`` as the demo leaves it running: it answers /health (503 here: no
+    broker, Redis or PostgreSQL behind it), then stops with its process group."""
+    import httpx
+
+    from reelstream.background import api_process
+    from reelstream.processes import free_port
+
+    settings = Settings(
+        _env_file=None, state_dir=tmp_path, api_port=free_port(),
+        kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        postgres_dsn=f"postgresql://reelstream@127.0.0.1:{free_port()}/reelstream",
+    )
+    api = api_process(settings, tmp_path / "api.log")
+    try:
+        health = httpx.get(f"http://127.0.0.1:{settings.api_port}/health", timeout=10)
+        assert health.status_code == 503 and health.json()["services"]["kafka"] == "down"
+    finally:
+        api.stop(timeout_s=10)
+    assert api.returncode is not None and not psutil.pid_exists(api.pid)

@@ -43,7 +43,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 def test_health_from_the_metrics_endpoint(env: pytest.MonkeyPatch) -> None:
     from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-    from reelstream.bench.api import free_port
+    from reelstream.processes import free_port
 
     registry = CollectorRegistry()
     beat = Gauge(HEARTBEAT_METRIC, "heartbeat", registry=registry)

@@ -12,7 +12,7 @@ import redis
 from kafka import TopicPartition
 
 from producers.movielens_replay import replay
-from reelstream.bench.api import free_port
+from reelstream.processes import free_port
 from reelstream.cache import RecommendationCache
 from reelstream.kafka import ensure_topics, make_consumer, make_producer
 from reelstream.movielens import load_movies, load_ratings

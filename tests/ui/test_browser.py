@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from reelstream.bench.ui import chromium_path, launch_browser, open_for_you, rate_in_browser, seed_movielens
+from benchmarks.ui import chromium_path, launch_browser, open_for_you, rate_in_browser, seed_movielens
 from reelstream.demo import serve_api
 from reelstream.kafka import ensure_topics
 from reelstream.settings import Settings
 from reelstream.streaming.process import WorkerProcess
 from reelstream.webapp import UiProcess
-from tests.conftest import free_ports
+from reelstream.processes import free_ports
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

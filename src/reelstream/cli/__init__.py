@@ -41,6 +41,7 @@ from reelstream.cli import (
     worker,
     worker_health,
 )
+from reelstream.cli._common import require_benchmarks
 
 __all__ = ["app", "main"]
 
@@ -72,7 +73,9 @@ evaluate_group.add_typer(evaluate_batch.app)  # batch
 app.add_typer(evaluate_group, name="evaluate")
 
 bench = typer.Typer(
-    help="Benchmarks (figures and ratios measured side by side).", no_args_is_help=True
+    help="Benchmarks (figures and ratios measured side by side).",
+    no_args_is_help=True,
+    callback=require_benchmarks,  # they are in the repository's benchmarks/, not in the product
 )
 bench.add_typer(bench_topn.app)
 bench.add_typer(bench_ingest.app)

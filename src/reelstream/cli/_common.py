@@ -26,3 +26,15 @@ DatasetOption = Annotated[
 ]
 NameOption = Annotated[str, typer.Option("--name", help="Dataset to download.")]
 LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="Only the K oldest.")]
+
+
+def require_benchmarks() -> None:
+    """Fail clearly when the ``benchmarks`` package is absent: it ships with the repository
+    (``benchmarks/``), not with the product's image."""
+    import importlib.util
+
+    if importlib.util.find_spec("benchmarks") is None:
+        fail(
+            "the benchmarks are not installed: they live in the repository's benchmarks/ "
+            "folder; run this from a checkout after `make install`"
+        )

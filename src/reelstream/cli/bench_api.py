@@ -46,14 +46,14 @@ def bench_api(
 
     from rich.table import Table
 
-    from reelstream.bench.api import ApiBenchConfig, run_api_bench, variant_envs
-    from reelstream.serving.redis_clients import REDIS_CLIENTS, installed
+    from benchmarks.api import ApiBenchConfig, run_api_bench, variant_envs
+    from benchmarks.redis_clients import CLIENTS, installed
     from reelstream.settings import get_settings
 
     clients = [c.strip() for c in redis_clients.split(",") if c.strip()]
-    unknown = set(clients) - set(REDIS_CLIENTS)
+    unknown = set(clients) - set(CLIENTS)
     if unknown:
-        fail(f"--redis-clients: unknown {sorted(unknown)}; choose from {', '.join(REDIS_CLIENTS)}")
+        fail(f"--redis-clients: unknown {sorted(unknown)}; choose from {', '.join(CLIENTS)}")
     missing = [c for c in clients if not installed(c)]
     if missing:
         console.print(f"skipping {', '.join(missing)}: not installed (the `bench` extra)")
@@ -72,7 +72,7 @@ def bench_api(
         stack = None
         try:
             if embedded:
-                from reelstream.bench.api import free_port
+                from reelstream.processes import free_port
                 from reelstream.stack import EmbeddedStack
 
                 settings = settings.model_copy(

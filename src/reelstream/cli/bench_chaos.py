@@ -74,7 +74,7 @@ def chaos(
     event identity what was stored, learned, dead-lettered, lost or duplicated. Outages
     stop and restart services of the embedded stack (skipped for services it does not
     manage); the champion scenario needs a reachable model registry."""
-    from reelstream.bench.chaos import SCENARIOS, Chaos, run_scenario
+    from benchmarks.chaos import SCENARIOS, Chaos, run_scenario
     from reelstream.demo import log_dir
     from reelstream.settings import get_settings
     from reelstream.stack import EmbeddedStack

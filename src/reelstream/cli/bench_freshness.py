@@ -36,7 +36,7 @@ def freshness(
     """Freshness while ratings are posted at a fixed rate: p50/p95/p99 beside the targets."""
     from rich.table import Table
 
-    from reelstream.bench.freshness import FreshnessConfig, run_freshness_bench
+    from benchmarks.freshness import FreshnessConfig, run_freshness_bench
     from reelstream.cli.replay import load_dataset
     from reelstream.demo import log_dir
     from reelstream.settings import get_settings

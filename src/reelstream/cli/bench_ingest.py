@@ -21,7 +21,7 @@ def ingest(
     """Producer and sink events/s beside the raw broker produce/consume rates."""
     from rich.table import Table
 
-    from reelstream.bench.ingest import bench_ingest
+    from benchmarks.ingest import bench_ingest
     from reelstream.cli.replay import load_dataset
     from reelstream.settings import get_settings
 

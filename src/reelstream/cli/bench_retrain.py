@@ -45,7 +45,7 @@ def retrain(
     """(a) DAG wall time on ml-latest-small; (b) training time and peak memory at 25M."""
     from rich.table import Table
 
-    from reelstream.bench.retrain import ML25M, bench_dag, bench_train, extrapolate
+    from benchmarks.retrain import ML25M, bench_dag, bench_train, extrapolate
 
     table = Table(title="retrain benchmarks")
     for column in ("figure", "measured", "target", ""):

@@ -25,7 +25,7 @@ def stream(
     cost per event of live evaluation and of the shadow challenger."""
     from rich.table import Table
 
-    from reelstream.bench.stream import BENCH_CHALLENGER, bench_stream
+    from benchmarks.stream import BENCH_CHALLENGER, bench_stream
     from reelstream.cli.replay import load_dataset
     from reelstream.demo import log_dir
     from reelstream.settings import get_settings

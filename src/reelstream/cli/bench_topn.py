@@ -171,7 +171,7 @@ def topn(
 def _catalogues(catalogues: str, batch_users: int, n: int) -> None:
     from rich.table import Table
 
-    from reelstream.bench.topn_batch import bench_topn_batch
+    from benchmarks.topn_batch import bench_topn_batch
 
     sizes = [int(c) for c in catalogues.split(",")]
     with console.status("learning and timing"):

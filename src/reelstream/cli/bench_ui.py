@@ -26,7 +26,7 @@ def ui(
     import numpy as np
     from rich.table import Table
 
-    from reelstream.bench.ui import run_ui_bench
+    from benchmarks.ui import run_ui_bench
     from reelstream.cli.replay import load_dataset
     from reelstream.demo import log_dir
     from reelstream.settings import get_settings

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail
+from reelstream.cli._common import console, fail, require_benchmarks
 
 __all__ = ["app"]
 
@@ -68,7 +68,8 @@ def synth_cmd(
     seed: int = typer.Option(3, "--seed"),
 ) -> None:
     """Write a MovieLens-shaped folder: the first N events of a generated CATALOGUE-sized set."""
-    from reelstream.bench.synth import CATALOGUES, synth_ratings, write_movielens
+    require_benchmarks()
+    from benchmarks.synth import CATALOGUES, synth_ratings, write_movielens
 
     if catalogue not in CATALOGUES:
         fail(f"unknown catalogue {catalogue!r}; one of {', '.join(CATALOGUES)}")

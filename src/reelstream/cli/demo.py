@@ -155,15 +155,15 @@ def demo_down() -> None:
 def leave_running(settings, worker) -> str:  # type: ignore[no-untyped-def]
     """Keep the worker, start the API and the web app in the background (pid files, so
     ``reelstream demo-down`` stops them); returns the web app's URL."""
-    from reelstream.background import remember, start_api
+    from reelstream.background import api_process, remember
     from reelstream.demo import log_dir
     from reelstream.webapp import UiProcess
 
-    remember(settings, "worker", worker.proc.pid)
-    api = start_api(settings, log_dir(settings) / "api.log")
+    remember(settings, "worker", worker.pid)
+    api = api_process(settings, log_dir(settings) / "api.log")
     remember(settings, "api", api.pid)
     ui = UiProcess(settings, log_dir(settings) / "ui.log").start()
-    remember(settings, "ui", ui.proc.pid)  # type: ignore[union-attr]
+    remember(settings, "ui", ui.pid)
     return ui.url
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 #: The service's entry point, started by name (the library does not import the service).
-WORKER_MODULE = "stream_processor.worker"
+WORKER_MODULE = "stream_processor.main"
 
 __all__ = ["app"]
 

@@ -7,7 +7,7 @@ what its own events changed on that side (:class:`ItemJournal`), publishes it as
 (:func:`apply_delta`): a parameter-server pattern without a server, where the merge rule is
 a sum of contributions, so an event's effect counts once in every worker whoever learned it.
 The transport (a Redis stream every worker appends to and reads in full) is
-:mod:`reelstream.streaming.item_sync`.
+:mod:`reelstream.streaming.item_stream`.
 """
 
 from __future__ import annotations

@@ -21,9 +21,12 @@ from reelstream.serving.store_pool import StorePool
 from reelstream.settings import Settings
 from reelstream.worker_status import WorkerStatus, read_statuses
 
-__all__ = ["ServingContext", "ServiceStatus"]
+__all__ = ["N_MAX", "USER_ID_MAX", "ServingContext", "ServiceStatus", "recommendations_body"]
 
 ServiceStatus = Literal["up", "down"]
+
+USER_ID_MAX = 2**31  # exclusive
+N_MAX = 500  # most recommendations one request may ask for
 
 
 @dataclass
@@ -110,3 +113,15 @@ class ServingContext:
     def health(self) -> dict[str, ServiceStatus]:
         """Probe Kafka, Redis and PostgreSQL now (uncached); each ``up`` or ``down``."""
         return self.health_monitor.probe_now().services  # type: ignore[return-value]
+
+
+async def recommendations_body(ctx: ServingContext, user_id: int, n: int) -> bytes:
+    """The JSON body of a recommendations response (the API's fast lane and its route both
+    answer with this).
+
+    No pydantic model is built for cached data: the body has exactly the fields of the
+    ``Recommendations`` response model (the tests validate responses against it).
+    """
+    body, source, origin = await ctx.reader.response_for_user(user_id, n)
+    ctx.metrics.count_served(source, origin)
+    return body

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -44,14 +43,9 @@ class BrokerProbe:
         self._lock = threading.Lock()
 
     def _tcp_ok(self, timeout_s: float) -> bool:
-        from reelstream.kafka import bootstrap_servers
+        from reelstream.kafka import bootstrap_servers, broker_port_open
 
-        host, _, port = bootstrap_servers(self.settings)[0].rpartition(":")
-        try:
-            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
-        except (OSError, ValueError):
-            return False
-        return True
+        return broker_port_open(bootstrap_servers(self.settings), timeout_s)
 
     def reachable(self, timeout_s: float = 2.0) -> bool:
         if not self._tcp_ok(timeout_s):

@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-from reelstream.kafka import bootstrap_servers
+from reelstream.errors import describe
+from reelstream.kafka import bootstrap_servers, broker_port_open_async
 from reelstream.schemas import RatingEvent
 from reelstream.serving.incidents import log_dependency_failure
 from reelstream.settings import Settings
@@ -43,12 +44,6 @@ class BrokerUnavailable(Exception):
         self.reason = reason
         self.accepted = list(accepted)
         self.unconfirmed = list(unconfirmed)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    name = type(exc).__name__
-    return text if text.startswith(name) else f"{name}: {text}".rstrip(": ")
 
 
 class PublishResult(list[UUID]):
@@ -124,7 +119,7 @@ class RatingPublisher:
                 if producer is not None:
                     await _stop_quietly(producer)
                 self._failed_at = time.monotonic()
-                self._failure = _describe(exc)
+                self._failure = describe(exc)
                 log_dependency_failure("Kafka broker unreachable", exc)
                 raise BrokerUnavailable("Kafka broker unreachable") from exc
             self._failure = ""
@@ -141,11 +136,8 @@ class RatingPublisher:
 
     async def _check_port(self) -> None:
         """Fail in milliseconds, not after the client's bootstrap timeout, on a closed port."""
-        host, _, port = self._bootstrap[0].rpartition(":")
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection(host.strip("[]"), int(port)), timeout=1.0
-        )
-        writer.close()
+        if not await broker_port_open_async(self._bootstrap, timeout_s=1.0):
+            raise ConnectionRefusedError("no bootstrap server accepts connections")
 
     async def aclose(self) -> None:
         producer, self._producer = self._producer, None

@@ -1,44 +1,28 @@
 """The asyncio Redis client behind the API's reads, chosen by ``REELSTREAM_API_REDIS_CLIENT``.
 
 The reader needs two calls, ``await get(key) -> bytes | None`` and ``await aclose()``, and a
-failure raised as an exception (it then answers from its fallbacks). Each client here offers
-them:
+failure raised as an exception (it then answers from its fallbacks). The setting names one of
 
 =================  ============================================================================
 ``pipelined``      :class:`reelstream.serving.redis_get.PipelinedGetClient` (default; why:
                    ``docs/performance.md``, bench api)
 ``redis-py``       ``redis.asyncio.Redis`` with the hiredis parser
-``coredis``        ``coredis.Redis`` (its connection pool lives inside ``async with``, so one
-                   task holds it open until :meth:`aclose`)
-``valkey-glide``   ``glide.GlideClient`` (Rust core, one multiplexed connection; created on
-                   first use, since creating it needs the event loop)
+``module:factory`` any ``factory(url, timeout_s)`` returning such a client: the benchmarks'
+                   adapters of other libraries (``benchmarks.redis_clients``), which
+                   ``reelstream bench api --redis-clients ...`` runs side by side
 =================  ============================================================================
-
-``reelstream bench api --redis-clients ...`` runs the API with each side by side.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+import importlib
+from typing import Any
 
 from reelstream.serving.redis_get import async_get_client
 
-__all__ = ["REDIS_CLIENTS", "RedisClientName", "installed", "open_get_client"]
+__all__ = ["BUILT_IN", "open_get_client"]
 
-RedisClientName = Literal["pipelined", "redis-py", "coredis", "valkey-glide"]
-REDIS_CLIENTS: tuple[RedisClientName, ...] = ("pipelined", "redis-py", "coredis", "valkey-glide")
-
-
-_MODULES = {"pipelined": "hiredis", "redis-py": "redis", "coredis": "coredis", "valkey-glide": "glide"}
-
-
-def installed(kind: str) -> bool:
-    """Whether client ``kind``'s library is installed (coredis and valkey-glide are extras)."""
-    import importlib.util
-
-    return importlib.util.find_spec(_MODULES[kind]) is not None
+BUILT_IN = ("pipelined", "redis-py")
 
 
 def open_get_client(url: str, kind: str = "pipelined", timeout_s: float = 2.0) -> Any:
@@ -51,82 +35,9 @@ def open_get_client(url: str, kind: str = "pipelined", timeout_s: float = 2.0) -
         return redis.asyncio.Redis.from_url(
             url, max_connections=1000, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
         )
-    if kind == "coredis":
-        return CoredisGet(url, timeout_s)
-    if kind == "valkey-glide":
-        return GlideGet(url, timeout_s)
-    raise ValueError(f"unknown Redis client {kind!r}; choose one of {', '.join(REDIS_CLIENTS)}")
-
-
-class CoredisGet:
-    def __init__(self, url: str, timeout_s: float) -> None:
-        import coredis
-
-        self._client = coredis.Redis.from_url(
-            url, decode_responses=False, connect_timeout=timeout_s, stream_timeout=timeout_s
+    module, sep, name = kind.partition(":")
+    if not sep:
+        raise ValueError(
+            f"unknown Redis client {kind!r}; choose {' or '.join(BUILT_IN)} or module:factory"
         )
-        self._open: asyncio.Future[None] | None = None
-        self._stop = asyncio.Event()
-        self._holder: asyncio.Task[None] | None = None
-
-    async def get(self, key: str) -> bytes | None:
-        if self._open is None or (self._open.done() and self._open.exception() is not None):
-            self._open = asyncio.get_running_loop().create_future()
-            self._holder = asyncio.create_task(self._hold(self._open))
-        await self._open
-        return await self._client.get(key)
-
-    async def _hold(self, opened: asyncio.Future[None]) -> None:
-        """Enter and leave the client's context in this one task (anyio requires it)."""
-        try:
-            async with self._client:
-                opened.set_result(None)
-                await self._stop.wait()
-        except Exception as exc:
-            if not opened.done():
-                opened.set_exception(exc)  # the next get tries again
-
-    async def aclose(self) -> None:
-        self._stop.set()
-        if self._holder is not None:
-            await self._holder
-
-
-class GlideGet:
-    def __init__(self, url: str, timeout_s: float) -> None:
-        parts = urlsplit(url)
-        self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 6379
-        self._db = int(parts.path.lstrip("/") or 0)
-        self._password = unquote(parts.password) if parts.password else None
-        self._username = unquote(parts.username) if parts.username else None
-        self._timeout_ms = int(timeout_s * 1000)
-        self._client: Any = None
-        self._lock: asyncio.Lock | None = None
-
-    async def get(self, key: str) -> bytes | None:
-        client = self._client or await self._create()
-        return await client.get(key)
-
-    async def _create(self) -> Any:
-        from glide import GlideClient, GlideClientConfiguration, NodeAddress, ServerCredentials
-
-        self._lock = self._lock or asyncio.Lock()
-        async with self._lock:
-            if self._client is None:
-                credentials = (
-                    ServerCredentials(self._password, self._username) if self._password else None
-                )
-                self._client = await GlideClient.create(
-                    GlideClientConfiguration(
-                        [NodeAddress(self._host, self._port)],
-                        credentials=credentials,
-                        database_id=self._db,
-                        request_timeout=self._timeout_ms,
-                    )
-                )
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+    return getattr(importlib.import_module(module), name)(url, timeout_s)

@@ -1,4 +1,4 @@
-"""The embedded stack: real Kafka-protocol, Redis, PostgreSQL and MLflow servers on loopback.
+"""The embedded stack: real Apache Kafka, Redis, PostgreSQL and MLflow servers on loopback.
 
 Started as background processes with state, logs (``STATE/logs/NAME.log``) and pid files
 (``STATE/pids/NAME.pid``) under ``settings.state_dir``; no Docker needed. Used by

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from reelstream.stack._proc import log_tail
+from reelstream.processes import log_tail
 from reelstream.stack.base import Service, StackError
 
 __all__ = ["PostgresService", "pg_bin", "find_migrations"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from reelstream.stack._proc import PidFile, log_tail, stop_group, wait_until
+from reelstream.processes import PidFile, log_tail, stop_group, wait_until
 from reelstream.stack.base import Service, ServiceStatus, StackError
 
 __all__ = ["Vanished", "wait_ready"]

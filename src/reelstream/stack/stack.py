@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from reelstream.settings import Settings
-from reelstream.stack._proc import (
+from reelstream.processes import (
     PidFile,
     port_answers,
     port_owner,
@@ -24,7 +25,7 @@ from reelstream.stack.mlflow_server import MlflowService
 from reelstream.stack.postgres import PostgresService
 from reelstream.stack.readiness import Vanished, wait_ready
 from reelstream.stack.redis_server import RedisService
-from reelstream.stack.tansu import KafkaService
+from reelstream.stack.kafka_broker import KafkaService
 
 __all__ = ["EmbeddedStack", "ServiceStatus", "SERVICES", "State"]
 
@@ -249,6 +250,14 @@ class EmbeddedStack:
                 state = "not answering"
             out.append(ServiceStatus(name, svc.url, state, pid=pid))
         return out
+
+    def kill(self, name: str) -> int | None:
+        """SIGKILL service ``name`` as a crash would (no clean shutdown, pid file left behind,
+        so ``up`` notes that it had died); returns the pid killed, None if it was not running."""
+        pid = self._pid_file(name).running_pid()
+        if pid is not None:
+            stop_group(pid, signal.SIGKILL, timeout_s=10)
+        return pid
 
     def running(self, name: str) -> bool:
         return self._pid_file(name).running_pid() is not None

@@ -1,9 +1,11 @@
 """What the worker writes to Redis after learning a batch: each affected user's top-N (with
 its default page), the popular list, and the similar-movie lists of just-rated movies.
 
-A mixin of :class:`~reelstream.streaming.processor.BatchProcessor` (it uses the processor's
-model, cache, page renderer, config and similar-list schedule). Redis being away is waited out; a failure for one
-user or one movie skips that list (logged) instead of failing the batch.
+Held by :class:`~reelstream.streaming.processor.BatchProcessor`, which passes the model it
+currently serves to each write (a promotion swaps it). Under a backlog, lists wait here
+(:meth:`CacheWriter.stage`) and go out together (:meth:`CacheWriter.write_lists`). Redis being
+away is waited out; a failure for one user or one movie skips that list (logged) instead of
+failing the batch.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from reelstream.schemas import RatingEvent
 from reelstream.streaming.metrics import LISTS_WAITING, LISTS_WRITTEN, TOPN_SECONDS
 from reelstream.streaming.resilience import waits_out
 
+from reelstream.streaming.similar import SimilarSchedule
+
 if TYPE_CHECKING:
     from reelstream.cache import RecommendationCache
     from reelstream.models.online import OnlineRecommender
     from reelstream.recommendation_format import PageRenderer
-    from reelstream.streaming.batch import ProcessorConfig
-    from reelstream.streaming.similar import SimilarSchedule
+    from reelstream.streaming.prepared_batch import ProcessorConfig
 
 __all__ = ["CacheWriter"]
 
@@ -31,19 +34,25 @@ log = logging.getLogger(__name__)
 
 
 class CacheWriter:
-    cache: RecommendationCache
-    model: OnlineRecommender
-    pages: PageRenderer
-    config: ProcessorConfig
-    similar: SimilarSchedule
-    _waiting: dict[int, RatingEvent] | None = None  # users whose list is not written yet
-    _waiting_since = 0.0
+    """Writes lists, pages, the popular list and similar lists to the recommendation cache."""
+
+    def __init__(
+        self, cache: RecommendationCache, pages: PageRenderer, config: ProcessorConfig
+    ) -> None:
+        self.cache = cache
+        self.pages = pages
+        self.config = config
+        self.similar = SimilarSchedule(
+            config.similar_per_batch, config.similar_per_s, config.similar_every_s
+        )
+        self._waiting: dict[int, RatingEvent] | None = None  # users whose list is not written yet
+        self._waiting_since = 0.0
 
     @property
     def lists_waiting(self) -> int:
         return len(self._waiting or ())
 
-    def _stage_lists(self, last_event: dict[int, RatingEvent]) -> None:
+    def stage(self, last_event: dict[int, RatingEvent]) -> None:
         """Remember these users' lists are due, with the newest event each must include."""
         if not last_event:
             return
@@ -52,22 +61,22 @@ class CacheWriter:
         self._waiting.update(last_event)  # batches come in order: a later event wins
         LISTS_WAITING.set(len(self._waiting))
 
-    def write_lists(self, *, due_only: bool = False) -> int:
-        """Write the waiting users' lists; with ``due_only``, only once the oldest has waited
-        ``list_max_delay_s``. Returns how many users' lists were written."""
+    def write_lists(self, model: OnlineRecommender, *, due_only: bool = False) -> int:
+        """Write the waiting users' lists from ``model``; with ``due_only``, only once the
+        oldest has waited ``list_max_delay_s``. Returns how many users' lists were written."""
         waiting = self._waiting
         if not waiting:
             return 0
         if due_only and time.monotonic() - self._waiting_since < self.config.list_max_delay_s:
             return 0
-        self._refresh(waiting)  # Redis away: waited out; the lists stay waiting until then
+        self._refresh(model, waiting)  # Redis away: waited out; the lists stay waiting until then
         self._waiting = None
         LISTS_WAITING.set(0)
         LISTS_WRITTEN.inc(len(waiting))
         return len(waiting)
 
     @waits_out("Redis")
-    def _lost_in_cache(self, latest: dict[int, RatingEvent]) -> dict[int, RatingEvent]:
+    def lost_in_cache(self, latest: dict[int, RatingEvent]) -> dict[int, RatingEvent]:
         """Users whose cached list does not include their latest stored event.
 
         A worker that died after storing a batch but before writing Redis (or, in the
@@ -86,21 +95,21 @@ class CacheWriter:
         return lost
 
     @waits_out("Redis")
-    def _refresh(self, last_event: dict[int, RatingEvent]) -> None:
+    def _refresh(self, model: OnlineRecommender, last_event: dict[int, RatingEvent]) -> None:
         now = datetime.now(UTC)
-        version = self.model.version
+        version = model.version
         t0 = time.perf_counter()
         try:
-            lists = self.model.recommend_many(last_event, self.config.top_n)  # each user once
+            lists = model.recommend_many(last_event, self.config.top_n)  # each user once
         except Exception:  # noqa: BLE001 - narrowed: one user's list must not stop the others'
-            lists = self._recommend_one_by_one(last_event)
+            lists = self._recommend_one_by_one(model, last_event)
         if lists:
             TOPN_SECONDS.observe((time.perf_counter() - t0) / len(lists))  # per list
         batch = []
         for user_id, event in last_event.items():
             if user_id not in lists:
                 continue
-            personal = self.model.source(user_id) == "model"
+            personal = model.source(user_id) == "model"
             batch.append(
                 UserRecommendations(
                     user_id=user_id,
@@ -113,7 +122,7 @@ class CacheWriter:
                 )
             )
         self.cache.put_user_recommendations(batch, self._render_page)
-        popular_items = self.model.popular(self.config.popular_n)
+        popular_items = model.popular(self.config.popular_n)
         popular = [Recommendation(movie_id=m, score=s) for m, s in popular_items]
         self.cache.put_popular(popular, version)
         live = getattr(self, "live", None)
@@ -124,12 +133,12 @@ class CacheWriter:
                 log.exception("live evaluation of the lists failed")
 
     def _recommend_one_by_one(
-        self, last_event: dict[int, RatingEvent]
+        self, model: OnlineRecommender, last_event: dict[int, RatingEvent]
     ) -> dict[int, list[tuple[int, float]]]:
         lists = {}
         for user_id in last_event:
             try:
-                lists[user_id] = self.model.recommend(user_id, self.config.top_n)
+                lists[user_id] = model.recommend(user_id, self.config.top_n)
             except Exception:  # noqa: BLE001
                 log.exception("top-N of user %s failed; their list is not refreshed", user_id)
         return lists
@@ -143,26 +152,28 @@ class CacheWriter:
             return None
 
     @waits_out("Redis")
-    def _refresh_similar(self, movie_ids: list[int]) -> None:
+    def refresh_similar(self, model: OnlineRecommender, movie_ids: list[int]) -> None:
         """Write the similar lists of the most recently rated movies the schedule lets through."""
         due = self.similar.due(movie_ids)
         if not due:
             return
         try:
-            found = self.model.similar_many(due, 20)  # the catalogue's norms once for all
+            found = model.similar_many(due, 20)  # the catalogue's norms once for all
         except Exception:  # noqa: BLE001 - narrowed: one movie's list must not stop the batch
-            found = self._similar_one_by_one(due)
+            found = self._similar_one_by_one(model, due)
         similar = {
             movie_id: [Recommendation(movie_id=m, score=s) for m, s in found.get(movie_id, [])]
             for movie_id in due
         }
         self.cache.put_similar(similar)
 
-    def _similar_one_by_one(self, movie_ids: list[int]) -> dict[int, list[tuple[int, float]]]:
+    def _similar_one_by_one(
+        self, model: OnlineRecommender, movie_ids: list[int]
+    ) -> dict[int, list[tuple[int, float]]]:
         found = {}
         for movie_id in movie_ids:
             try:
-                found[movie_id] = self.model.similar(movie_id, 20)
+                found[movie_id] = model.similar(movie_id, 20)
             except Exception:  # noqa: BLE001
                 log.exception("similar movies of %s failed", movie_id)
         return found

@@ -4,8 +4,9 @@
 that app only:
 
 * **the consumer's fetch wait**: Faust's aiokafka driver always passes
-  ``fetch_max_wait_ms=1500`` and has no setting for it; the embedded broker answers a fetch
-  only when the wait is over, so the wait bounds how fresh a recommendation can be.
+  ``fetch_max_wait_ms=1500`` and has no setting for it; a fetch in flight holds back records
+  of the partitions it does not cover until it returns, so the wait shows in how fresh a
+  recommendation is (measured: docs/performance.md).
   :class:`_TunedConsumerThread` sets the configured wait on the consumer it creates, before
   that consumer starts;
 * **direct delivery**: Faust's fetch loop (``Consumer._drain_messages``) delivers each message
@@ -20,7 +21,9 @@ that app only:
 * **the monitor**: :class:`BatchMonitor` drops the four per-message statistics hooks (this
   worker has no Faust web views or StatsD; its metrics are Prometheus counters kept per batch);
 * **the table manager**: :class:`TablelessTableManager` skips the 1 s wait for tables to
-  register (this app keeps none: the model lives in the processor process).
+  register (this app keeps none: the model lives in the processor process);
+* **the committed offsets**: Faust has no public way to read what its consumer last
+  committed; :func:`committed_offset` reads it, for the worker's consumer lag.
 
 Their cost is in ``docs/performance.md``. They rely on Faust internals, so they are written
 against one version, :data:`FAUST_VERSION`; ``tests/reelstream/streaming/test_faust_tuning.py``
@@ -45,6 +48,7 @@ from faust.transport.producer import ProducerBuffer
 
 __all__ = [
     "FAUST_VERSION",
+    "committed_offset",
     "tune",
     "DirectDeliveryConsumer",
     "UnthreadedProducerBuffer",
@@ -82,6 +86,11 @@ def tune(app: faust.App, *, fetch_max_wait_ms: int | None = None) -> faust.App:
     app.conf.Monitor = BatchMonitor
     app.conf.TableManager = TablelessTableManager
     return app
+
+
+def committed_offset(consumer: Any, tp: Any) -> int | None:
+    """The offset ``consumer`` (the app's Faust consumer) last committed for partition ``tp``."""
+    return consumer._committed_offset.get(tp)
 
 
 # -- consumer -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import logging
 from concurrent.futures import Executor
 
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
-from reelstream.streaming.batch import PreparedBatch
+from reelstream.streaming.prepared_batch import PreparedBatch
 from reelstream.streaming.processor import BatchProcessor
 from reelstream.streaming.resilience import HEALTH, MAX_BACKOFF_S, describe, is_outage
 

@@ -1,11 +1,26 @@
-"""Raw messages as they come off the topic, dead letters as they go to the DLQ, and the
-outcome of a batch (plain data: the Faust process imports this, not the processor)."""
+"""Raw messages as they come off the topic, dead letters as they go to the DLQ, the outcome
+of a batch, and what the worker and its processor process say to each other (plain data:
+the Faust process imports this, not the processor).
+
+Over the channel (:mod:`reelstream.streaming.processor_child`) the worker sends
+:class:`BatchRequest`, :class:`StatusReport` (no reply) and :class:`CloseRequest`; the
+processor answers each batch with its :class:`BatchOutcome` and the close with
+:class:`Closed`, in request order.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["RawMessage", "DeadLetter", "BatchOutcome"]
+__all__ = [
+    "BatchOutcome",
+    "BatchRequest",
+    "Closed",
+    "CloseRequest",
+    "DeadLetter",
+    "RawMessage",
+    "StatusReport",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +30,11 @@ class RawMessage:
     topic: str = ""
     partition: int = -1
     offset: int = -1
+
+    def __reduce__(self) -> tuple[type[RawMessage], tuple[bytes | None, bytes | None, str, int, int]]:
+        # Pickled as its fields: a batch crosses to the processor process as cheaply as a
+        # list of tuples (docs/performance.md); the default for slotted classes costs 4x.
+        return RawMessage, (self.value, self.key, self.topic, self.partition, self.offset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +62,27 @@ class BatchOutcome:
     duplicates: int = 0
     users_refreshed: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRequest:
+    """Process these messages; answered with their :class:`BatchOutcome`."""
+
+    messages: list[RawMessage]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """The worker's part of the heartbeat (consumer lag, reason, restarts); no reply."""
+
+    fields: dict
+
+
+@dataclass(frozen=True, slots=True)
+class CloseRequest:
+    """Finish the batches sent before, checkpoint, and stop; answered with :class:`Closed`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The processor checkpointed and stops."""

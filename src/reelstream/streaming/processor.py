@@ -34,7 +34,7 @@ from reelstream.recommendation_format import PageRenderer
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
 from reelstream.store.records import Checkpoint, SequencedRating
-from reelstream.streaming.batch import PreparedBatch, ProcessorConfig
+from reelstream.streaming.prepared_batch import PreparedBatch, ProcessorConfig
 from reelstream.streaming.cache_writer import CacheWriter
 from reelstream.streaming.checkpoints import Checkpointer, Snapshot
 from reelstream.streaming.decode import decode_batch
@@ -43,7 +43,6 @@ from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
 from reelstream.streaming.metrics import BATCH_SECONDS, DEAD_LETTERS, EVENTS, MODEL_EVENTS
 from reelstream.streaming.recovery import catch_up, load_checkpoint
 from reelstream.streaming.resilience import describe, waits_out
-from reelstream.streaming.similar import SimilarSchedule
 from reelstream.streaming.storing import store_isolating
 
 __all__ = ["BatchProcessor", "BatchOutcome", "PreparedBatch", "ProcessorConfig"]
@@ -54,7 +53,7 @@ log = logging.getLogger(__name__)
 _waits_for_postgres = waits_out("PostgreSQL")
 
 
-class BatchProcessor(CacheWriter):
+class BatchProcessor:
     """Applies batches of raw rating messages to the store, the model and the cache."""
 
     def __init__(
@@ -65,7 +64,7 @@ class BatchProcessor(CacheWriter):
         model: OnlineRecommender,
         checkpoint_name: str,
         config: ProcessorConfig | None = None,
-        item_sync=None,  # noqa: ANN001 - a reelstream.streaming.item_sync.ItemSync
+        item_sync=None,  # noqa: ANN001 - a reelstream.streaming.item_stream.ItemSync
         live=None,  # noqa: ANN001 - a reelstream.streaming.live_eval.LiveEvaluation
     ) -> None:
         self.store = store
@@ -75,9 +74,6 @@ class BatchProcessor(CacheWriter):
         self.item_sync = item_sync  # item state shared with the other workers, or None
         self.live = live  # live evaluation of the new events (not of recovered ones), or None
         self.config = config = config or ProcessorConfig()
-        self.similar = SimilarSchedule(
-            config.similar_per_batch, config.similar_per_s, config.similar_every_s
-        )
         self.checkpoints = Checkpointer(
             checkpoint_name,
             store.dsn,
@@ -99,6 +95,15 @@ class BatchProcessor(CacheWriter):
         # PostgreSQL), so apply never queries for them; a list naming a movie it lacks is
         # written without a page, and the API renders that one itself.
         self.pages = PageRenderer(MovieCatalog(store))
+        self.lists = CacheWriter(cache, self.pages, config)  # Redis: lists, pages, similar
+
+    @property
+    def lists_waiting(self) -> int:
+        return self.lists.lists_waiting
+
+    def write_lists(self, *, due_only: bool = False) -> int:
+        """Write the lists waiting under a backlog (:meth:`CacheWriter.write_lists`)."""
+        return self.lists.write_lists(self.model, due_only=due_only)
 
     # -- start-up ---------------------------------------------------------------------------
     def recover(self) -> int:
@@ -112,7 +117,7 @@ class BatchProcessor(CacheWriter):
         caught_up = catch_up(self._ratings_after, self.last_seq, self._learn_stored)
         if caught_up:
             # Lists written late (under a backlog) may have been lost with the previous run.
-            self._stage_lists(self._lost_in_cache(self.recovered_users))
+            self.lists.stage(self.lists.lost_in_cache(self.recovered_users))
             self.recovered_users = {}
             self.checkpoint()
         self._prefetch_movies(set(self.model.index.ids.tolist()))
@@ -200,10 +205,10 @@ class BatchProcessor(CacheWriter):
         last_event = {
             event.user_id: event for event, _ in events.values() if event.event_id in new_ids
         }
-        last_event.update(self._lost_in_cache(batch.latest))
-        self._stage_lists(last_event)
+        last_event.update(self.lists.lost_in_cache(batch.latest))
+        self.lists.stage(last_event)
         outcome.users_refreshed = self.write_lists(due_only=backlog)
-        self._refresh_similar([event.movie_id for event, _ in reversed(stored)])
+        self.lists.refresh_similar(self.model, [event.movie_id for event, _ in reversed(stored)])
         self.checkpoints.learned(len(stored))
         self.checkpoints.maybe(self._snapshot)
         self._count(outcome, batch.started)

@@ -25,7 +25,7 @@ turned into dead letters.
 The child dies with the worker (``PR_SET_PDEATHSIG``, and it exits when the socket closes);
 on a graceful stop the worker asks it to checkpoint first. If the child dies on its own, the
 worker starts a new one and sends it the unacknowledged batches again
-(``stream_processor.agents``). The child also publishes the worker's heartbeat
+(:mod:`reelstream.streaming.supervisor`). The child also publishes the worker's heartbeat
 (:mod:`reelstream.streaming.heartbeat`); the worker sends it the consumer lag in status
 frames, which get no reply.
 
@@ -49,7 +49,13 @@ from multiprocessing.connection import Connection
 
 from reelstream.settings import Settings
 from reelstream.streaming.channel import AsyncConnection
-from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
+from reelstream.streaming.messages import (
+    BatchOutcome,
+    BatchRequest,
+    CloseRequest,
+    RawMessage,
+    StatusReport,
+)
 
 __all__ = ["ProcessorChild", "ProcessorDied"]
 
@@ -69,7 +75,7 @@ class ProcessorChild:
         self.loglevel = loglevel
         self._proc: subprocess.Popen[bytes] | None = None
         self._channel: AsyncConnection | None = None
-        self._waiting: deque[tuple[Sequence[RawMessage], asyncio.Future]] = deque()
+        self._waiting: deque[asyncio.Future] = deque()
         self._replies: asyncio.Task | None = None
         self._gone: ProcessorDied | None = None
 
@@ -95,28 +101,26 @@ class ProcessorChild:
         """Replies come in request order: each resolves the oldest waiting request."""
         try:
             while True:
-                reply = await channel.recv()
-                batch, future = self._waiting.popleft()
-                if reply[0] == "error":
-                    future.set_exception(ProcessorDied(f"the processor failed a batch:\n{reply[1]}"))
-                elif not future.done():
-                    future.set_result(_outcome(batch, reply))
+                reply = await channel.recv()  # a BatchOutcome, or Closed
+                future = self._waiting.popleft()
+                if not future.done():
+                    future.set_result(reply)
         except EOFError as exc:
             code = self._proc.poll() if self._proc else None
             self._gone = ProcessorDied(f"the processor process is gone (exit code {code})")
             self._gone.__cause__ = exc
             while self._waiting:
-                _, future = self._waiting.popleft()
+                future = self._waiting.popleft()
                 if not future.done():
                     future.set_exception(self._gone)
 
-    async def submit(self, request: tuple, batch: Sequence[RawMessage] = ()) -> asyncio.Future:
-        """Send ``request`` now; the returned future resolves with its outcome."""
+    async def submit(self, request: BatchRequest | CloseRequest) -> asyncio.Future:
+        """Send ``request`` now; the returned future resolves with its reply."""
         assert self._channel is not None, "start() first"
         if self._gone is not None:
             raise self._gone
         future = asyncio.get_running_loop().create_future()
-        self._waiting.append((batch, future))
+        self._waiting.append(future)
         try:
             await self._channel.send(request)
         except OSError as exc:
@@ -129,7 +133,7 @@ class ProcessorChild:
         if self._channel is None or self._gone is not None:
             return
         try:
-            await self._channel.send(("status", status))
+            await self._channel.send(StatusReport(status))
         except (OSError, RuntimeError):
             pass
 
@@ -138,10 +142,8 @@ class ProcessorChild:
         return self._gone is None and self._proc is not None and self._proc.poll() is None
 
     async def submit_batch(self, batch: Sequence[RawMessage]) -> asyncio.Future:
-        """Send ``batch``; the future resolves with its :class:`BatchOutcome`, whose dead
-        letters carry the messages of ``batch``."""
-        wire = [(m.value, m.key, m.topic, m.partition, m.offset) for m in batch]
-        return await self.submit(("batch", wire), batch)
+        """Send ``batch``; the future resolves with its :class:`BatchOutcome`."""
+        return await self.submit(BatchRequest(list(batch)))
 
     async def handle(self, batch: Sequence[RawMessage]) -> BatchOutcome:
         """Process ``batch`` and wait for its outcome (no pipelining)."""
@@ -153,7 +155,7 @@ class ProcessorChild:
         if self._proc is None or self._proc.poll() is not None:
             return
         try:
-            await asyncio.wait_for(await self.submit(("close",)), timeout_s)
+            await asyncio.wait_for(await self.submit(CloseRequest()), timeout_s)
         except (ProcessorDied, TimeoutError):
             log.exception("the processor did not close cleanly")
         finally:
@@ -166,14 +168,3 @@ class ProcessorChild:
             if self._replies is not None:
                 self._replies.cancel()
 
-
-def _outcome(batch: Sequence[RawMessage], reply: tuple) -> BatchOutcome | None:
-    if reply[0] != "ok":
-        return None
-    _, stored, duplicates, refreshed, letters = reply
-    return BatchOutcome(
-        stored=stored,
-        duplicates=duplicates,
-        users_refreshed=refreshed,
-        dead_letters=[DeadLetter(batch[i], error, stage) for i, error, stage in letters],
-    )

@@ -5,7 +5,6 @@ thread and applied in order, outcomes sent back (the worker's side:
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import math
 import os
@@ -17,8 +16,15 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
+from reelstream.processes import die_with_parent
 from reelstream.streaming.channel import AsyncConnection
-from reelstream.streaming.messages import BatchOutcome, RawMessage
+from reelstream.streaming.messages import (
+    BatchRequest,
+    Closed,
+    CloseRequest,
+    RawMessage,
+    StatusReport,
+)
 
 if TYPE_CHECKING:
     from reelstream.streaming.heartbeat import Heartbeat
@@ -35,19 +41,9 @@ LISTS_IDLE_S = 0.02
 
 def _die_with_parent(parent: int) -> None:
     """Linux: SIGKILL this process when the worker dies (a crash must not leave it running)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # elsewhere the closed socket still ends it, after the batch in hand
+    die_with_parent()  # elsewhere the closed socket still ends it, after the batch in hand
     if os.getppid() != parent:  # the worker died before prctl took effect (it may be PID 1)
         os._exit(0)
-
-
-def _outcome_reply(batch: Sequence[RawMessage], outcome: BatchOutcome) -> tuple:
-    index = {id(m): i for i, m in enumerate(batch)}
-    letters = [(index[id(d.message)], d.error, d.stage) for d in outcome.dead_letters]
-    return ("ok", outcome.stored, outcome.duplicates, outcome.users_refreshed, letters)
 
 
 async def _read_requests(
@@ -56,8 +52,8 @@ async def _read_requests(
     try:
         while True:
             request = await channel.recv()
-            if request[0] == "status":  # not a request: the heartbeat's lag, taken at once
-                heartbeat.from_worker(request[1])
+            if isinstance(request, StatusReport):  # no reply: the heartbeat's lag, taken at once
+                heartbeat.from_worker(request.fields)
             else:
                 requests.put_nowait(request)
     except EOFError:
@@ -66,7 +62,7 @@ async def _read_requests(
 
 async def _next_request(
     requests: asyncio.Queue, staged: deque, processor: BatchProcessor, lock: asyncio.Lock
-) -> tuple | None:
+) -> BatchRequest | CloseRequest | None:
     """The next request; when lists are waiting and no batch comes within
     :data:`LISTS_IDLE_S`, the backlog is over: they are written first."""
     while not staged and processor.lists_waiting:
@@ -91,9 +87,9 @@ async def _serve(conn: Connection) -> None:
     from reelstream.settings import get_settings
     from reelstream.streaming.heartbeat import Heartbeat, start_metrics_server
     from reelstream.streaming.isolation import Isolating
-    from reelstream.streaming.item_sync import apply_while_idle
+    from reelstream.streaming.item_stream import apply_while_idle
     from reelstream.streaming.shadow import live_gate_loop
-    from reelstream.streaming.worker import build_processor, listen_for_promotions
+    from reelstream.streaming.wiring import build_processor, listen_for_promotions
 
     settings = get_settings()
     heartbeat = Heartbeat(settings, start_metrics_server(settings)).start()
@@ -121,10 +117,10 @@ async def _serve(conn: Connection) -> None:
                 if request is None:
                     log.warning("the worker is gone; exiting without a checkpoint (recovery covers it)")
                     return
-                if request[0] == "close":
+                if isinstance(request, CloseRequest):
                     closing = True
                     break
-                batch = [RawMessage(*fields) for fields in request[1]]
+                batch = request.messages
                 staged.append((batch, loop.run_in_executor(preparer, processor.prepare, batch)))
             if staged:
                 batch, preparing = staged.popleft()
@@ -138,13 +134,13 @@ async def _serve(conn: Connection) -> None:
                 outcome = await isolating.batch(batch, preparing, backlog=backlog)
                 if outcome.dead_letters:
                     heartbeat.note_dead_letters(outcome.dead_letters)
-                await channel.send(_outcome_reply(batch, outcome))
+                await channel.send(outcome)
             elif closing:  # every batch sent before "close" is applied and answered
                 async with lock:
                     processor.checkpoint()
                     processor.close()
                 log.info("checkpoint saved on shutdown")
-                await channel.send(("closed",))
+                await channel.send(Closed())
                 return
     finally:
         promotions.cancel()

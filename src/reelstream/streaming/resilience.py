@@ -20,6 +20,8 @@ import psycopg
 import redis.exceptions
 from tenacity import RetryCallState, retry, retry_if_exception_type, wait_exponential
 
+from reelstream.errors import describe
+
 __all__ = [
     "OUTAGES",
     "MAX_BACKOFF_S",
@@ -48,12 +50,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, OUTAGES)
-
-
-def describe(exc: BaseException) -> str:
-    """One line naming the error (for reasons, logs and dead-letter headers)."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 class Health:

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from reelstream.evaluation.baselines import PopularityModel
-from reelstream.evaluation.batch import evaluate_model
+from reelstream.evaluation.scoring import evaluate_model
 from reelstream.models.batch import BatchModel
 from reelstream.models.batch_als import BatchParams, train_batch_model
 from reelstream.training.split import SNAPSHOT_COLUMNS, temporal_split

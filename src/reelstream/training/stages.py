@@ -43,7 +43,7 @@ def train(ratings: Path, params: Path, out: Path) -> Path:
 def evaluate(ratings: Path, model_path: Path, params: Path, out: Path) -> dict:
     """Score the trained model and the popularity baseline on the held-out part."""
     from reelstream.evaluation.baselines import PopularityModel
-    from reelstream.evaluation.batch import evaluate_model
+    from reelstream.evaluation.scoring import evaluate_model
     from reelstream.models.batch import BatchModel
     from reelstream.training.data import load_params, movielens_snapshot
     from reelstream.training.pipeline import describe_snapshot

@@ -9,7 +9,7 @@ import pytest
 from api_testing import closed_port, make_client, random_id
 from fastapi.testclient import TestClient
 
-from api.models import StreamStats
+from api.bodies import StreamStats
 from reelstream.cache import RecommendationCache
 from reelstream.settings import Settings
 from reelstream.worker_status import (

@@ -10,7 +10,7 @@ import pytest
 from api_testing import closed_port, make_client, now, random_id
 from fastapi.testclient import TestClient
 
-from api.models import Recommendations
+from api.bodies import Recommendations
 from reelstream.cache import Recommendation, RecommendationCache, UserRecommendations
 from reelstream.schemas import RatingEvent
 from reelstream.settings import Settings

@@ -68,3 +68,19 @@ def test_api_refuses_the_placeholder_key_outside_development_before_binding(
     result = CliRunner().invoke(app, ["api", "--port", "1"])
     assert result.exit_code == 1
     assert "refusing to start the API" in result.output
+
+
+def test_bench_commands_say_so_when_the_benchmarks_are_absent(monkeypatch):
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from reelstream.cli import app
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "benchmarks" else find_spec(name, *a)
+    )
+    result = CliRunner().invoke(app, ["bench", "stream", "--limit", "10"])
+    assert result.exit_code == 1
+    assert "benchmarks are not installed" in result.output

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reelstream.evaluation.batch import evaluate_model
+from reelstream.evaluation.scoring import evaluate_model
 from reelstream.evaluation.metrics import coverage, ranking_metrics, rmse, top_k
 
 

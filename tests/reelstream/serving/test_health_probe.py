@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[EmbeddedStack]:
-    from reelstream.bench.api import free_port
+    from reelstream.processes import free_port
 
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, environment="test", state_dir=tmp_path,

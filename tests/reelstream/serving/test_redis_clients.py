@@ -8,13 +8,14 @@ import uuid
 import pytest
 import redis
 
-from reelstream.bench.api import free_port as closed_port
-from reelstream.bench.api import with_redis_db
-from reelstream.serving.redis_clients import REDIS_CLIENTS, open_get_client
+from benchmarks.api import with_redis_db
+from benchmarks.redis_clients import CLIENTS
+from reelstream.processes import free_port as closed_port
+from reelstream.serving.redis_clients import open_get_client
 from reelstream.settings import Settings
 
 REDIS_DB = 5  # a database of its own on the session's Redis
-LIBRARY_CLIENTS = [name for name in REDIS_CLIENTS if name != "pipelined"]
+LIBRARY_CLIENTS = [kind for name, kind in CLIENTS.items() if name != "pipelined"]
 
 
 async def _answers(url: str, kind: str, keys: list[str]) -> list[bytes | None]:
@@ -48,7 +49,7 @@ def test_same_answers_as_the_pipelined_client(stack: Settings, kind: str) -> Non
         writer.close()
 
 
-@pytest.mark.parametrize("kind", REDIS_CLIENTS)
+@pytest.mark.parametrize("kind", list(CLIENTS.values()))
 def test_an_unreachable_server_is_an_exception(kind: str) -> None:
     async def attempt() -> BaseException | None:
         client = open_get_client(f"redis://127.0.0.1:{closed_port()}/0", kind, timeout_s=1.0)

@@ -8,8 +8,8 @@ import uuid
 import pytest
 import redis
 
-from reelstream.bench.api import free_port as closed_port
-from reelstream.bench.api import with_redis_db
+from reelstream.processes import free_port as closed_port
+from benchmarks.api import with_redis_db
 from reelstream.serving.redis_get import PipelinedGetClient, async_get_client
 from reelstream.settings import Settings
 

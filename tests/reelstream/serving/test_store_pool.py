@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelstream.bench.api import free_port as closed_port
+from reelstream.processes import free_port as closed_port
 from reelstream.serving.store_pool import StorePool, StoreUnavailable
 from reelstream.settings import Settings
 from reelstream.store import upgrade

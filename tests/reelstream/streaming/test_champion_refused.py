@@ -9,7 +9,7 @@ import pytest
 
 from reelstream.models import OnlineRecommender
 from reelstream.models.batch import BatchModel
-from reelstream.streaming import worker
+from reelstream.streaming import wiring
 from reelstream.streaming.promotion import check_champion
 from reelstream.training.registry import Champion
 
@@ -57,6 +57,6 @@ def test_the_worker_keeps_its_model_when_the_champion_is_refused(monkeypatch):
     processor = Processor()
     before = processor.model
     bad = _champion(item_factors=np.full((6, 3), np.nan, np.float32))
-    monkeypatch.setattr(worker, "fetch_new_champion", lambda settings, base: bad)
-    assert asyncio.run(worker._adopt(None, processor, asyncio.Lock())) is True  # an answer: not retried
+    monkeypatch.setattr(wiring, "fetch_new_champion", lambda settings, base: bad)
+    assert asyncio.run(wiring._adopt(None, processor, asyncio.Lock())) is True  # an answer: not retried
     assert processor.model is before

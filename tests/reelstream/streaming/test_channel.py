@@ -45,3 +45,32 @@ def test_the_other_end_closing_is_an_eof_every_time_after():
         left.close()
 
     asyncio.run(run())
+
+
+def test_the_worker_s_typed_messages_cross_the_channel_as_they_are():
+    from reelstream.streaming.messages import (
+        BatchOutcome,
+        BatchRequest,
+        DeadLetter,
+        RawMessage,
+        StatusReport,
+    )
+
+    messages = [RawMessage(b'{"x": 1}', b"7", "ratings", 2, offset) for offset in range(3)]
+    outcome = BatchOutcome(stored=2, dead_letters=[DeadLetter(messages[1], "bad", "validate")])
+
+    async def run():
+        a, b = Pipe()
+        left, right = AsyncConnection(a), AsyncConnection(b)
+        await left.send(BatchRequest(messages))
+        await left.send(StatusReport({"lag": {0: 5}}))
+        got = [await right.recv(), await right.recv()]
+        await right.send(outcome)
+        reply = await left.recv()
+        left.close()
+        right.close()
+        return got, reply
+
+    (request, status), reply = asyncio.run(run())
+    assert request == BatchRequest(messages) and status == StatusReport({"lag": {0: 5}})
+    assert reply == outcome and reply.dead_letters[0].message == messages[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelstream.bench.chaos_probe import POISON
+from benchmarks.chaos_probe import POISON
 from reelstream.schemas import RatingEvent
 from reelstream.streaming.decode import MAX_MESSAGE_BYTES, BadMessage, decode_rating
 

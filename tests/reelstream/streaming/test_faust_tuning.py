@@ -69,7 +69,7 @@ def test_the_faust_internals_relied_on_still_exist():
         return app, consumer
 
     app, consumer = asyncio.run(consumer_and_app())
-    missing = [name for name in DRAIN_ATTRIBUTES if not hasattr(consumer, name)]
+    missing = [name for name in (*DRAIN_ATTRIBUTES, "_committed_offset") if not hasattr(consumer, name)]
     missing += [f"app.topics.{n}" for n in ("acks_enabled_for",) if not hasattr(app.topics, n)]
     missing += [f"app.{n}" for n in ("_monitor",) if not hasattr(app, n)]
     missing += [
@@ -83,6 +83,7 @@ def test_the_faust_internals_relied_on_still_exist():
     ]
     assert not missing, f"Faust internals faust_tuning relies on are gone: {missing}"
     assert isinstance(consumer._thread, faust_tuning._TunedConsumerThread)
+    assert faust_tuning.committed_offset(consumer, ("ratings", 0)) is None  # nothing committed
 
 
 def test_aiokafka_keeps_the_fetch_wait_where_the_tuned_thread_sets_it():

@@ -11,7 +11,7 @@ from reelstream.models import OnlineConfig, OnlineRecommender
 from reelstream.schemas import RatingEvent
 from reelstream.store import EventStore
 from reelstream.streaming.messages import RawMessage
-from reelstream.streaming.batch import ProcessorConfig
+from reelstream.streaming.prepared_batch import ProcessorConfig
 from reelstream.streaming.processor import BatchProcessor
 
 START = datetime(2020, 1, 1, tzinfo=UTC)
@@ -183,7 +183,7 @@ def test_registry_probe_says_unreachable_without_importing_mlflow():
     from reelstream.settings import Settings
     from reelstream.streaming.promotion import fetch_new_champion, registry_reachable
 
-    from reelstream.bench.api import free_port
+    from reelstream.processes import free_port
 
     closed = Settings(_env_file=None, mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}")
     assert not registry_reachable(closed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reelstream.bench.retrain import ML25M, TrainBench, bench_train, extrapolate, movielens_shaped
+from benchmarks.retrain import ML25M, TrainBench, bench_train, extrapolate, movielens_shaped
 
 
 def test_generated_set_is_movielens_shaped():

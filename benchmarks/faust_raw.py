@@ -1,6 +1,6 @@
 """A Faust agent that only counts messages: the raw consume rate ``bench stream`` compares to.
 
-Run as ``python -m reelstream.bench.faust_raw N [faust|worker]`` with ``REELSTREAM_*``
+Run as ``python -m benchmarks.faust_raw N [faust|worker]`` with ``REELSTREAM_*``
 settings in the environment; prints one JSON line ``{"events": N, "seconds": s}`` (timed from
 the first message) and exits. ``faust`` (default) keeps Faust's consumer as it ships (fetch
 wait 1500 ms); ``worker`` gives it the worker's adjustments (:func:`reelstream.streaming.faust_tuning.tune`:

@@ -33,7 +33,7 @@ def scratch_settings(settings: Settings, label: str = "bench") -> Iterator[Setti
     prefix = f"{tag}:"
     try:
         upgrade(dsn)
-        yield settings.model_copy(
+        scratch = settings.model_copy(
             update={
                 "postgres_dsn": dsn,
                 "redis_prefix": prefix,
@@ -44,6 +44,8 @@ def scratch_settings(settings: Settings, label: str = "bench") -> Iterator[Setti
                 "registered_model_name": f"{tag}-mf",
             }
         )
+        _create_topics(scratch)
+        yield scratch
     finally:
         with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(tag)))
@@ -54,9 +56,23 @@ def scratch_settings(settings: Settings, label: str = "bench") -> Iterator[Setti
         _delete_topics(settings, tag)
 
 
+def _create_topics(settings: Settings) -> None:
+    """The run's topics, as ``stack up`` creates them (the broker creates none by itself)."""
+    import socket
+
+    from reelstream.kafka import bootstrap_servers, default_topics, ensure_topics
+
+    host, _, port = bootstrap_servers(settings)[0].rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=0.5).close()
+    except (OSError, ValueError):
+        return  # no broker: a benchmark or test that never uses Kafka
+    ensure_topics(settings, default_topics(settings))
+
+
 def _delete_topics(settings: Settings, tag: str) -> None:
-    """The run's topics (and Faust's internal ones): the embedded broker keeps everything in
-    memory, and a series of benchmark runs would grow it until it slows down."""
+    """The run's topics (and Faust's internal ones): the broker keeps them on disk, and a
+    series of benchmark runs would pile them up."""
     from reelstream.kafka import make_admin
 
     try:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reelstream.bench.scratch import scratch_settings
+from benchmarks.scratch import scratch_settings
 from reelstream.cache import RecommendationCache
 from reelstream.demo import wait_until_consumed
 from reelstream.models import OnlineRecommender
@@ -90,7 +90,7 @@ def _children(pid: int) -> list[int]:
 def _raw_faust(settings: Settings, expected: int, timeout_s: float, consumer: str) -> float:
     env = {**os.environ, **settings.to_env()}
     out = subprocess.run(
-        [sys.executable, "-m", "reelstream.bench.faust_raw", str(expected), consumer],
+        [sys.executable, "-m", "benchmarks.faust_raw", str(expected), consumer],
         env=env, capture_output=True, text=True, timeout=timeout_s, check=False,
     )
     # Faust's worker routes stdout through its logger: find the JSON line in either stream.

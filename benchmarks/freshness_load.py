@@ -1,5 +1,5 @@
 """The open-loop load of ``bench freshness``: posts at a fixed rate, samples timed until the
-user's list names them (see :mod:`reelstream.bench.freshness`)."""
+user's list names them (see :mod:`benchmarks.freshness`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 if TYPE_CHECKING:
-    from reelstream.bench.freshness import FreshnessConfig
+    from benchmarks.freshness import FreshnessConfig
 
 __all__ = ["open_loop", "BENCH_API_KEY"]
 
@@ -30,7 +30,7 @@ async def open_loop(
 ) -> tuple[int, int, float, list[float], int, int, list[float]]:
     """Post at ``config.rate``/s, every ``sample_every``-th a sample timed until it shows;
     return (posted, failed, seconds, freshness ms, missed, polls, post latency ms)."""
-    from reelstream.bench.http_load import RawHttpClient
+    from benchmarks.http_load import RawHttpClient
 
     total = min(config.max_posts, int(config.rate * config.duration_s))
     headers = {"X-API-Key": BENCH_API_KEY, "Content-Type": "application/json"}

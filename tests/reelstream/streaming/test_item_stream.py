@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reelstream.models import OnlineConfig, OnlineRecommender
 from reelstream.store import EventStore
-from reelstream.streaming.item_sync import ItemSync
+from reelstream.streaming.item_stream import ItemSync
 from tests.reelstream.streaming.test_processor import make_events, make_processor, messages
 
 CONFIG = OnlineConfig(cold_start_min_ratings=1)

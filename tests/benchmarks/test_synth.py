@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from typer.testing import CliRunner
 
-from reelstream.bench.synth import synth_ratings, write_movielens
+from benchmarks.synth import synth_ratings, write_movielens
 from reelstream.cli import app
 from reelstream.movielens import load
 

@@ -1,7 +1,7 @@
 """``reelstream bench freshness``: how soon a rating posted over HTTP shows in the user's
 recommendations, while a background load posts ratings at a fixed rate.
 
-On a scratch corner of the configured stack (:func:`~reelstream.bench.scratch.scratch_settings`:
+On a scratch corner of the configured stack (:func:`~benchmarks.scratch.scratch_settings`:
 own schema, topics, group and Redis prefix):
 
 1. pre-load history: the oldest ``preload`` ratings of the dataset are replayed to Kafka and
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reelstream.bench.freshness_load import BENCH_API_KEY, open_loop
+from benchmarks.freshness_load import BENCH_API_KEY, open_loop
 from reelstream.settings import Settings
 from reelstream.streaming.process import WorkerProcess
 
@@ -56,7 +56,7 @@ class FreshnessConfig:
     connections: int = 16  # keep-alive connections for posts (and as many for polls)
     batch_within_s: tuple[float | None, ...] = (None,)  # None: the configured window
     # Worker fetch waits to compare (REELSTREAM_KAFKA_FETCH_MAX_WAIT_MS); None: the configured
-    # one. tansu answers a fetch only when the wait is over, so it bounds freshness.
+    # one. The broker answers a fetch as soon as a record arrives; the wait bounds idle polls.
     fetch_max_wait_ms: tuple[int | None, ...] = (None,)
     seed: int = 0
 
@@ -121,8 +121,9 @@ def run_freshness_bench(
 ) -> list[FreshnessResult]:
     """Run the benchmark (module docstring); one result per batching window in the config."""
     from reelstream.replay import replay
-    from reelstream.bench.api import free_port, serve
-    from reelstream.bench.scratch import scratch_settings
+    from benchmarks.api import serve
+    from reelstream.processes import free_port
+    from benchmarks.scratch import scratch_settings
     from reelstream.demo import wait_until_consumed
     from reelstream.store import EventStore
 

@@ -72,12 +72,15 @@ def send(settings: Settings, messages: Sequence[RatingEvent | tuple[bytes | None
     """Produce events and raw ``(key, value)`` messages, in order, acknowledged."""
     producer = make_producer(settings, max_request_size=2_000_000)
     try:
+        sent = []
         for m in messages:
             if isinstance(m, RatingEvent):
-                producer.send(settings.ratings_topic, key=m.key, value=m.to_bytes())
+                sent.append(producer.send(settings.ratings_topic, key=m.key, value=m.to_bytes()))
             else:
-                producer.send(settings.ratings_topic, key=m[0], value=m[1])
+                sent.append(producer.send(settings.ratings_topic, key=m[0], value=m[1]))
         producer.flush(60)
+        for future in sent:  # raises unless the broker acknowledged it (acks=all)
+            future.get(timeout=0)
     finally:
         producer.close()
 

@@ -2,9 +2,9 @@
 chaos`` run these same functions.
 
 Each scenario gets a throw-away corner of the stack (its own topics, schema, Redis prefix,
-worker id: :func:`reelstream.bench.scratch.scratch_settings`), starts its own worker, sends
+worker id: :func:`benchmarks.scratch.scratch_settings`), starts its own worker, sends
 valid events with known ids (and, for ``poison``, bad messages), injects its fault, and
-reports by event identity (:class:`~reelstream.bench.chaos_probe.Outcome`): each valid event
+reports by event identity (:class:`~benchmarks.chaos_probe.Outcome`): each valid event
 stored once and learned once, each bad message on the dead-letter topic with its error, the
 worker never exited, and a rating sent after the fault reaches its user's list (the recovery
 time). Outages stop and restart a service of the embedded stack (``EmbeddedStack``); without
@@ -18,90 +18,24 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from reelstream.bench.chaos_probe import (
-    POISON,
-    Outcome,
-    Sender,
-    dead_letters,
-    degraded_reason,
-    learned,
-    promotion_listeners,
-    send,
-    stored_ids,
-    synthetic_events,
-    wait_for_list,
-)
-from reelstream.bench.chaos_registry import (
+from benchmarks.chaos_broker import broker_killed, leader_killed
+from benchmarks.chaos_common import Chaos, finish, first_half_stored, start_worker, take_down
+from benchmarks.chaos_probe import POISON, Outcome, Sender, send, synthetic_events
+from benchmarks.chaos_registry import (
     forget_registry_entries,
     open_registry,
     register_nan_champion,
 )
-from reelstream.bench.scratch import scratch_settings
+from benchmarks.scratch import scratch_settings
 from reelstream.kafka import ensure_topics
 from reelstream.schemas import RatingEvent
-from reelstream.settings import Settings
-from reelstream.stack import EmbeddedStack
 from reelstream.store import EventStore
-from reelstream.streaming.process import WorkerProcess
 
 __all__ = ["SCENARIOS", "Chaos", "run_scenario"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Chaos:
-    """Where a scenario runs: the stack's settings (a scratch corner of them), the embedded
-    stack to stop services of (None: not embedded), and where worker logs go."""
-
-    settings: Settings
-    stack: EmbeddedStack | None
-    log_dir: Path
-    outage_s: float = 15.0
-    events: int = 3000
-    per_s: float = 250.0  # the replay rate the outages land in
-
-
-def _worker(settings: Settings, log_dir: Path, name: str) -> WorkerProcess:
-    worker = WorkerProcess(settings, log_dir / f"chaos-{name}.log").start()
-    worker.wait_ready(90)
-    return worker
-
-
-def _wait_stored(settings: Settings, ids: list, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and len(stored_ids(settings, ids)) < len(ids):
-        time.sleep(0.5)
-
-
-def _finish(
-    outcome: Outcome, settings: Settings, worker: WorkerProcess, events: list[RatingEvent],
-    probe: RatingEvent, t_fault_over: float, bad: list[tuple[str, bytes | None, bytes | None]] = (),
-) -> Outcome:
-    """Measure the recovery, wait for everything, stop the worker, count by identity."""
-    if wait_for_list(settings, probe, 120) is not None:  # returns as soon as the list has it
-        outcome.recover_s = time.monotonic() - t_fault_over
-    ids = [e.event_id for e in events] + [probe.event_id]
-    _wait_stored(settings, ids, 120)
-    time.sleep(1.0)  # the last batch: learned and cached after its insert
-    outcome.promotion_listeners = promotion_listeners(settings)
-    outcome.worker_exits += int(worker.proc is not None and worker.proc.poll() is not None)
-    worker.stop()
-    outcome.sent = len(ids)
-    outcome.stored = len(stored_ids(settings, ids))
-    outcome.learned = learned(settings)
-    if bad:
-        outcome.bad = len(bad)
-        letters = dead_letters(settings)
-        for name, _, value in bad:
-            found = [h for v, h in letters if v == (value or b"")]
-            if found:
-                outcome.dead_lettered += 1
-                outcome.errors[name] = found[0].get("reelstream.error", b"").decode(errors="replace")
-    return outcome
 
 
 def poison(chaos: Chaos) -> Outcome:
@@ -109,38 +43,12 @@ def poison(chaos: Chaos) -> Outcome:
     settings = chaos.settings
     events = synthetic_events(chaos.events // 3)
     half = len(events) // 2
-    worker = _worker(settings, chaos.log_dir, "poison")
+    worker = start_worker(settings, chaos.log_dir, "poison")
     send(settings, [*events[:half], *((k, v) for _, k, v in POISON), *events[half:]])
     t_over = time.monotonic()
     probe = RatingEvent(user_id=7, movie_id=3, rating=4.5)
     send(settings, [probe])
-    return _finish(Outcome("poison"), settings, worker, events, probe, t_over, POISON)
-
-
-def _first_half_stored(
-    settings: Settings, chaos: Chaos, label: str
-) -> tuple[list[RatingEvent], int, WorkerProcess]:
-    """A worker of its own, and the first half of this scenario's events stored by it."""
-    events = synthetic_events(chaos.events // 3)
-    half = len(events) // 2
-    worker = _worker(settings, chaos.log_dir, label)
-    send(settings, events[:half])
-    _wait_stored(settings, [e.event_id for e in events[:half]], 60)
-    return events, half, worker
-
-
-def _take_down(chaos: Chaos, service: str, outcome: Outcome) -> float:
-    """Stop ``service`` for the outage, noting what the worker reports meanwhile; start it
-    again and return when that was."""
-    chaos.stack.down([service])
-    try:
-        back_at = time.monotonic() + chaos.outage_s
-        while time.monotonic() < back_at:
-            outcome.degraded = outcome.degraded or degraded_reason(chaos.settings)
-            time.sleep(0.5)
-    finally:
-        chaos.stack.up([service])
-    return time.monotonic()
+    return finish(Outcome("poison"), settings, worker, events, probe, t_over, POISON)
 
 
 def _outage(service: str) -> Callable[[Chaos], Outcome]:
@@ -150,16 +58,16 @@ def _outage(service: str) -> Callable[[Chaos], Outcome]:
             return Outcome(name, skipped=f"{service} is not an embedded service here")
         settings = chaos.settings
         events = synthetic_events(chaos.events)
-        worker = _worker(settings, chaos.log_dir, service)
+        worker = start_worker(settings, chaos.log_dir, service)
         sender = Sender(settings, events, chaos.per_s)
         sender.start()
         time.sleep(2.0)  # mid-replay
         outcome = Outcome(name)
-        t_over = _take_down(chaos, service, outcome)
+        t_over = take_down(chaos, service, outcome)
         probe = RatingEvent(user_id=1011, movie_id=5, rating=3.5)
         send(settings, [probe])
         sender.join(300)
-        return _finish(outcome, settings, worker, events, probe, t_over)
+        return finish(outcome, settings, worker, events, probe, t_over)
 
     scenario.__doc__ = f"{service} stopped mid-replay, then started again: waited out."
     return scenario
@@ -169,7 +77,7 @@ def processor_killed(chaos: Chaos) -> Outcome:
     """SIGKILL the worker's processor process mid-replay: the worker starts a new one."""
     settings = chaos.settings
     events = synthetic_events(chaos.events)
-    worker = _worker(settings, chaos.log_dir, "processor")
+    worker = start_worker(settings, chaos.log_dir, "processor")
     sender = Sender(settings, events, chaos.per_s)
     sender.start()
     time.sleep(3.0)
@@ -181,14 +89,14 @@ def processor_killed(chaos: Chaos) -> Outcome:
     send(settings, [probe])
     sender.join(300)
     outcome = Outcome("processor process killed")
-    return _finish(outcome, settings, worker, events, probe, t_over)
+    return finish(outcome, settings, worker, events, probe, t_over)
 
 
 def corrupt_checkpoint(chaos: Chaos) -> Outcome:
     """The worker's checkpoint is overwritten with garbage while it is stopped: the restarted
     worker skips it and learns what it stored from PostgreSQL."""
     settings = chaos.settings
-    events, half, first = _first_half_stored(settings, chaos, "checkpoint")
+    events, half, first = first_half_stored(settings, chaos, "checkpoint")
     time.sleep(1.0)
     first.stop()
     with EventStore(settings.postgres_dsn) as store:
@@ -196,33 +104,30 @@ def corrupt_checkpoint(chaos: Chaos) -> Outcome:
             "UPDATE worker_checkpoints SET model = %s WHERE name = %s",
             (b"\x80\x05not a model", settings.worker_id),
         )
-    worker = _worker(settings, chaos.log_dir, "checkpoint")
+    worker = start_worker(settings, chaos.log_dir, "checkpoint")
     t_over = time.monotonic()
     send(settings, events[half:])
     probe = RatingEvent(user_id=1017, movie_id=4, rating=5.0)
     send(settings, [probe])
     outcome = Outcome("corrupt checkpoint")
     outcome.worker_exits = int(first.proc is not None and first.proc.returncode not in (0, None))
-    return _finish(outcome, settings, worker, events, probe, t_over)
+    return finish(outcome, settings, worker, events, probe, t_over)
 
 
 def broker_restart(chaos: Chaos) -> Outcome:
-    """The broker is stopped and started again. The embedded broker keeps topics in memory,
-    so it comes back empty: what it held and no one had consumed is gone with it (PostgreSQL
-    is the durable record, not the broker). What the worker must do is rejoin by itself and
-    go on: every event acknowledged after the restart is stored and learned once, and what was
-    stored before stays stored and learned once."""
+    """The broker is stopped cleanly and started again: the worker rejoins by itself and goes
+    on; every event acknowledged before or after is stored and learned once."""
     name = f"broker restarted ({chaos.outage_s:.0f} s down)"
     if chaos.stack is None or "kafka" not in chaos.stack.embedded:
         return Outcome(name, skipped="kafka is not an embedded service here")
     settings = chaos.settings
-    events, half, worker = _first_half_stored(settings, chaos, "broker")
+    events, half, worker = first_half_stored(settings, chaos, "broker")
     outcome = Outcome(name)
-    t_over = _take_down(chaos, "kafka", outcome)
+    t_over = take_down(chaos, "kafka", outcome)
     send(settings, events[half:])
     probe = RatingEvent(user_id=1019, movie_id=6, rating=1.5)
     send(settings, [probe])
-    return _finish(outcome, settings, worker, events, probe, t_over)
+    return finish(outcome, settings, worker, events, probe, t_over)
 
 
 def bad_champion(chaos: Chaos) -> Outcome:
@@ -237,7 +142,7 @@ def bad_champion(chaos: Chaos) -> Outcome:
     if not registry_reachable(settings):
         return Outcome(name, skipped=f"model registry {settings.mlflow_tracking_uri} not reachable")
     open_registry(settings)
-    events, half, worker = _first_half_stored(settings, chaos, "champion")
+    events, half, worker = first_half_stored(settings, chaos, "champion")
     version = register_nan_champion(settings)
     refused_before = worker.log_text().count("refused")
     announce_promotion(settings, version)
@@ -252,7 +157,7 @@ def bad_champion(chaos: Chaos) -> Outcome:
     probe = RatingEvent(user_id=1023, movie_id=8, rating=4.0)
     send(settings, [probe])
     try:
-        return _finish(outcome, settings, worker, events, probe, t_over)
+        return finish(outcome, settings, worker, events, probe, t_over)
     finally:
         forget_registry_entries(settings)
 
@@ -264,13 +169,15 @@ SCENARIOS: dict[str, Callable[[Chaos], Outcome]] = {
     "processor": processor_killed,
     "checkpoint": corrupt_checkpoint,
     "broker": broker_restart,
+    "broker-kill": broker_killed,
+    "leader-kill": leader_killed,
     "champion": bad_champion,
 }
 
 
 def run_scenario(name: str, chaos: Chaos) -> Outcome:
     """Run one scenario in a scratch corner of ``chaos.settings`` (removed afterwards)."""
-    from reelstream.bench.api import free_port
+    from reelstream.processes import free_port
 
     with scratch_settings(chaos.settings, "chaos") as settings:
         settings = settings.model_copy(update={"worker_metrics_port": free_port()})

@@ -19,7 +19,7 @@ from reelstream.models import OnlineRecommender, load_online_config
 from reelstream.models.config import load_challenger_overrides, online_config
 from reelstream.settings import Settings
 from reelstream.store import EventStore
-from reelstream.streaming.batch import ProcessorConfig
+from reelstream.streaming.prepared_batch import ProcessorConfig
 from reelstream.streaming.processor import BatchProcessor
 from reelstream.streaming.promotion import adopt, fetch_new_champion, promotions_channel
 from reelstream.streaming.resilience import MAX_BACKOFF_S, describe, waits_out
@@ -56,7 +56,7 @@ def build_processor(settings: Settings) -> BatchProcessor:
         processor.live = build_live_evaluation(settings, params)
     if settings.item_sync:
         from reelstream.item_sync import ItemJournal
-        from reelstream.streaming.item_sync import ItemSync
+        from reelstream.streaming.item_stream import ItemSync
 
         # after recovery: events re-learned from PostgreSQL were shared before the restart
         processor.model.item_journal = ItemJournal(settings.worker_id)

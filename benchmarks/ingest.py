@@ -13,7 +13,7 @@ import pandas as pd
 from kafka import TopicPartition
 
 from reelstream.replay import replay
-from reelstream.bench.scratch import scratch_settings
+from benchmarks.scratch import scratch_settings
 from reelstream.kafka import ensure_topics, make_consumer, make_producer
 from reelstream.replay import events_in_time_order
 from reelstream.settings import Settings

@@ -4,7 +4,7 @@
    list in Redis for each of ``users`` users with its default page (a private Redis
    database, so nothing else is touched).
 2. Start the API (``uvicorn api.main:app``, one worker) and a bare ASGI JSON endpoint
-   (:mod:`reelstream.bench._bare`) as subprocesses on free loopback ports.
+   (:mod:`benchmarks._bare`) as subprocesses on free loopback ports.
 3. Closed loop: ``concurrency`` clients hammer ``GET /users/{random}/recommendations`` with
    the default ``n`` (the stored page) and with ``rendered_n`` (a list rendered per request),
    the bare endpoint and the one-route FastAPI app, ``duration_s`` (or ``max_requests``) each,
@@ -25,8 +25,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -35,7 +33,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reelstream.bench.http_load import LoadResult, RawHttpClient, closed_loop, fixed_rate
+from benchmarks.http_load import LoadResult, RawHttpClient, closed_loop, fixed_rate
+from benchmarks.redis_clients import CLIENTS
+from reelstream.processes import Child, free_port, port_answers
 from reelstream.settings import Settings
 
 __all__ = [
@@ -98,22 +98,16 @@ class ApiBenchReport:
 def variant_envs(redis_clients: list[str]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
     """The :attr:`ApiBenchConfig.variants` that run the API with these library Redis clients.
 
-    >>> variant_envs(["redis-py"])
-    (('redis: redis-py', (('REELSTREAM_API_REDIS_CLIENT', 'redis-py'),)),)
+    >>> variant_envs(["redis-py", "coredis"])[1]
+    ('redis: coredis', (('REELSTREAM_API_REDIS_CLIENT', 'benchmarks.redis_clients:CoredisGet'),))
     """
     return tuple(
-        (f"redis: {name}", (("REELSTREAM_API_REDIS_CLIENT", name),)) for name in redis_clients
+        (f"redis: {name}", (("REELSTREAM_API_REDIS_CLIENT", CLIENTS[name]),))
+        for name in redis_clients
     )
 
 
 # --- setup -----------------------------------------------------------------------------------
-def free_port() -> int:
-    """A loopback port nothing listens on now (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def with_redis_db(url: str, db: int) -> str:
     """``url`` pointing at Redis database ``db``."""
     base, _, last = url.rpartition("/")
@@ -167,34 +161,15 @@ def populate(settings: Settings, config: ApiBenchConfig) -> list[int]:
 
 
 @contextmanager
-def serve(app: str, port: int, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def serve(app: str, port: int, env: dict[str, str], log: Path) -> Iterator[Child]:
     """Run ``uvicorn APP`` on a loopback port until the block ends; wait until it answers."""
     cmd = [
         sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
         "--no-access-log", "--log-level", "warning",
     ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{app} exited with {proc.returncode}; see {log}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{app} did not listen on {port} within 60 s; see {log}")
-                time.sleep(0.1)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with Child(app, cmd, log, env=env) as server:
+        server.wait_for(lambda: port_answers("127.0.0.1", port), 60)
+        yield server
 
 
 # --- the whole run ----------------------------------------------------------------------------
@@ -228,10 +203,10 @@ def run_api_bench(
     with ExitStack() as servers:
         servers.enter_context(serve("api.main:app", api_port, env, workdir / "bench-api.log"))
         servers.enter_context(
-            serve("reelstream.bench._bare:app", bare_port, env, workdir / "bench-bare.log")
+            serve("benchmarks._bare:app", bare_port, env, workdir / "bench-bare.log")
         )
         servers.enter_context(serve(
-            "reelstream.bench._bare:fastapi_app", fast_port, env, workdir / "bench-fastapi.log"
+            "benchmarks._bare:fastapi_app", fast_port, env, workdir / "bench-fastapi.log"
         ))
         for i, ((_, overrides), port) in enumerate(zip(config.variants, variant_ports)):
             servers.enter_context(

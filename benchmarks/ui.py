@@ -148,8 +148,8 @@ def run_ui_bench(settings: Settings, dataset: Path, log_dir: Path, *, ratings: i
     in Chromium."""
     from pydantic import SecretStr
 
-    from reelstream.bench.api import free_port
-    from reelstream.bench.scratch import scratch_settings
+    from reelstream.processes import free_port
+    from benchmarks.scratch import scratch_settings
     from reelstream.demo import serve_api
     from reelstream.kafka import ensure_topics
     from reelstream.streaming.process import WorkerProcess

@@ -7,23 +7,10 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-
-from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from reelstream.schemas import RatingEvent
-
-ServiceStatus = Literal["up", "down"]
-
-
-def json_response(model: BaseModel, status_code: int = 200) -> Response:
-    """Serialise an already validated response model once (pydantic-core, to JSON bytes).
-
-    Returning the model would make FastAPI validate it a second time against the route's
-    ``response_model``; on the recommendations hot path that doubled the serialisation cost.
-    The route still declares ``response_model`` for the OpenAPI schema.
-    """
-    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+from reelstream.serving.context import ServiceStatus
 
 
 class _Out(BaseModel):

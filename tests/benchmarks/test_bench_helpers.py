@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from reelstream.bench.freshness import freshness_summary, split_users
+from benchmarks.freshness import freshness_summary, split_users
 
 
 def test_split_users_is_disjoint_complete_and_seeded() -> None:
@@ -29,7 +29,7 @@ def test_freshness_summary() -> None:
 
 
 def test_raw_client_posts_and_reads_bodies() -> None:
-    from reelstream.bench.http_load import RawHttpClient
+    from benchmarks.http_load import RawHttpClient
 
     async def run() -> tuple[int, bytes, bytes]:
         seen: list[bytes] = []

@@ -1,6 +1,6 @@
 """MovieLens-shaped rating sets written as a MovieLens folder (``reelstream data synth``).
 
-The ratings come from :func:`reelstream.bench.retrain.movielens_shaped`, generated at the
+The ratings come from :func:`benchmarks.retrain.movielens_shaped`, generated at the
 size of a whole catalogue (e.g. all of MovieLens 25M) and then cut to the first ``n`` events
 in time order: so a 1M-event set has the users, the movie ids and the long tail a 25M
 catalogue has after its first million ratings, not a 1M-sized catalogue.
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reelstream.bench.retrain import movielens_shaped
+from benchmarks.retrain import movielens_shaped
 
 __all__ = ["CATALOGUES", "SynthSet", "synth_ratings", "write_movielens"]
 

@@ -69,7 +69,7 @@ def bench_dag(
     settings, ratings: pd.DataFrame, work_dir: Path | None = None  # noqa: ANN001 - Settings
 ) -> DagBench:
     """Run the DAG once on ``ratings`` (MovieLens frame) in a scratch corner of ``settings``."""
-    from reelstream.bench.scratch import scratch_settings
+    from benchmarks.scratch import scratch_settings
     from reelstream.training.local_airflow import airflow_env, init_metadata_db, load_dag, run_dag
 
     work = Path(work_dir or tempfile.mkdtemp(prefix="reelstream-bench-retrain-"))
@@ -244,7 +244,7 @@ def _train_child(n_ratings: int, seed: int, params_path: str, evaluate: bool) ->
     peak_mb = _vm_hwm_mb()
     evaluate_s = None
     if evaluate:
-        from reelstream.evaluation.batch import evaluate_model
+        from reelstream.evaluation.scoring import evaluate_model
 
         started = time.perf_counter()
         evaluate_model(model, train, test, k=params.k, threshold=params.relevance_threshold)
@@ -267,7 +267,7 @@ def bench_train(n_ratings: int, seed: int = 0, params_path: Path | str = "params
                 evaluate: bool = False, timeout_s: float = 3600) -> TrainBench:
     """:func:`_train_child` in a fresh interpreter (its own peak memory), parsed back."""
     out = subprocess.run(
-        [sys.executable, "-m", "reelstream.bench.retrain", str(n_ratings), str(seed),
+        [sys.executable, "-m", "benchmarks.retrain", str(n_ratings), str(seed),
          str(Path(params_path).resolve()), "1" if evaluate else "0"],
         capture_output=True, text=True, timeout=timeout_s, check=False,
     )
