@@ -137,6 +137,9 @@ class WorkerHealth(BaseModel):
     )
     model_version: str
     reason: str | None = Field(None, description="Why the worker is not ok, in its words.")
+    drift: str | None = Field(
+        None, description="A recent shift of the serving model's live error (ADWIN)."
+    )
 
 
 class Health(BaseModel):
@@ -195,6 +198,7 @@ class WorkerStats(BaseModel):
     events_learned: int
     duplicates: int
     dead_letters: int
+    drift: str | None = Field(None, description="A recent shift of the model's live error.")
 
 
 class DeadLetterPublic(BaseModel):

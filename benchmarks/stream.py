@@ -30,6 +30,7 @@ from benchmarks.scratch import scratch_settings
 from reelstream.cache import RecommendationCache
 from reelstream.demo import wait_until_consumed
 from reelstream.models import OnlineRecommender
+from reelstream.params import resolve_params
 from reelstream.replay import replay
 from reelstream.schemas import RatingEvent
 from reelstream.settings import Settings
@@ -52,6 +53,8 @@ class StreamBench:
     movies: int
     lists_written: float | None  # from the worker's metrics (None when they are off)
     stored: int
+    live_seconds: dict[str, float] | None = None  # processor time of live evaluation, by role
+    challenger: str | None = None  # the shadow challenger's settings (None: without one)
 
     @property
     def worker_per_s(self) -> float:
@@ -133,8 +136,8 @@ def _wait_last_list(settings: Settings, last: RatingEvent | None, timeout_s: flo
         time.sleep(0.005)
 
 
-def _lists_written(settings: Settings) -> float | None:
-    """``reelstream_worker_lists_written_total`` from the worker's metrics endpoint."""
+def _worker_metrics(settings: Settings) -> dict[str, list] | None:
+    """The worker's metric families by name (None when its endpoint is off or silent)."""
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -144,10 +147,41 @@ def _lists_written(settings: Settings) -> float | None:
         text = httpx.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics").text
     except httpx.HTTPError:
         return None
-    for family in text_string_to_metric_families(text):
-        if family.name == "reelstream_worker_lists_written":
-            return sum(sample.value for sample in family.samples if sample.name.endswith("_total"))
-    return None
+    return {family.name: family.samples for family in text_string_to_metric_families(text)}
+
+
+def _lists_written(metrics: dict[str, list] | None) -> float | None:
+    """``reelstream_worker_lists_written_total``."""
+    samples = (metrics or {}).get("reelstream_worker_lists_written")
+    if samples is None:
+        return None
+    return sum(sample.value for sample in samples if sample.name.endswith("_total"))
+
+
+def _live_seconds(metrics: dict[str, list] | None) -> dict[str, float] | None:
+    """``reelstream_worker_live_eval_seconds`` by role."""
+    samples = (metrics or {}).get("reelstream_worker_live_eval_seconds")
+    if not samples:
+        return None
+    return {sample.labels["role"]: sample.value for sample in samples}
+
+
+#: The bench's shadow challenger: the online model itself with another seed, so it costs what
+#: a challenger of the champion's kind costs.
+BENCH_CHALLENGER = {"seed": 74}
+
+
+def _with_challenger(settings: Settings, folder: Path, challenger: dict | None) -> Settings:
+    """Settings whose params file adds ``challenger`` (a copy of the current one)."""
+    import yaml
+
+    if challenger is None:
+        return settings
+    params = yaml.safe_load(resolve_params(settings.params).read_text()) or {}
+    params["challenger"] = challenger
+    path = folder / "bench-params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return settings.model_copy(update={"params": path.resolve()})
 
 
 def _topn_us(model: OnlineRecommender, n: int = 10, users: int = 300, passes: int = 3) -> float:
@@ -165,9 +199,16 @@ def _topn_us(model: OnlineRecommender, n: int = 10, users: int = 300, passes: in
 
 
 def bench_stream(
-    settings: Settings, ratings: pd.DataFrame, log_dir: Path, limit: int | None = None
+    settings: Settings,
+    ratings: pd.DataFrame,
+    log_dir: Path,
+    limit: int | None = None,
+    challenger: dict | None = None,
 ) -> StreamBench:
+    """With ``challenger`` (settings of ``online:`` to change), the worker also runs a shadow
+    challenger; live evaluation runs as ``settings.live_eval`` says."""
     with scratch_settings(settings, "bench_stream") as scratch:
+        scratch = _with_challenger(scratch, log_dir, challenger)
         report = replay(scratch, ratings, limit=limit)  # pre-load: measure consuming only
         events = report.acknowledged
 
@@ -179,7 +220,8 @@ def bench_stream(
             _wait_last_list(scratch, report.last_event, timeout_s=60)
             worker_s = time.perf_counter() - started
             wait_until_consumed(scratch, report.end_offsets, timeout_s=300)
-            lists_written = _lists_written(scratch)
+            metrics = _worker_metrics(scratch)
+            lists_written, live_seconds = _lists_written(metrics), _live_seconds(metrics)
             pid = worker.proc.pid  # type: ignore[union-attr]
             processor_peak = sum(_peak_rss_mb(child) for child in _children(pid))
             peak = _peak_rss_mb(pid) + processor_peak
@@ -205,4 +247,6 @@ def bench_stream(
             movies=len(model.index),
             lists_written=lists_written,
             stored=stored,
+            live_seconds=live_seconds,
+            challenger=str(challenger) if challenger else None,
         )

@@ -108,6 +108,9 @@ class ReelstreamClient:
     def models(self) -> dict[str, Any]:
         return self._get("/models")
 
+    def models_live(self) -> dict[str, Any]:
+        return self._get("/models/live")
+
     def version_recommendations(self, version: str, user_id: int, n: int = 10) -> dict[str, Any]:
         return self._get(f"/models/{version}/users/{user_id}/recommendations", n=n)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
-from api.deps import ApiKeyDep, CatalogDep, SettingsDep, StoreDep
+from api.deps import ApiKeyDep, CatalogDep, ContextDep, SettingsDep, StoreDep
 from reelstream.serving.context import USER_ID_MAX
 from api.bodies import (
     ChampionChanged,
@@ -45,6 +45,29 @@ async def read_models(settings: SettingsDep) -> ModelRegistry:
         return ModelRegistry.model_validate(await anyio.to_thread.run_sync(list_models, settings))
     except ModelRegistryError as exc:
         raise _unavailable(exc) from exc
+
+
+@router.get(
+    "/live",
+    responses={503: {"model": Message, "description": "Redis unreachable"}},
+)
+async def read_live_models(ctx: ContextDep) -> dict:
+    """Test-then-learn figures over the last ``REELSTREAM_LIVE_WINDOW`` events of each worker:
+    the champion (serving) and the shadow challenger, merged across fresh workers and per
+    worker (RMSE, MAE, HR@10, NDCG@10, drifts detected)."""
+    from redis import RedisError
+
+    from reelstream.evaluation.live_figures import live_models
+
+    try:
+        return await anyio.to_thread.run_sync(
+            live_models,
+            ctx.cache.client,
+            ctx.settings.redis_prefix,
+            ctx.settings.health_heartbeat_max_age_s,
+        )
+    except RedisError as exc:
+        raise _unavailable(RuntimeError("Redis unreachable")) from exc
 
 
 @router.post(

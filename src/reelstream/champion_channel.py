@@ -16,7 +16,7 @@ import redis
 
 from reelstream.settings import Settings
 
-__all__ = ["promotions_channel", "announce_promotion", "registry_reachable"]
+__all__ = ["promotions_channel", "announce_promotion", "announce_challenger", "registry_reachable"]
 
 
 def promotions_channel(settings: Settings) -> str:
@@ -29,6 +29,16 @@ def announce_promotion(settings: Settings, version: str) -> int:
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
     try:
         message = orjson.dumps({"champion": str(version)})
+        return int(client.publish(promotions_channel(settings), message))
+    finally:
+        client.close()
+
+
+def announce_challenger(settings: Settings, version: str, decision: str) -> int:
+    """Tell every running worker the challenger ``version`` was settled (``decision``)."""
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+    try:
+        message = orjson.dumps({"challenger": str(version), "decision": decision})
         return int(client.publish(promotions_channel(settings), message))
     finally:
         client.close()

@@ -66,6 +66,7 @@ class WorkerSummary:
     newest_learned_event_age_s: float | None = None
     model_version: str = ""
     reason: str | None = None
+    drift: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ def summarize(
         newest_learned_event_age_s=_rounded(_age_s(status.newest_learned_event_at, now)),
         model_version=status.model_version,
         reason=_bounded(status.reason),
+        drift=_bounded(status.drift),
     )
 
 
@@ -147,6 +149,8 @@ def assess(
             reasons.append(f"worker {worker.worker_id} degraded{why}")
         elif worker.state == "starting":
             reasons.append(f"worker {worker.worker_id} starting")
+        if worker.drift:
+            reasons.append(f"worker {worker.worker_id} model drift: {worker.drift}")
     total_lag = sum(w.total_lag for w in fresh)
     if total_lag > thresholds.max_lag:
         reasons.append(f"consumer lag {total_lag} > {thresholds.max_lag}")

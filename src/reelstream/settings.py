@@ -216,6 +216,29 @@ class Settings(BaseSettings):
     worker_heartbeat_s: float = Field(
         1.0, gt=0, description="How often the worker publishes its status to Redis."
     )
+    live_eval: bool = Field(
+        True,
+        description="Score every event before learning it (the served model's rating and the "
+        "user's current list; RMSE, MAE, HR@10, NDCG@10) and watch the error for drift.",
+    )
+    live_window: int = Field(
+        10_000, ge=1, description="Events the live figures are computed over (per worker)."
+    )
+    live_gate_every_s: float = Field(
+        30.0, gt=0, description="How often a worker checks the live gate of a challenger."
+    )
+    live_drift_min_shift: float = Field(
+        0.4,
+        gt=0,
+        description="Rise of the live absolute error (stars), held over the 500 events after "
+        "ADWIN detected it, that counts as a drift (shorter or smaller rises are one rater's "
+        "burst, not a shift in taste).",
+    )
+    live_drift_hold_s: float = Field(
+        600.0,
+        ge=0,
+        description="A drift the live evaluation detected stays on /health this long.",
+    )
     checkpoint_every_events: int = Field(
         20_000,
         ge=1,

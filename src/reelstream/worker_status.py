@@ -62,6 +62,9 @@ class WorkerStatus:
     duplicates: int = 0
     dead_letters: int = 0
     metrics_url: str | None = None
+    #: role ("champion", "challenger") -> version and test-then-learn figures of that model
+    live: dict[str, dict[str, Any]] = field(default_factory=dict)
+    drift: str | None = None  # a recent shift of the serving model's live error
 
     @property
     def total_lag(self) -> int:

@@ -98,7 +98,7 @@ def test_a_new_movie_reaches_new_users_and_a_forgotten_user_is_gone(isolated: Se
             assert store.user_ratings(user_id) == []
             checkpoint = store.load_checkpoint(settings.worker_id)
         model = Recommender.from_bytes(checkpoint.model)
-        assert user_id not in model.mf.users and model.rated.count(user_id) == 0
+        assert model.mf.user(user_id)[1] is None and model.rated.count(user_id) == 0
         assert user_id not in model.transitions.history
 
         # 3. Their next rating starts from nothing: one rated movie, not four.

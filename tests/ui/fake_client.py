@@ -139,6 +139,17 @@ class FakeClient:
         ]
         return {"name": "reelstream-mf", "champion": self.champion, "versions": versions}
 
+    def models_live(self) -> dict[str, Any]:
+        self._call("models_live")
+        figures = {"events": 12000, "window": 10000, "rmse": 0.91, "mae": 0.70, "workers": 1,
+                   "drifts": 0}
+        return {"at": datetime.now(UTC).isoformat(), "workers": [], "roles": {
+            "champion": {**figures, "version": f"champion-v{self.champion}+online",
+                         "hr@10": 0.14, "ndcg@10": 0.07},
+            "challenger": {**figures, "version": "challenger-v2+online",
+                           "hr@10": 0.15, "ndcg@10": 0.08},
+        }}
+
     def version_recommendations(self, version: str, user_id: int, n: int = 10) -> dict[str, Any]:
         self._call("version_recommendations", version, user_id)
         return {"version": version, "user_id": user_id, "known_user": True,

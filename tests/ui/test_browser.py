@@ -31,6 +31,21 @@ MATRIX = 2571  # "Matrix, The (1999)" in MovieLens
 PAGES = {"movies": "Movies", "popular": "Popular now", "live": "Live stream", "models": "Models"}
 
 
+#: Value-axis titles (units) each page's time charts must show.
+AXES = {"live": {"events/s", "messages", "seconds", "milliseconds"},
+        "models": {"HR@10", "RMSE (stars)"}}
+
+
+def _assert_readable_axes(page, units: set[str]) -> None:  # type: ignore[no-untyped-def]
+    """Charts (Vega, drawn as SVG) label time as clock time and values with their unit: not
+    ".800" on the time axis nor "0.000000" on the value axis."""
+    titles = set(page.locator(".vega-embed svg .role-axis-title text").all_text_contents())
+    labels = page.locator(".vega-embed svg .role-axis-label text").all_text_contents()
+    assert "time (UTC)" in titles and units <= titles, titles
+    assert any(re.fullmatch(r"\d\d:\d\d:\d\d", label) for label in labels), labels
+    assert not [label for label in labels if re.fullmatch(r"\.\d+|-?\d+\.\d{5,}", label)], labels
+
+
 def _register_two_versions(settings: Settings, dataset: Path) -> None:
     from reelstream.models.batch_als import BatchParams
     from reelstream.training import registry
@@ -159,6 +174,8 @@ def test_rate_in_the_browser_and_see_the_new_list(isolated: Settings, movielens_
                 page.wait_for_timeout(2500)  # charts draw after the data arrives
                 assert page.locator('[data-testid="stException"]').count() == 0, path
                 _screenshot(page, shots / f"{path}.png")
+                if path in AXES:
+                    _assert_readable_axes(page, AXES[path])
             page.close()
     assert interactive_s < 30
     assert {p.name for p in shots.iterdir()} >= {"for-you.png", *(f"{p}.png" for p in PAGES)}

@@ -142,6 +142,10 @@ def test_models_table_workers_and_side_by_side() -> None:
     assert any("Every worker serves champion v1" in s.value for s in app.success)
     assert fake.called("version_recommendations") == [("1", 1), ("2", 1)]
     assert list(app.dataframe[2].value["title"]) == ["Heat", "Alien"]
+    live = app.dataframe[3].value  # champion and challenger on the live stream
+    assert list(live["role"]) == ["champion", "challenger"] and list(live["HR@10"]) == [0.14, 0.15]
+    assert any("last 10,000 events: champion (champion-v1+online) HR@10 0.140" in c.value
+               for c in app.caption)
 
 
 def test_models_promote_needs_the_confirmation() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from ui.charts import time_chart
 from ui.common import ApiError, get_client, page_header
 from ui.logic import rates, stalled_workers, window_quantiles
 
@@ -89,18 +90,16 @@ def live() -> None:
         frame = pd.DataFrame({k: dict(rates(samples, k)) for k in ("accepted", "stored", "learned")})
         if not frame.empty:
             frame.index = [datetime.fromtimestamp(t, UTC) for t in frame.index]
-            st.line_chart(frame, height=220)
-        else:
-            st.caption("collecting…")
+        time_chart(frame, "events/s")
         st.markdown("**Consumer lag (messages)**")
         lag = pd.DataFrame([{w["worker_id"]: w["total_lag"] for w in s.get("workers", [])} for s in snapshots],
                            index=times)
-        st.line_chart(lag, height=200)
+        time_chart(lag, "messages", value_format=",d", height=200)
     with right:
         st.markdown("**Age of the newest learned event (s)**")
         age = pd.DataFrame([{w["worker_id"]: w["newest_learned_age_s"] for w in s.get("workers", [])}
                             for s in snapshots], index=times)
-        st.line_chart(age, height=220)
+        time_chart(age, "seconds")
         st.markdown("**API latency, GET recommendations (ms)**")
         lat = []
         for (_, a), (_, b) in zip(history, history[1:]):
@@ -108,7 +107,12 @@ def live() -> None:
             q50, q95 = window_quantiles(lb["bounds_s"], la["counts"], lb["counts"]) if la and lb else (None, None)
             lat.append({"p50": float("nan") if q50 is None else q50 * 1000,
                         "p95": float("nan") if q95 is None else q95 * 1000})
-        st.line_chart(pd.DataFrame(lat, index=times[1:]), height=200)
+        time_chart(pd.DataFrame(lat, index=times[1:]), "milliseconds", height=200)
+
+    for w in workers:
+        if w.get("drift"):
+            st.warning(f"Model drift on worker **{w['worker_id']}**: {w['drift']}.",
+                       icon=":material/trending_up:")
 
     st.markdown("**Workers**")
     if workers:

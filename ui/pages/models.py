@@ -3,11 +3,14 @@ and one user's list from the champion beside another version."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from ui.charts import time_chart
 from ui.common import ApiError, attempt, get_client, page_header
 from ui.logic import served_version
 
@@ -38,6 +41,48 @@ elif serving:
     st.success(f"Every worker serves champion v{champion} (+ online updates).", icon=":material/check_circle:")
 
 
+LIVE_REFRESH_S = 5.0
+LIVE_WINDOW = 120  # snapshots kept: ten minutes at one every five seconds
+
+
+@st.fragment(run_every=LIVE_REFRESH_S)
+def live_comparison() -> None:
+    """Champion and shadow challenger on today's traffic (test-then-learn, ``GET /models/live``)."""
+    st.markdown("**On the live stream: champion and challenger**")
+    try:
+        live = client.models_live()
+    except ApiError as exc:
+        st.caption(f"live figures unavailable: {exc}")
+        return
+    roles = live.get("roles", {})
+    if not roles:
+        st.caption("No worker reports live figures yet (REELSTREAM_LIVE_EVAL).")
+        return
+    history: list[tuple[float, dict]] = st.session_state.setdefault("models_live_history", [])
+    history.append((time.time(), roles))
+    del history[:-LIVE_WINDOW]
+    window = max(r["window"] for r in roles.values())
+    st.caption(f"last {window:,} events: " + ", ".join(
+        f"{role} ({r['version']}) HR@10 {r['hr@10']:.3f}, NDCG@10 {r['ndcg@10']:.3f}, "
+        f"RMSE {r['rmse']:.3f}" for role, r in roles.items()))
+    st.dataframe(pd.DataFrame([{
+        "role": role, "model": r["version"], "events seen": r["events"], "window": r["window"],
+        "HR@10": round(r["hr@10"], 4), "NDCG@10": round(r["ndcg@10"], 4),
+        "RMSE": round(r["rmse"], 4), "MAE": round(r["mae"], 4), "drifts": r.get("drifts", 0),
+    } for role, r in roles.items()]), hide_index=True, width="stretch")
+    times = [datetime.fromtimestamp(t, UTC) for t, _ in history]
+    left, right = st.columns(2)
+    with left:
+        st.markdown("HR@10 over the window (share of events)")
+        time_chart(pd.DataFrame([{role: r["hr@10"] for role, r in rs.items()} for _, rs in history],
+                                index=times), "HR@10", value_format=".3f")
+    with right:
+        st.markdown("RMSE over the window (stars)")
+        time_chart(pd.DataFrame([{role: r["rmse"] for role, r in rs.items()} for _, rs in history],
+                                index=times), "RMSE (stars)", value_format=".3f")
+
+
+
 def _fmt(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -63,7 +108,7 @@ quality = pd.DataFrame(
      for v in reversed(versions)],
     index=[int(v["version"]) for v in reversed(versions)],
 )
-st.line_chart(quality, height=220, x_label="version")
+st.line_chart(quality, height=220, x_label="version", y_label="score (0-1)")
 
 st.markdown("**Change the champion**")
 with st.form("champion_form"):
@@ -114,3 +159,5 @@ for column, version, label in ((left, champion, "champion"), (right, other, "sel
                 st.caption("this version never saw the user: its most popular movies")
             st.dataframe(pd.DataFrame([{"title": i.get("title"), "score": round(float(i["score"]), 3)}
                                        for i in ranked["items"]]), hide_index=True, width="stretch")
+
+live_comparison()

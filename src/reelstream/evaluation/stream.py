@@ -168,11 +168,14 @@ def read_ratings(path: str | Path, limit: int | None = None) -> list[tuple[int, 
 
 
 def default_models(params: str | Path | None = None) -> dict[str, Recommender]:
-    """Our online model (``online:`` of ``params``) beside the two baselines of the issue."""
+    """Our online model (``online:`` of ``params``, learning with River) beside the same
+    model on the numpy port of River's step, River's tutorial model and popularity."""
     from reelstream.models import OnlineRecommender, Popularity, RiverMF, load_online_config
 
+    config = load_online_config(params)
     return {
-        "online (ours)": OnlineRecommender(load_online_config(params)),
+        f"online (ours, {config.learner})": OnlineRecommender(config),
+        "online, numpy learner": OnlineRecommender(config.model_copy(update={"learner": "numpy"})),
         "river BiasedMF (tutorial)": RiverMF(),
         "popularity": Popularity(),
     }

@@ -37,10 +37,7 @@ class ItemJournal:
         """Called by the model before it learns ``(user, row, y)``."""
         base = self.base
         if row not in base:
-            mf = model.mf
-            q = mf._if[row] if row < len(mf._if) else None
-            b = mf._ib[row] if row < len(mf._ib) else 0.0
-            base[row] = (None if q is None else q.copy(), b)
+            base[row] = model.mf.item_state(row)
         self._rows.append(row)
         self._ratings.append(y)
         history = model.transitions.history.get(user) if model.config.transition_weight else None
@@ -59,10 +56,10 @@ class ItemJournal:
         biases = np.zeros(len(rows))
         for i, row in enumerate(rows):
             q0, b0 = self.base[row]
-            q = mf._if[row]
+            q, b = mf.item_state(row)
             if q is not None:
                 factors[i] = q if q0 is None else q - q0
-            biases[i] = mf._ib[row] - b0
+            biases[i] = b - b0
         lengths = np.fromiter(map(len, self._recent), dtype=np.int64, count=len(self._recent))
         flat = [r for recent in self._recent for r in recent]
         delta = ItemDelta(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .delta import ItemDelta
 
 __all__ = ["apply_delta"]
@@ -30,14 +28,8 @@ def apply_delta(model, delta: ItemDelta) -> int:  # noqa: ANN001
     model._ensure_capacity()
     journal = getattr(model, "item_journal", None)
     base = journal.base if journal is not None else {}
-    items_f, items_b = mf._if, mf._ib
     for row, dq, db in zip(rows, delta.factor_deltas, delta.bias_deltas.tolist(), strict=True):
-        q = items_f[row]
-        if q is None:
-            items_f[row] = np.array(dq, dtype=np.float64)
-        else:
-            q += dq
-        items_b[row] += db
+        mf.add_to_item(row, dq, db)
         if row in base:  # not this worker's own change: keep it out of its next delta
             q0, b0 = base[row]
             base[row] = (None if q0 is None else q0 + dq, b0 + db)

@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reelstream.params import read_section
 
-__all__ = ["OnlineConfig", "load_online_config"]
+__all__ = [
+    "OnlineConfig",
+    "OnlineConfigError",
+    "load_online_config",
+    "load_challenger_overrides",
+    "online_config",
+    "LEARNERS",
+    "OPTIMIZERS",
+]
+
+#: River ``reco`` models the worker can learn with (their item weights are mirrored for
+#: ranking), and ``numpy``: River's ``BiasedMF`` step ported to numpy (a fallback).
+LEARNERS = ("reco.BiasedMF", "reco.FunkMF", "reco.Baseline", "numpy")
+#: ``river.optim`` optimisers for the learner's biases and latent factors.
+OPTIMIZERS = ("SGD", "AdaGrad", "RMSProp", "Adam")
+
+
+class OnlineConfigError(ValueError):
+    """The ``online:`` settings are invalid; the message names each wrong key."""
+
 
 
 class OnlineConfig(BaseModel):
     """Settings of :class:`~reelstream.models.OnlineRecommender`.
 
-    The rating model is River's ``BiasedMF`` SGD step (vectorised, see
-    :class:`~reelstream.models.NumpyBiasedMF`); the ranking score adds online signals,
+    The rating model is a River ``reco`` model, ``learner`` (``BiasedMF`` by default: its
+    settings are ``n_factors``, the ``optimizer`` with rates ``bias_lr``/``latent_lr``, the
+    ``l2_*`` penalties, ``init_sigma``, ``seed`` and ``clip_gradient``); the ranking adds
+    online signals,
     because what a user rates next is better predicted by what they just rated and by what
     is popular now than by the highest predicted rating alone::
 
@@ -27,6 +49,12 @@ class OnlineConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    learner: Literal[LEARNERS] = Field(  # type: ignore[valid-type]
+        "reco.BiasedMF", description="River model learning (user, movie, rating)."
+    )
+    optimizer: Literal[OPTIMIZERS] = Field(  # type: ignore[valid-type]
+        "SGD", description="river.optim optimiser of the biases and latent factors."
+    )
     n_factors: int = Field(10, ge=1)
     bias_lr: float = Field(0.025, gt=0)
     latent_lr: float = Field(0.05, gt=0)
@@ -80,4 +108,21 @@ class OnlineConfig(BaseModel):
 def load_online_config(path: str | Path | None = None) -> OnlineConfig:
     """The ``online:`` section of the parameters file (:func:`reelstream.params.resolve_params`:
     ``path``, else ``REELSTREAM_PARAMS``, else the packaged defaults)."""
-    return OnlineConfig(**read_section("online", path))
+    return online_config(read_section("online", path), "online")
+
+
+def load_challenger_overrides(path: str | Path | None = None) -> dict | None:
+    """The ``challenger:`` section of the parameters file (settings of ``online:`` a shadow
+    challenger changes), or None when there is none."""
+    return read_section("challenger", path) or None
+
+
+def online_config(section: dict, where: str = "online") -> OnlineConfig:
+    """:class:`OnlineConfig` from a mapping; :class:`OnlineConfigError` names each wrong key."""
+    try:
+        return OnlineConfig(**section)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '?'}: {e['msg']}" for e in exc.errors()
+        )
+        raise OnlineConfigError(f"{where}: {problems}") from None

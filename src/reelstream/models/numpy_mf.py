@@ -1,4 +1,8 @@
-"""River's ``BiasedMF`` SGD step on numpy arrays: the same algorithm, ~20× cheaper per event."""
+"""River's ``BiasedMF`` SGD step on numpy arrays: the same algorithm, ~20× cheaper per event.
+
+The worker learns with River itself (:class:`~reelstream.models.river_learner.RiverLearner`);
+this port is the fallback ``learner: numpy`` of ``params.yaml`` and a reference in tests.
+"""
 
 from __future__ import annotations
 
@@ -218,6 +222,22 @@ class NumpyBiasedMF:
             if u is not None:
                 y += float(self._uf[u] @ q)
         return y
+
+    def item_state(self, row: int) -> tuple[np.ndarray | None, float]:
+        """A copy of the item's ``(factors or None if unseen, bias)``."""
+        q = self._if[row] if row < len(self._if) else None
+        b = self._ib[row] if row < len(self._ib) else 0.0
+        return (None if q is None else q.copy()), b
+
+    def add_to_item(self, row: int, factors: np.ndarray, bias: float) -> None:
+        """Add another worker's change to an item (an item never seen starts from it)."""
+        self.ensure_items(row + 1)
+        q = self._if[row]
+        if q is None:
+            self._if[row] = np.array(factors, dtype=np.float64)
+        else:
+            q += factors
+        self._ib[row] += bias
 
     def set_item(self, item: int, factors: np.ndarray | None, bias: float | None) -> None:
         """Overwrite an item's weights (a warm start); it then counts as known."""

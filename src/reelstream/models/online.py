@@ -1,5 +1,5 @@
-"""The streaming recommender the worker runs: River's biased MF (vectorised) + transitions +
-trending popularity, ranking every movie with numpy."""
+"""The streaming recommender the worker runs: a River model (``BiasedMF`` by default) +
+transitions + trending popularity, ranking every movie with numpy."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .cooccurrence import Transitions
 from .decayed_counts import DecayedCounts
 from .numpy_mf import NumpyBiasedMF
 from .online_item_item import ItemItemTerm
+from .learners import build_learner
 from .online_ranking import OnlineRanking
 from .rating_blend import RatingBlend
 
@@ -23,8 +24,9 @@ __all__ = ["OnlineRecommender"]
 class OnlineRecommender(OnlineRanking, Recommender):
     """Biased MF learning every event, blended with online signals to rank all movies at once.
 
-    * **Rating** (``predict_one``, RMSE): River's ``BiasedMF`` SGD step, vectorised in numpy
-      (:class:`NumpyBiasedMF`; equal to River's predictions with the same seed), clipped;
+    * **Rating** (``predict_one``, RMSE): River's ``BiasedMF`` (or the ``learner`` of the
+      config, :mod:`~reelstream.models.learners`), its item weights mirrored in float32 for
+      ranking, clipped;
       with ``rating_blend``, stacked with running user/item means and the user's recent
       residual by online least squares (:class:`RatingBlend`).
     * **Ranking** (``recommend``, HR@k), over all known movies minus those the user rated::
@@ -68,16 +70,7 @@ class OnlineRecommender(OnlineRanking, Recommender):
     def __init__(self, config: OnlineConfig | None = None) -> None:
         super().__init__()
         self.config = cfg = OnlineConfig() if config is None else config
-        self.mf = NumpyBiasedMF(
-            n_factors=cfg.n_factors,
-            bias_lr=cfg.bias_lr,
-            latent_lr=cfg.latent_lr,
-            l2_bias=cfg.l2_bias,
-            l2_latent=cfg.l2_latent,
-            init_sigma=cfg.init_sigma,
-            seed=cfg.seed,
-            clip_gradient=cfg.clip_gradient,
-        )
+        self.mf = build_learner(cfg)
         self.trending = DecayedCounts(cfg.popularity_half_life)
         self.transitions = Transitions(
             window=cfg.transition_window,
@@ -100,6 +93,8 @@ class OnlineRecommender(OnlineRanking, Recommender):
             if cfg.item_weight else None
         )
         self.base_version: str | None = None
+        #: :meth:`predict_one` of the last event learned, as it was before learning it
+        self.last_prediction: float | None = None
         #: :class:`reelstream.item_sync.ItemJournal` when workers share item state.
         self.item_journal = None
         self._warm_users: set[int] = set()
@@ -152,7 +147,12 @@ class OnlineRecommender(OnlineRanking, Recommender):
             self.transitions.add(user, row)
         blend = self.blend
         if blend is not None:
-            blend.learn(user, row, blend.feature_list(user, row, y_pred, mean_before), y)
+            x = blend.feature_list(user, row, y_pred, mean_before)
+            y_pred = blend.predict(x)
+            blend.learn(user, row, x, y)
+        cfg = self.config
+        # what predict_one answered just before this event (test-then-learn, for free)
+        self.last_prediction = min(max(y_pred, cfg.min_rating), cfg.max_rating)
         every = self.config.item_refit_every
         if every and self.item_item is not None and (self.events_learned + 1) % every == 0:
             self.item_item.refit(self.rated, len(self.index))

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import collections
-import copy
-import functools
-
 import numpy as np
 from river import optim, reco
 
 from .base import Recommender
+from .river_weights import pack_weights, unpack_weights
 
 __all__ = ["RiverMF", "tutorial_biased_mf"]
 
@@ -132,29 +129,10 @@ class RiverMF(Recommender):
     def version(self) -> str:
         return "river-biasedmf"
 
-    # River keeps thousands of small arrays in defaultdicts; a checkpoint stores each dict
-    # as (keys, one stacked array) instead, which is smaller and several times faster.
-    _DICTS = ("u_biases", "i_biases", "u_latents", "i_latents")
-
+    # A checkpoint stores River's weight dicts as stacked arrays (river_weights).
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        mf = copy.copy(self.mf)
-        packed = {}
-        for name in self._DICTS:
-            weights = getattr(self.mf, name)
-            keys = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
-            if name.endswith("latents"):
-                values = (
-                    np.stack(list(weights.values()))
-                    if weights
-                    else np.zeros((0, self.mf.n_factors))
-                )
-            else:
-                values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
-            packed[name] = (keys, values)
-            setattr(mf, name, None)
-        state["mf"] = mf
-        state["_packed"] = packed
+        state["mf"], state["_packed"] = pack_weights(self.mf, self.mf.n_factors)
         # The numpy mirror is rebuilt from River's item weights on load.
         del state["_factors_t"], state["_biases"]
         return state
@@ -163,16 +141,7 @@ class RiverMF(Recommender):
         packed = state.pop("_packed")
         self.__dict__.update(state)
         mf = self.mf
-        latent = functools.partial(mf.latent_initializer, shape=mf.n_factors)
-        for name in self._DICTS:
-            keys, values = packed[name]
-            if name.endswith("latents"):
-                weights = collections.defaultdict(latent, zip(keys.tolist(), values, strict=True))
-            else:
-                weights = collections.defaultdict(
-                    mf.weight_initializer, zip(keys.tolist(), values.tolist(), strict=True)
-                )
-            setattr(mf, name, weights)
+        unpack_weights(mf, packed)
         capacity = max(self.index.capacity, 64)
         self._factors_t = np.zeros((mf.n_factors, capacity), dtype=np.float32)
         self._biases = np.full(capacity, -np.inf, dtype=np.float32)

@@ -112,6 +112,7 @@ def stream_stats(
                 "events_learned": status.events_learned,
                 "duplicates": status.duplicates,
                 "dead_letters": status.dead_letters,
+                "drift": status.drift,
             }
         )
     notes = recent_dead_letters(redis_client, prefix, dead_letters)

@@ -126,6 +126,12 @@ class CacheWriter:
         popular_items = model.popular(self.config.popular_n)
         popular = [Recommendation(movie_id=m, score=s) for m, s in popular_items]
         self.cache.put_popular(popular, version)
+        live = getattr(self, "live", None)
+        if live is not None:  # what each user is now served is what the next event judges
+            try:
+                live.lists_written(lists, popular_items)
+            except Exception:  # noqa: BLE001 - judging the lists must not stop writing them
+                log.exception("live evaluation of the lists failed")
 
     def _explained(self, user_id: int, items: list[tuple[int, float]]) -> list[Recommendation]:
         """The list with each movie's explanation from the model (none when it cannot say)."""

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 def forget_user(processor: BatchProcessor, user_id: int) -> dict[str, int]:
     """Drop ``user_id`` from this worker (call between batches) and checkpoint."""
     removed = processor.model.forget_user(user_id)
+    live = processor.live
+    if live is not None and live.challenger is not None:
+        live.challenger.forget_user(user_id)  # the shadow holds their weights too
+        live.challenger_lists.pop(user_id, None)
     processor.known_users.forget(user_id)
     removed["lists"] = int(processor.cache.delete_user_recommendations(user_id))
     processor.checkpoint()

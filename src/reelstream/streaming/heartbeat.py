@@ -27,6 +27,7 @@ from reelstream.streaming.metrics import (
     CONSUMER_LAG,
     DEGRADED,
     HEARTBEAT,
+    LIVE_DRIFT,
     NEWEST_LEARNED_AGE,
     PROCESSOR_RESTARTS,
 )
@@ -118,6 +119,7 @@ class Heartbeat:
         else:
             state = "degraded" if reasons else "ok"
         totals = processor.totals if processor is not None else {}
+        live = getattr(processor, "live", None)
         return WorkerStatus(
             worker_id=self.settings.worker_id,
             state=state,  # type: ignore[arg-type]
@@ -131,6 +133,8 @@ class Heartbeat:
             duplicates=totals.get("duplicates", 0),
             dead_letters=totals.get("dead_letters", 0),
             metrics_url=self.metrics_url,
+            live=live.snapshot(processor.model.version) if live is not None else {},
+            drift=live.drift(self.settings.live_drift_hold_s) if live is not None else None,
         )
 
     def beat(self) -> WorkerStatus:
@@ -138,6 +142,10 @@ class Heartbeat:
         status = self.status()
         HEARTBEAT.set(status.heartbeat_at.timestamp())
         DEGRADED.set(status.state == "degraded")
+        LIVE_DRIFT.set(status.drift is not None)
+        live = getattr(self.processor, "live", None)
+        if live is not None:
+            live.export()
         if status.newest_learned_event_at is not None:
             NEWEST_LEARNED_AGE.set(time.time() - status.newest_learned_event_at.timestamp())
         notes = [self._notes.popleft() for _ in range(len(self._notes))]

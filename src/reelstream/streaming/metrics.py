@@ -17,6 +17,10 @@ __all__ = [
     "HEARTBEAT",
     "DEGRADED",
     "PROCESSOR_RESTARTS",
+    "LIVE_METRIC",
+    "LIVE_DRIFTS",
+    "LIVE_DRIFT",
+    "LIVE_SECONDS",
 ]
 
 EVENTS = Counter(
@@ -61,4 +65,22 @@ DEGRADED = Gauge(
 )
 PROCESSOR_RESTARTS = Gauge(
     "reelstream_worker_processor_restarts", "Times the worker restarted its processor process"
+)
+LIVE_METRIC = Gauge(
+    "reelstream_worker_live_metric",
+    "Test-then-learn figure over the last REELSTREAM_LIVE_WINDOW events (rating or list scored "
+    "before the model learned the event)",
+    ["role", "metric"],  # role: champion | challenger; metric: rmse | mae | hr_at_10 | ndcg_at_10
+)
+LIVE_DRIFTS = Gauge(
+    "reelstream_worker_live_drifts", "Changes ADWIN detected in the live absolute error", ["role"]
+)
+LIVE_DRIFT = Gauge(
+    "reelstream_worker_live_drift",
+    "1 while a drift of the serving model's live error is recent (REELSTREAM_LIVE_DRIFT_HOLD_S)",
+)
+LIVE_SECONDS = Gauge(
+    "reelstream_worker_live_eval_seconds",
+    "Processor time spent on live evaluation (challenger: its learning and lists too)",
+    ["role"],
 )

@@ -65,12 +65,14 @@ class BatchProcessor:
         checkpoint_name: str,
         config: ProcessorConfig | None = None,
         item_sync=None,  # noqa: ANN001 - a reelstream.streaming.item_stream.ItemSync
+        live=None,  # noqa: ANN001 - a reelstream.streaming.live_eval.LiveEvaluation
     ) -> None:
         self.store = store
         self.cache = cache
         self.model = model
         self.checkpoint_name = checkpoint_name
         self.item_sync = item_sync  # item state shared with the other workers, or None
+        self.live = live  # live evaluation of the new events (not of recovered ones), or None
         self.config = config = config or ProcessorConfig()
         self.checkpoints = Checkpointer(
             checkpoint_name,
@@ -184,6 +186,8 @@ class BatchProcessor:
             self.learning += 1  # how far this batch got (_learn's failures are caught)
             try:
                 self._learn(event)
+                if self.live is not None:
+                    self._score_live(event)
             except Exception as exc:  # a bad event must not stop the stream: dead-letter it
                 log.exception("learning event %s failed", event.event_id)
                 outcome.dead_letters.append(
@@ -241,6 +245,16 @@ class BatchProcessor:
         """Insert, returning the newly stored events (in batch order) with their sequence."""
         new = self.store.insert_ratings(events, ingested_by=self.checkpoint_name)
         return [(event, new[event.event_id]) for event in events if event.event_id in new]
+
+    def _score_live(self, event: RatingEvent) -> None:
+        """Score what the model predicted before learning the event
+        (:mod:`~reelstream.streaming.live_eval`); never fails the event."""
+        try:
+            self.live.learned(
+                self.model, event.user_id, event.movie_id, event.rating, event.timestamp.timestamp()
+            )
+        except Exception:  # noqa: BLE001 - judging the model must not stop it from learning
+            log.exception("live evaluation of event %s failed", event.event_id)
 
     def _learn(self, event: RatingEvent) -> None:
         self.model.learn_one(

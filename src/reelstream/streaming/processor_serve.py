@@ -89,6 +89,7 @@ async def _serve(conn: Connection) -> None:
     from reelstream.streaming.isolation import Isolating
     from reelstream.streaming.forget import listen_for_forgets
     from reelstream.streaming.item_stream import apply_while_idle
+    from reelstream.streaming.shadow import live_gate_loop
     from reelstream.streaming.wiring import build_processor, listen_for_promotions
 
     settings = get_settings()
@@ -102,6 +103,7 @@ async def _serve(conn: Connection) -> None:
     promotions = asyncio.create_task(listen_for_promotions(settings, processor, lock))
     forgets = asyncio.create_task(listen_for_forgets(settings, processor, lock))
     sharing = asyncio.create_task(apply_while_idle(processor, lock))  # item state, when idle
+    gating = asyncio.create_task(live_gate_loop(settings, processor, lock))
     preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")  # in order
     isolating = Isolating(processor, lock, preparer)
     loop = asyncio.get_running_loop()
@@ -146,6 +148,7 @@ async def _serve(conn: Connection) -> None:
         promotions.cancel()
         forgets.cancel()
         sharing.cancel()
+        gating.cancel()
         reading.cancel()
         preparer.shutdown(wait=False, cancel_futures=True)
         heartbeat.stop()

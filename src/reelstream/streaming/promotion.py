@@ -40,8 +40,9 @@ def champion_label(version: str) -> str:
     return f"champion-v{version}"
 
 
-def current_champion_version(settings: Settings) -> str | None:
-    """The version the registry's ``champion`` alias points at, or None if there is none.
+def current_champion_version(settings: Settings, alias: str = "champion") -> str | None:
+    """The version the registry's ``champion`` alias (or ``alias``) points at, or None if
+    there is none.
 
     Against a tracking server this is one REST call (``GET registered-models/alias``), so the
     worker checks for a champion without importing MLflow — that import costs seconds of CPU
@@ -50,15 +51,21 @@ def current_champion_version(settings: Settings) -> str | None:
     """
     url = settings.mlflow_tracking_uri.rstrip("/")
     if urlsplit(url).scheme not in ("http", "https"):
-        from reelstream.training.registry import champion_version
+        from reelstream.training.registry import client_for
 
-        return champion_version(settings)
+        try:
+            version = client_for(settings).get_model_version_by_alias(
+                settings.registered_model_name, alias
+            ).version
+        except Exception:  # noqa: BLE001 - MlflowException: no such model or alias
+            return None
+        return str(version)
     import httpx
 
     try:
         response = httpx.get(
             f"{url}/api/2.0/mlflow/registered-models/alias",
-            params={"name": settings.registered_model_name, "alias": "champion"},
+            params={"name": settings.registered_model_name, "alias": alias},
             timeout=5.0,
         )
     except httpx.TransportError as exc:

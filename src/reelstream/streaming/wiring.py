@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import orjson
 
 from reelstream.cache import RecommendationCache
 from reelstream.models import OnlineRecommender, load_online_config
+from reelstream.models.config import load_challenger_overrides, online_config
 from reelstream.settings import Settings
 from reelstream.store import EventStore
 from reelstream.streaming.prepared_batch import ProcessorConfig
 from reelstream.streaming.processor import BatchProcessor
 from reelstream.streaming.promotion import adopt, fetch_new_champion, promotions_channel
 from reelstream.streaming.resilience import MAX_BACKOFF_S, describe, waits_out
+from reelstream.streaming.shadow import follow_challenger
+
+if TYPE_CHECKING:
+    from reelstream.streaming.live_eval import LiveEvaluation
 
 __all__ = ["build_processor", "listen_for_promotions"]
 
@@ -29,7 +35,7 @@ log = logging.getLogger(__name__)
 def build_processor(settings: Settings) -> BatchProcessor:
     """Connect to the stores, restore the last checkpoint and learn what came after it
     (PostgreSQL being away is waited out)."""
-    config = load_online_config()
+    config = load_online_config(settings.params)
     processor = BatchProcessor(
         store=waits_out("PostgreSQL")(EventStore)(settings.postgres_dsn),
         cache=RecommendationCache.from_settings(settings),
@@ -44,6 +50,8 @@ def build_processor(settings: Settings) -> BatchProcessor:
         ),
     )
     caught_up = processor.recover()
+    if settings.live_eval:
+        processor.live = build_live_evaluation(settings)
     if settings.item_sync:
         from reelstream.item_sync import ItemJournal
         from reelstream.streaming.item_stream import ItemSync
@@ -63,6 +71,23 @@ def build_processor(settings: Settings) -> BatchProcessor:
         caught_up,
     )
     return processor
+
+
+def build_live_evaluation(settings: Settings) -> LiveEvaluation:
+    """The live evaluation, with the shadow challenger the parameters file names (``challenger:``:
+    settings of the ``online:`` section to change), which starts learning now."""
+    from reelstream.streaming.live_eval import LiveEvaluation
+
+    challenger = None
+    overrides = load_challenger_overrides(settings.params)
+    if overrides is not None:
+        base = load_online_config(settings.params)
+        config = online_config({**base.model_dump(), **overrides}, "challenger")
+        challenger = OnlineRecommender(config)
+        log.info("shadow challenger %s (%s)", challenger.version, overrides)
+    return LiveEvaluation(
+        settings.live_window, challenger=challenger, drift_min_shift=settings.live_drift_min_shift
+    )
 
 
 async def listen_for_promotions(
@@ -89,6 +114,7 @@ async def listen_for_promotions(
             retrying = None
         if not await _adopt(settings, processor, lock):
             retrying = asyncio.create_task(_adopt_until_reached(settings, processor, lock))
+        await follow_challenger(settings, processor, lock)
 
     delay = 0.5
     while True:

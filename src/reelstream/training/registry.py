@@ -26,6 +26,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from reelstream.settings import Settings
+from reelstream.training.live_gate import CHALLENGER, PromotionPolicy
 from reelstream.training.champion import (
     CHAMPION,
     PREVIOUS_CHAMPION,
@@ -135,8 +136,13 @@ def log_and_register(
     settings: Settings,
     data_interval_end: str,
     extra_tags: dict[str, str] | None = None,
+    policy: PromotionPolicy | None = None,
 ) -> RegistryOutcome:
     """Log params/metrics/model, register a version and promote it if it wins.
+
+    With ``policy.promote_if`` ``live`` (or ``both``, once the offline gate passed) a version
+    is not promoted here: it becomes the ``challenger`` the workers shadow
+    (:mod:`reelstream.training.live_gate`).
 
     Idempotent per ``data_interval_end``: when a run for it already registered a version,
     that outcome is returned and nothing is logged.
@@ -187,6 +193,11 @@ def log_and_register(
                 f"{GATE_METRIC} {new_score:.4f} {'>' if promoted else '<='} "
                 f"champion v{current} {best:.4f}"
             )
+        policy = policy or PromotionPolicy()
+        if current is not None and policy.needs_live and (promoted or policy.promote_if == "live"):
+            promoted = False
+            reason = f"{reason}; awaiting the live comparison (promote_if: {policy.promote_if})"
+            client.set_registered_model_alias(name, CHALLENGER, version)
         if promoted:
             promote(version, settings, reason=reason)
         mlflow.set_tags(

@@ -10,6 +10,7 @@ import pandas as pd
 
 from reelstream.models.batch_als import BatchParams
 from reelstream.settings import Settings
+from reelstream.training.live_gate import PromotionPolicy, load_promotion_policy
 from reelstream.training.pipeline import TrainingResult, train_and_evaluate
 from reelstream.training.registry import (
     SNAPSHOT_TAG,
@@ -44,6 +45,7 @@ def retrain_once(
     settings: Settings,
     data_interval_end: str,
     params: BatchParams | None = None,
+    policy: PromotionPolicy | None = None,
 ) -> tuple[RegistryOutcome, TrainingResult | None]:
     """Train, evaluate, log, register and gate-promote; a no-op for work already done.
 
@@ -60,5 +62,9 @@ def retrain_once(
     if existing is not None:
         return existing, None
     result = train_and_evaluate(ratings, params)
-    outcome = log_and_register(result, settings, data_interval_end, {SNAPSHOT_TAG: fingerprint})
+    if policy is None:
+        policy = load_promotion_policy()
+    outcome = log_and_register(
+        result, settings, data_interval_end, {SNAPSHOT_TAG: fingerprint}, policy
+    )
     return outcome, result

@@ -20,11 +20,11 @@ def test_forgotten_user_leaves_nothing_and_starts_again_from_nothing():
     other_before = model.predict_one(2, 20)
     removed = model.forget_user(1)
     assert removed["factors"] == 1 and removed["rated"] == 3
-    assert 1 not in model.mf.users and model.rated.count(1) == 0 and not model.is_known(1)
+    assert model.mf.user(1)[1] is None and model.rated.count(1) == 0 and not model.is_known(1)
     assert 1 not in model.transitions.history and 1 not in (model.blend.users if model.blend else {})
     assert model.predict_one(2, 20) == other_before  # another user's prediction unchanged
     restored = pickle.loads(pickle.dumps(model))  # what a checkpoint holds
-    assert 1 not in restored.mf.users and restored.rated.count(1) == 0
+    assert restored.mf.user(1)[1] is None and restored.rated.count(1) == 0
     assert model.forget_user(1)["factors"] == 0  # twice: nothing more to remove
     model.learn_one(1, 20, 3.0, timestamp=2_000_000)
     assert model.rated.count(1) == 1  # the next rating starts from nothing

@@ -15,6 +15,7 @@ from reelstream.models import (
     top_n,
 )
 from reelstream.models.item_index import ItemIndex
+from reelstream.models.river_learner import RiverLearner
 from reelstream.models.river_mf import tutorial_biased_mf
 
 from .checks import EVENTS
@@ -209,8 +210,12 @@ def test_checkpoint_is_compact_arrays(model):
     assert restored.events_learned == model.events_learned
     with pytest.raises(TypeError):
         RiverMF.from_bytes(__import__("pickle").dumps(object()))
-    assert isinstance(restored.mf, NumpyBiasedMF)
+    assert isinstance(restored.mf, RiverLearner) and isinstance(restored.mf.river, reco.BiasedMF)
     assert restored.recommend(3, 10) == model.recommend(3, 10)
+    # learning goes on from the checkpoint exactly as without it (River's RNG included)
+    for m in (model, restored):
+        m.learn_many([(99, 1, 4.0), (3, 4242, 2.0)])
+    assert restored.recommend(99, 10) == model.recommend(99, 10)
     # buffers are not part of the checkpoint
     state = model.__getstate__()
     assert "_score_buf" not in state and "_factors" not in state
