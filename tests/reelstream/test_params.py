@@ -108,7 +108,7 @@ def _evaluate_from(cwd: Path, dataset: Path) -> tuple[str, str]:
         cwd=cwd, env={**env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    ours = next(line for line in done.stdout.splitlines() if "online (ours)" in line)
+    ours = next(line for line in done.stdout.splitlines() if "online (ours" in line)
     return ours, done.stderr
 
 

@@ -41,7 +41,9 @@ def test_policy_from_params(tmp_path):
     path.write_text("promotion:\n  promote_if: both\n  live_min_events: 50\n")
     policy = load_promotion_policy(path)
     assert policy.promote_if == "both" and policy.needs_live and policy.live_min_events == 50
-    assert load_promotion_policy(tmp_path / "none.yaml").promote_if == "offline"
+    no_section = tmp_path / "online-only.yaml"
+    no_section.write_text("online:\n  n_factors: 4\n")
+    assert load_promotion_policy(no_section).promote_if == "offline"
 
 
 @pytest.fixture(scope="module")
