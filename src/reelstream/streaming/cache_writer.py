@@ -47,6 +47,7 @@ class CacheWriter:
         )
         self._waiting: dict[int, RatingEvent] | None = None  # users whose list is not written yet
         self._waiting_since = 0.0
+        self.live = None  # a reelstream.streaming.live_eval.LiveEvaluation judging the lists
 
     @property
     def lists_waiting(self) -> int:
@@ -113,7 +114,7 @@ class CacheWriter:
             batch.append(
                 UserRecommendations(
                     user_id=user_id,
-                    items=self._explained(user_id, lists[user_id]) if personal
+                    items=self._explained(model, user_id, lists[user_id]) if personal
                     else [Recommendation(m, s) for m, s in lists[user_id]],
                     model_version=version,
                     updated_at=now,
@@ -126,16 +127,17 @@ class CacheWriter:
         popular_items = model.popular(self.config.popular_n)
         popular = [Recommendation(movie_id=m, score=s) for m, s in popular_items]
         self.cache.put_popular(popular, version)
-        live = getattr(self, "live", None)
-        if live is not None:  # what each user is now served is what the next event judges
+        if self.live is not None:  # what each user is now served is what the next event judges
             try:
-                live.lists_written(lists, popular_items)
+                self.live.lists_written(lists, popular_items)
             except Exception:  # noqa: BLE001 - judging the lists must not stop writing them
                 log.exception("live evaluation of the lists failed")
 
-    def _explained(self, user_id: int, items: list[tuple[int, float]]) -> list[Recommendation]:
+    def _explained(
+        self, model: OnlineRecommender, user_id: int, items: list[tuple[int, float]]
+    ) -> list[Recommendation]:
         """The list with each movie's explanation from the model (none when it cannot say)."""
-        explain = getattr(self.model, "explain", None)
+        explain = getattr(model, "explain", None)
         try:
             because = explain(user_id, [m for m, _ in items]) if explain else None
         except Exception:  # noqa: BLE001 - a reason is a nicety, the list is what counts

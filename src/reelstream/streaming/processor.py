@@ -72,7 +72,6 @@ class BatchProcessor:
         self.model = model
         self.checkpoint_name = checkpoint_name
         self.item_sync = item_sync  # item state shared with the other workers, or None
-        self.live = live  # live evaluation of the new events (not of recovered ones), or None
         self.config = config = config or ProcessorConfig()
         self.checkpoints = Checkpointer(
             checkpoint_name,
@@ -96,6 +95,17 @@ class BatchProcessor:
         # written without a page, and the API renders that one itself.
         self.pages = PageRenderer(MovieCatalog(store))
         self.lists = CacheWriter(cache, self.pages, config)  # Redis: lists, pages, similar
+        self.live = live
+
+    @property
+    def live(self):  # noqa: ANN201 - a reelstream.streaming.live_eval.LiveEvaluation or None
+        """Live evaluation of the new events (not of recovered ones), or None; it judges
+        each event against the list the cache writer last wrote for its user."""
+        return self.lists.live
+
+    @live.setter
+    def live(self, live) -> None:  # noqa: ANN001
+        self.lists.live = live
 
     @property
     def lists_waiting(self) -> int:
