@@ -75,7 +75,8 @@ def test_a_cluster_node_raises_the_replication_keys(tmp_path) -> None:
     assert replicated(3)["offsets.topic.replication.factor"] == "3"
 
 
-def test_cluster_ids_are_22_url_safe_characters() -> None:
-    ids = {new_cluster_id() for _ in range(50)}
-    assert len(ids) == 50
+def test_cluster_ids_are_22_url_safe_characters_never_read_as_an_option() -> None:
+    ids = {new_cluster_id() for _ in range(2000)}  # ~1 in 64 raw ids starts with "-"
+    assert len(ids) == 2000
     assert all(len(i) == 22 and "=" not in i and "+" not in i and "/" not in i for i in ids)
+    assert not any(i.startswith("-") for i in ids)

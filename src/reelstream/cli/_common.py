@@ -8,9 +8,19 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def print_table(table: Table, min_width: int) -> None:
+    """Print a wide table at ``min_width`` columns at least: on a narrow terminal or a pipe,
+    rich would otherwise fold its headers and cut its figures to "0.…"."""
+    if console.width >= min_width:
+        console.print(table)
+    else:  # console.print(width=...) cannot go beyond the console's own width
+        Console(width=min_width).print(table)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

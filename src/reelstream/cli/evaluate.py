@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from reelstream.cli._common import console, fail
+from reelstream.cli._common import console, fail, print_table
 
 __all__ = ["app"]
 
@@ -81,7 +81,7 @@ def stream(
             f"{lists['genre_diversity']:.3f}" if "genre_diversity" in lists else "—",
             f"{res.events_per_s:,.0f}",
         )
-    console.print(table)
+    print_table(table, min_width=150)
     console.print(
         "events/s include predict_one, the top-k of every HR event and learn_one. Settings "
         f"are chosen on the 1st half (events 1-{half:,}) and reported on the 2nd. Lists: the "
