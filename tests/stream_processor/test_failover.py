@@ -13,7 +13,7 @@ from reelstream.movielens import load_ratings
 from reelstream.replay import events_in_time_order
 from reelstream.store import EventStore
 from reelstream.streaming.process import WorkerProcess
-from tests.stream_processor.worker_helpers import stored, wait_for
+from tests.stream_processor.worker_helpers import log_tails, stored, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,8 @@ def test_killed_workers_partitions_move_and_nothing_is_lost(isolated, movielens_
         wait_for(lambda: stored(settings) >= n // 4, 120, "a quarter of the events stored")
         workers[0].kill()
         publisher.join(180)
-        wait_for(lambda: stored(settings) == n, 180, f"all {n} events stored by the survivors")
+        wait_for(lambda: stored(settings) == n, 180, f"all {n} events stored by the survivors",
+                 lambda: f"stored {stored(settings)}\n{log_tails(workers)}")
         for survivor in workers[1:]:  # assigned at start, then again after the kill
             wait_for(
                 lambda w=survivor: w.log_text().count("Setting newly assigned partitions") >= 2,
