@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["ItemRanker", "RankerWeights", "history_matrix", "top_shares"]
+__all__ = ["ItemRanker", "RankerWeights", "history_matrix", "top_shares",
+           "top_shares_of_columns"]
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,28 @@ def top_shares(parts: np.ndarray, sources: np.ndarray, top: int) -> list[tuple[i
     >>> top_shares(np.array([0.3, -1.0, 0.1, 0.6]), np.array([7, 8, 9, 7]), top=2)
     [(7, 0.9), (9, 0.1)]
     """
-    by_source: dict[int, float] = {}
-    for source, part in zip(np.asarray(sources).tolist(), np.asarray(parts).tolist(), strict=True):
-        by_source[source] = by_source.get(source, 0.0) + part
-    positive = {m: p for m, p in by_source.items() if p > 0}
-    total = sum(positive.values())
-    if total <= 0:
-        return []
-    best = sorted(positive.items(), key=lambda mp: (-mp[1], mp[0]))[:top]
-    return [(m, round(p / total, 4)) for m, p in best]
+    return top_shares_of_columns(np.asarray(parts)[:, None], sources, top)[0]
+
+
+def top_shares_of_columns(
+    parts: np.ndarray, sources: np.ndarray, top: int
+) -> list[list[tuple[int, float]]]:
+    """:func:`top_shares` of each column of ``parts`` (one row per source), at once: a list
+    of 20 movies explained over a 50-movie history is one sort, not 1,000 Python steps.
+    Ties go to the smaller source id."""
+    unique, where = np.unique(np.asarray(sources), return_inverse=True)
+    summed = np.zeros((unique.size, parts.shape[1]))
+    np.add.at(summed, where.ravel(), parts)
+    positive = np.where(summed > 0, summed, 0.0)
+    total = positive.sum(axis=0)
+    best = np.argsort(-positive, axis=0, kind="stable")[:top]  # unique is sorted: ties by id
+    chosen = np.take_along_axis(positive, best, axis=0)
+    shares = chosen / np.where(total > 0, total, 1.0)
+    return [
+        [(m, round(s, 4)) for m, s, p in zip(ids, column, kept, strict=True) if p > 0]
+        for ids, column, kept in zip(unique[best].T.tolist(), shares.T.tolist(),
+                                     chosen.T.tolist(), strict=True)
+    ]
 
 
 def _age_weights(age: np.ndarray, halflife: float) -> np.ndarray:
@@ -142,8 +156,7 @@ class ItemRanker:
         history = np.asarray(history, dtype=np.int64)
         if history.size == 0 or len(items) == 0:
             return [[] for _ in items]
-        parts = self.contributions(history, items)
-        return [top_shares(column, history, top) for column in parts.T]
+        return top_shares_of_columns(self.contributions(history, items), history, top)
 
     # ---- persistence (flat arrays under a prefix, beside the batch model's) ---------------
     def to_arrays(self, prefix: str = "ranker_") -> dict[str, np.ndarray]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from .base import top_n
-from .item_ranker import top_shares
+from .item_ranker import top_shares_of_columns
 
 __all__ = ["OnlineRanking"]
 
@@ -140,10 +140,8 @@ class OnlineRanking:
         parts, scale = term.contributions(history, rows[usable])
         if scale == 0.0:
             return empty
-        sources = self.index.ids[history]
-        columns = iter(parts.T)
-        return [tuple(top_shares(next(columns), sources, top)) if ok else ()
-                for ok in usable.tolist()]
+        shares = iter(top_shares_of_columns(parts, self.index.ids[history], top))
+        return [tuple(next(shares)) if ok else () for ok in usable.tolist()]
 
     def popular(self, n: int = 10) -> list[tuple[int, float]]:
         """The ``n`` trending movies ``(movie_id, decayed count)``, for everyone."""

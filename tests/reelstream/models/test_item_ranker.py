@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from reelstream.models.ease import fit_ease, prune_rows
-from reelstream.models.item_ranker import ItemRanker, RankerWeights
+from reelstream.models.item_ranker import ItemRanker, RankerWeights, top_shares_of_columns
 from reelstream.models.sequence import fit_transitions
 
 rng = np.random.default_rng(3)
@@ -99,3 +99,24 @@ def test_scores_do_not_mutate_the_history():
     history = ORDERS[3].copy()
     _ranker().scores([history])
     np.testing.assert_array_equal(history, ORDERS[3])
+
+
+def _shares_one_by_one(parts, sources, top):
+    """The plain reading of a share: per source, its summed part over all positive parts."""
+    by_source: dict[int, float] = {}
+    for source, part in zip(sources.tolist(), parts.tolist(), strict=True):
+        by_source[source] = by_source.get(source, 0.0) + part
+    positive = {m: p for m, p in by_source.items() if p > 0}
+    total = sum(positive.values())
+    best = sorted(positive.items(), key=lambda mp: (-mp[1], mp[0]))[:top]
+    return [(m, round(p / total, 4)) for m, p in best]
+
+
+def test_shares_of_all_columns_at_once_equal_each_column_read_alone():
+    rng = np.random.default_rng(3)
+    sources = rng.integers(0, 12, 30)  # repeated sources: their parts add up
+    parts = np.round(rng.normal(size=(30, 25)), 1)  # rounded: ties between sources
+    parts[:, 0] = -1.0  # nothing positive: no reason
+    got = top_shares_of_columns(parts, sources, 3)
+    assert got == [_shares_one_by_one(column, sources, 3) for column in parts.T]
+    assert got[0] == [] and any(len(r) == 3 for r in got[1:])
