@@ -153,9 +153,12 @@ class OnlineRecommender(OnlineRanking, Recommender):
         cfg = self.config
         # what predict_one answered just before this event (test-then-learn, for free)
         self.last_prediction = min(max(y_pred, cfg.min_rating), cfg.max_rating)
-        every = self.config.item_refit_every
-        if every and self.item_item is not None and (self.events_learned + 1) % every == 0:
-            self.item_item.refit(self.rated, len(self.index))
+        term = self.item_item
+        if term is not None:
+            term.adopt_refit()
+            every = cfg.item_refit_every
+            if every and (self.events_learned + 1) % every == 0:
+                term.refit(self.rated, len(self.index))
 
     def _sync(self) -> None:
         """Copy the rows learned since the last scoring into the float32 mirror."""

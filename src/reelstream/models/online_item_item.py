@@ -9,6 +9,12 @@ transitions, MF) until the next fit.
 Scoring one user reads the rows of their last ``max_history`` movies (``neighbours`` weights
 each) and divides by the spread of the result, so ``weight`` means the same for every user.
 
+A worker fits in the background (:meth:`ItemItemTerm.fit_in_background`): the input is taken
+on the event path, the fit (a few hundred ms) runs on another thread and its result is adopted
+by a later event, so no rating waits for it; and refits take at most a set share of the CPU
+(under a backlog, 10k events come every few seconds). Evaluations keep the synchronous,
+deterministic fit every ``refit_every`` events.
+
 >>> from reelstream.models.rated import RatedItems
 >>> rated = RatedItems()
 >>> for user, rows in {1: [0, 1, 2], 2: [0, 1], 3: [1, 2]}.items():
@@ -24,6 +30,10 @@ each) and divides by the spread of the result, so ``weight`` means the same for 
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -35,6 +45,19 @@ __all__ = ["ItemItemTerm"]
 
 class ItemItemTerm:
     """EASE weights between item rows, refit in batches, scored on every call."""
+
+    #: Where refits run; ``None``: on the caller's thread (set per process, never pickled).
+    refit_executor: ClassVar[Executor | None] = None
+    #: In the background, the next refit waits until the last one is this share of the time.
+    refit_max_share: ClassVar[float] = 0.05
+
+    @classmethod
+    def fit_in_background(cls, max_share: float = 0.05) -> None:
+        """From now on, in this process, refits run on one background thread and use at most
+        ``max_share`` of its CPU (a refit that comes sooner is skipped)."""
+        cls.refit_max_share = max_share
+        if cls.refit_executor is None:
+            cls.refit_executor = ThreadPoolExecutor(1, thread_name_prefix="item-item-refit")
 
     def __init__(
         self,
@@ -53,15 +76,23 @@ class ItemItemTerm:
         self.max_history = max_history
         self.matrix: sp.csr_matrix | None = None
         self.source = ""  # "stream" or the champion's label
+        self._pending: Future | None = None  # a background refit not yet adopted
+        self._next_refit_at = 0.0  # monotonic time before which a background refit is skipped
 
     @property
     def fitted_rows(self) -> int:
         return 0 if self.matrix is None else int(self.matrix.shape[0])
 
     def refit(self, rated: RatedItems, n_rows: int) -> None:
-        """Fit on every (user, movie) the online model has learned so far."""
+        """Fit on every (user, movie) the online model has learned so far: at once, or in
+        the background (adopted by :meth:`adopt_refit`; skipped while one is running)."""
         users = list(rated.users())
         if not users or n_rows == 0:
+            return
+        executor = self.refit_executor
+        if executor is not None and (
+            self._pending is not None or time.monotonic() < self._next_refit_at
+        ):
             return
         rows = [rated.rows(u) for u in users]
         lengths = np.array([len(r) for r in rows])
@@ -70,8 +101,26 @@ class ItemItemTerm:
              (np.repeat(np.arange(len(users)), lengths), np.concatenate(rows))),
             shape=(len(users), n_rows),
         )
-        self.matrix = fit_ease(binary, self.lam, self.neighbours, self.max_items)
-        self.source = "stream"
+        if executor is None:
+            self.matrix, self.source = self._fit(binary), "stream"
+        else:
+            self._pending = executor.submit(self._timed_fit, binary)
+
+    def adopt_refit(self) -> None:
+        """Use the background refit's matrix once it is done (cheap when there is none)."""
+        pending = self._pending
+        if pending is None or not pending.done():
+            return
+        self._pending = None
+        (self.matrix, cpu_s), self.source = pending.result(), "stream"
+        self._next_refit_at = time.monotonic() + cpu_s / self.refit_max_share
+
+    def _fit(self, binary: sp.csr_matrix) -> sp.csr_matrix:
+        return fit_ease(binary, self.lam, self.neighbours, self.max_items)
+
+    def _timed_fit(self, binary: sp.csr_matrix) -> tuple[sp.csr_matrix, float]:
+        started = time.thread_time()
+        return self._fit(binary), time.thread_time() - started
 
     def load(self, matrix: sp.csr_matrix, rows_of_columns: np.ndarray, n_rows: int,
              source: str) -> None:
@@ -82,6 +131,7 @@ class ItemItemTerm:
         self.matrix = sp.csr_matrix((coo.data.astype(np.float32), (rows, cols)),
                                     shape=(n_rows, n_rows))
         self.source = source
+        self._pending = None  # a stream refit begun before must not replace these weights
 
     def _gather(self, history: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """The weights the user's last movies give: ``(position in history, column, weighted
@@ -135,3 +185,9 @@ class ItemItemTerm:
             return
         total = np.bincount(cols, weights=values, minlength=self.fitted_rows)
         out[: self.fitted_rows] += (scale * total).astype(out.dtype)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_pending": None, "_next_refit_at": 0.0}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({"_pending": None, "_next_refit_at": 0.0, **state})

@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
+from reelstream.models.online_item_item import ItemItemTerm
 from reelstream.processes import die_with_parent
 from reelstream.streaming.channel import AsyncConnection
+from reelstream.streaming.gc_pauses import keep_full_collections_short
 from reelstream.streaming.messages import (
     BatchRequest,
     Closed,
@@ -128,11 +130,12 @@ async def _serve(conn: Connection) -> None:
                 batch, preparing = staged.popleft()
                 # Full batches mean the worker's consumer has more waiting: lists may wait
                 # (a backlog also yields some partial batches, when a batch window closes).
+                # A next batch already queued is no backlog: with two batches in flight, at
+                # 1,000 events/s one often is, and lists would wait up to list_max_delay_s.
                 now = time.monotonic()
                 if len(batch) >= full:
                     last_full = now
-                held = now - last_full < processor.config.list_max_delay_s
-                backlog = held or bool(staged) or not requests.empty()
+                backlog = now - last_full < processor.config.list_max_delay_s
                 outcome = await isolating.batch(batch, preparing, backlog=backlog)
                 if outcome.dead_letters:
                     heartbeat.note_dead_letters(outcome.dead_letters)
@@ -166,6 +169,8 @@ def main(argv: Sequence[str]) -> None:
         level=loglevel.upper(),
         format=f"[%(asctime)s] [{os.getpid()}] [%(levelname)s] processor: %(message)s",
     )
+    ItemItemTerm.fit_in_background()  # no rating waits for an item-item refit
+    keep_full_collections_short()  # a full collection would stop the stream ~100 ms
     asyncio.run(_serve(Connection(fd)))
 
 

@@ -84,3 +84,76 @@ def test_same_events_same_lists(weight):
     a = _model(CONFIG.model_copy(update={"item_weight": weight}))
     b = _model(CONFIG.model_copy(update={"item_weight": weight}))
     assert a.recommend(7, 10) == b.recommend(7, 10)
+
+
+class _Manual:
+    """An executor whose jobs run only when told, so a test sees the refit in flight."""
+
+    def __init__(self) -> None:
+        self.jobs: list = []
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        self.jobs.append((future, fn, args))
+        return future
+
+    def run_all(self) -> None:
+        for future, fn, args in self.jobs:
+            future.set_result(fn(*args))
+        self.jobs.clear()
+
+
+def test_a_background_refit_is_adopted_by_a_later_event_and_matches_the_synchronous_one(
+    monkeypatch,
+):
+    from reelstream.models.online_item_item import ItemItemTerm
+
+    synchronous = OnlineRecommender(CONFIG)
+    synchronous.learn_many(EVENTS[:200])
+    executor = _Manual()
+    monkeypatch.setattr(ItemItemTerm, "refit_executor", executor)
+    model = OnlineRecommender(CONFIG)
+    model.learn_many(EVENTS[:200])
+    assert model.item_item.fitted_rows == 0 and len(executor.jobs) == 1  # in flight
+    executor.run_all()
+    assert model.item_item.fitted_rows == 0  # done, not yet adopted
+    model.learn_many(EVENTS[200:201])
+    assert (model.item_item.matrix != synchronous.item_item.matrix).nnz == 0
+
+
+def test_background_refits_keep_to_their_share_of_the_time(monkeypatch):
+    from reelstream.models.online_item_item import ItemItemTerm
+
+    executor = _Manual()
+    monkeypatch.setattr(ItemItemTerm, "refit_executor", executor)
+    monkeypatch.setattr(ItemItemTerm, "refit_max_share", 1e-9)  # the next one: not for ages
+    model = OnlineRecommender(CONFIG)
+    model.learn_many(EVENTS[:200])
+    executor.run_all()
+    model.learn_many(EVENTS[200:400])  # adopts the first; the refit due at 400 is skipped
+    assert model.item_item.fitted_rows > 0 and executor.jobs == []
+
+
+def test_a_background_refit_in_flight_is_not_checkpointed_nor_adopted_over_loaded_weights(
+    monkeypatch,
+):
+    import pickle
+
+    import scipy.sparse as sp
+
+    from reelstream.models.online_item_item import ItemItemTerm
+
+    executor = _Manual()
+    monkeypatch.setattr(ItemItemTerm, "refit_executor", executor)
+    model = OnlineRecommender(CONFIG)
+    model.learn_many(EVENTS[:200])
+    clone = pickle.loads(pickle.dumps(model))  # a checkpoint taken while the fit runs
+    assert clone.item_item._pending is None
+    term, n = model.item_item, len(model.index)
+    weights = sp.identity(n, format="csr", dtype=np.float32)
+    term.load(weights, np.arange(n), n, "champion v1")
+    executor.run_all()
+    term.adopt_refit()
+    assert term.source == "champion v1" and (term.matrix != weights).nnz == 0
