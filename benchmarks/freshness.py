@@ -27,9 +27,11 @@ running, so the windows compare side by side.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,6 +113,21 @@ def split_users(users: Sequence[int], sample_share: float, seed: int) -> tuple[l
 
 
 # --- the whole run ----------------------------------------------------------------------------
+@contextmanager
+def without_collector_pauses() -> Iterator[None]:
+    """No garbage collection in this process while it measures (as ``timeit`` does): a full
+    collection of the loaded dataset stops the pollers ~100 ms and would be counted as
+    freshness of the samples in flight."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 def run_freshness_bench(
     settings: Settings,
     ratings: pd.DataFrame,
@@ -170,12 +187,13 @@ def run_freshness_bench(
                         f"posting {config.rate:g} ratings/s for {config.duration_s:g} s "
                         f"({len(users)} users, {len(sample_users)} reserved for samples)"
                     )
-                    out = asyncio.run(
-                        open_loop(
-                            f"http://127.0.0.1:{api_port}", config, sample_users,
-                            background_users, known_movies, rng,
+                    with without_collector_pauses():
+                        out = asyncio.run(
+                            open_loop(
+                                f"http://127.0.0.1:{api_port}", config, sample_users,
+                                background_users, known_movies, rng,
+                            )
                         )
-                    )
                     if worker.proc is not None and worker.proc.poll() is not None:
                         raise RuntimeError(
                             f"the worker exited (code {worker.proc.returncode}) during the load; "
