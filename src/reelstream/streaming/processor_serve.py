@@ -130,12 +130,13 @@ async def _serve(conn: Connection) -> None:
                 batch, preparing = staged.popleft()
                 # Full batches mean the worker's consumer has more waiting: lists may wait
                 # (a backlog also yields some partial batches, when a batch window closes).
-                # A next batch already queued is no backlog: with two batches in flight, at
-                # 1,000 events/s one often is, and lists would wait up to list_max_delay_s.
+                # So does a next batch already here: when the processor is the bottleneck,
+                # Faust's window closes before a batch fills.
                 now = time.monotonic()
                 if len(batch) >= full:
                     last_full = now
-                backlog = now - last_full < processor.config.list_max_delay_s
+                held = now - last_full < processor.config.list_max_delay_s
+                backlog = held or bool(staged) or not requests.empty()
                 outcome = await isolating.batch(batch, preparing, backlog=backlog)
                 if outcome.dead_letters:
                     heartbeat.note_dead_letters(outcome.dead_letters)
