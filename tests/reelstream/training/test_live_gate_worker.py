@@ -16,7 +16,6 @@ from producers.movielens_replay import replay
 from reelstream.champion_channel import announce_challenger
 from reelstream.models.batch_als import BatchParams
 from reelstream.movielens import load_ratings
-from reelstream.store import EventStore
 from reelstream.streaming.process import WorkerProcess
 from reelstream.streaming.promotion import announce_promotion, promotions_channel
 from reelstream.training.champion import champion_version
@@ -25,18 +24,13 @@ from reelstream.training.live_gate import PromotionPolicy
 from reelstream.training.live_settle import challenger_version
 from reelstream.training.run import retrain_once
 from reelstream.worker_status import read_statuses
-from tests.stream_processor.worker_helpers import wait_for
+from tests.stream_processor.worker_helpers import stored, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 REPO = Path(__file__).resolve().parents[3]
 FIRST, SECOND = 3000, 2500
 LIVE = PromotionPolicy(promote_if="live", live_min_events=SECOND)  # settled after them all
-
-
-def stored(settings) -> int:
-    with EventStore(settings.postgres_dsn) as store:
-        return store.count_ratings()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from reelstream.streaming.process import WorkerProcess
 from reelstream.streaming.promotion import announce_promotion, promotions_channel
 from reelstream.training.data import load_params, postgres_snapshot
 from reelstream.training.run import retrain_once
-from tests.stream_processor.worker_helpers import wait_for
+from tests.stream_processor.worker_helpers import stored, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -38,11 +38,6 @@ def checkpointed(settings) -> OnlineRecommender | None:
     with EventStore(settings.postgres_dsn) as store:
         checkpoint = store.load_checkpoint(settings.worker_id)
     return OnlineRecommender.from_bytes(checkpoint.model) if checkpoint else None
-
-
-def stored(settings) -> int:
-    with EventStore(settings.postgres_dsn) as store:
-        return store.count_ratings()
 
 
 @pytest.fixture
