@@ -30,6 +30,7 @@ deterministic fit every ``refit_every`` events.
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import ClassVar
@@ -41,6 +42,8 @@ from .ease import fit_ease
 from .rated import RatedItems
 
 __all__ = ["ItemItemTerm"]
+
+log = logging.getLogger(__name__)
 
 
 class ItemItemTerm:
@@ -86,13 +89,13 @@ class ItemItemTerm:
     def refit(self, rated: RatedItems, n_rows: int) -> None:
         """Fit on every (user, movie) the online model has learned so far: at once, or in
         the background (adopted by :meth:`adopt_refit`; skipped while one is running)."""
-        users = list(rated.users())
-        if not users or n_rows == 0:
-            return
         executor = self.refit_executor
         if executor is not None and (
             self._pending is not None or time.monotonic() < self._next_refit_at
         ):
+            return
+        users = list(rated.users())
+        if not users or n_rows == 0:
             return
         rows = [rated.rows(u) for u in users]
         lengths = np.array([len(r) for r in rows])
@@ -112,7 +115,12 @@ class ItemItemTerm:
         if pending is None or not pending.done():
             return
         self._pending = None
-        (self.matrix, cpu_s), self.source = pending.result(), "stream"
+        try:
+            matrix, cpu_s = pending.result()
+        except Exception:  # noqa: BLE001 - the weights of the last fit stay; events go on
+            log.exception("the item-item refit failed; keeping the weights of the last fit")
+            return
+        self.matrix, self.source = matrix, "stream"
         self._next_refit_at = time.monotonic() + cpu_s / self.refit_max_share
 
     def _fit(self, binary: sp.csr_matrix) -> sp.csr_matrix:

@@ -157,3 +157,21 @@ def test_a_background_refit_in_flight_is_not_checkpointed_nor_adopted_over_loade
     executor.run_all()
     term.adopt_refit()
     assert term.source == "champion v1" and (term.matrix != weights).nnz == 0
+
+
+def test_a_failed_background_refit_keeps_the_last_weights_and_fails_no_event(monkeypatch):
+    from reelstream.models.online_item_item import ItemItemTerm
+
+    class Failing(_Manual):
+        def run_all(self) -> None:
+            for future, _, _ in self.jobs:
+                future.set_exception(MemoryError("no room for the Gram matrix"))
+            self.jobs.clear()
+
+    executor = Failing()
+    monkeypatch.setattr(ItemItemTerm, "refit_executor", executor)
+    model = OnlineRecommender(CONFIG)
+    model.learn_many(EVENTS[:200])
+    executor.run_all()
+    model.learn_many(EVENTS[200:210])  # adopting the failed refit raises nothing
+    assert model.item_item.matrix is None and model.item_item._pending is None
