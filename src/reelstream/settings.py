@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     kafka_request_timeout_ms: int = 10000
     # Longest a worker fetch waits for new records. Faust hard-codes 1500 ms; a fetch in flight
     # holds back records of partitions it does not cover, so a long wait shows in freshness
-    # (p50 59 ms at 500 vs 34 ms at 20, docs/performance.md); a short one costs idle fetches.
+    # (measured in docs/performance.md); a short one costs idle fetches.
     kafka_fetch_max_wait_ms: int = Field(20, ge=1, le=1500)
 
     # --- Stores ----------------------------------------------------------------------------

@@ -10,10 +10,10 @@ Scoring one user reads the rows of their last ``max_history`` movies (``neighbou
 each) and divides by the spread of the result, so ``weight`` means the same for every user.
 
 A worker fits in the background (:meth:`ItemItemTerm.fit_in_background`): the input is taken
-on the event path, the fit (a few hundred ms) runs on another thread and its result is adopted
-by a later event, so no rating waits for it; and refits take at most a set share of the CPU
-(under a backlog, 10k events come every few seconds). Evaluations keep the synchronous,
-deterministic fit every ``refit_every`` events.
+on the event path, the fit runs on another thread and its result is adopted by a later event,
+so no rating waits for it; and refits take at most a set share of the time (under a backlog
+``refit_every`` events come quickly). Evaluations keep the synchronous, deterministic fit
+every ``refit_every`` events.
 
 >>> from reelstream.models.rated import RatedItems
 >>> rated = RatedItems()
@@ -55,10 +55,9 @@ class ItemItemTerm:
     refit_max_share: ClassVar[float] = 0.05
 
     @classmethod
-    def fit_in_background(cls, max_share: float = 0.05) -> None:
+    def fit_in_background(cls) -> None:
         """From now on, in this process, refits run on one background thread and use at most
-        ``max_share`` of its CPU (a refit that comes sooner is skipped)."""
-        cls.refit_max_share = max_share
+        ``refit_max_share`` of the time (a refit that comes sooner is skipped)."""
         if cls.refit_executor is None:
             cls.refit_executor = ThreadPoolExecutor(1, thread_name_prefix="item-item-refit")
 

@@ -2,8 +2,9 @@
 
 The processor keeps millions of long-lived objects (River's weights, each user's rated movies,
 transition counts), Faust's process its libraries' objects; a full collection scans them all
-and stops the stream (60-170 ms each in the processor), a large part of a freshness p99. Objects that survive a full collection are long-lived,
-so they are frozen (:func:`gc.freeze`) and later full collections scan only what came after.
+and stops the stream meanwhile, a large part of a freshness p99 (docs/performance.md). Objects
+that survive a full collection are long-lived, so they are frozen (:func:`gc.freeze`) and later
+full collections scan only what came after.
 Once an hour they are thawed, so that whatever became cyclic garbage since (a replaced model)
 is reclaimed by the next full collection.
 """

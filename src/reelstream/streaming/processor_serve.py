@@ -171,7 +171,7 @@ def main(argv: Sequence[str]) -> None:
         format=f"[%(asctime)s] [{os.getpid()}] [%(levelname)s] processor: %(message)s",
     )
     ItemItemTerm.fit_in_background()  # no rating waits for an item-item refit
-    keep_full_collections_short()  # a full collection would stop the stream ~100 ms
+    keep_full_collections_short()  # a full collection would stop the stream while it scans
     asyncio.run(_serve(Connection(fd)))
 
 
