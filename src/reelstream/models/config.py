@@ -94,6 +94,9 @@ class OnlineConfig(BaseModel):
     item_lambda: float = Field(200.0, gt=0, description="EASE ridge penalty.")
     item_halflife: float = Field(5.0, ge=0, description="Ratings; age weight of the history.")
     item_neighbours: int = Field(100, ge=1, description="Weights kept per movie.")
+    item_max_history: int = Field(
+        50, ge=1, description="The user's newest ratings the term reads (older weigh little)."
+    )
     item_max_items: int = Field(
         3000, ge=0, description="Most-rated movies a refit covers (0 = all; 4·n² bytes)."
     )

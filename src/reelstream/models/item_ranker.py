@@ -66,16 +66,19 @@ def top_shares_of_columns(
     Ties go to the smaller source id."""
     unique, where = np.unique(np.asarray(sources), return_inverse=True)
     summed = np.zeros((unique.size, parts.shape[1]))
-    np.add.at(summed, where.ravel(), parts)
-    positive = np.where(summed > 0, summed, 0.0)
+    if unique.size == where.size:  # no source listed twice: a permutation, no sums
+        summed[where.ravel()] = parts
+    else:
+        np.add.at(summed, where.ravel(), parts)
+    positive = np.maximum(summed, 0.0)
     total = positive.sum(axis=0)
     best = np.argsort(-positive, axis=0, kind="stable")[:top]  # unique is sorted: ties by id
     chosen = np.take_along_axis(positive, best, axis=0)
-    shares = chosen / np.where(total > 0, total, 1.0)
+    shares = np.round(chosen / np.where(total > 0, total, 1.0), 4)
     return [
-        [(m, round(s, 4)) for m, s, p in zip(ids, column, kept, strict=True) if p > 0]
-        for ids, column, kept in zip(unique[best].T.tolist(), shares.T.tolist(),
-                                     chosen.T.tolist(), strict=True)
+        [(m, s) for m, s, kept in zip(ids, column, shown, strict=True) if kept]
+        for ids, column, shown in zip(unique[best].T.tolist(), shares.T.tolist(),
+                                      (chosen > 0).T.tolist(), strict=True)
     ]
 
 

@@ -89,7 +89,7 @@ class OnlineRecommender(OnlineRanking, Recommender):
         )
         self.item_item = (
             ItemItemTerm(cfg.item_weight, cfg.item_lambda, cfg.item_halflife,
-                         cfg.item_neighbours, cfg.item_max_items)
+                         cfg.item_neighbours, cfg.item_max_items, cfg.item_max_history)
             if cfg.item_weight else None
         )
         self.base_version: str | None = None

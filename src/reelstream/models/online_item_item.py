@@ -80,6 +80,8 @@ class ItemItemTerm:
         self.source = ""  # "stream" or the champion's label
         self._pending: Future | None = None  # a background refit not yet adopted
         self._next_refit_at = 0.0  # monotonic time before which a background refit is skipped
+        self._compact_cache: tuple | None = None  # (matrix, columns, compact rows)
+        self._last_gather: tuple | None = None  # (matrix, history, gathered)
 
     @property
     def fitted_rows(self) -> int:
@@ -140,32 +142,58 @@ class ItemItemTerm:
         self.source = source
         self._pending = None  # a stream refit begun before must not replace these weights
 
-    def _gather(self, history: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """The weights the user's last movies give: ``(position in history, column, weighted
-        value)`` triples read straight from the CSR arrays, and the scale of the term."""
+    def _compact(self) -> tuple[np.ndarray, sp.csr_matrix]:
+        """The rows of :attr:`matrix` over only the columns that hold weights (a fit covers
+        ``max_items`` of the catalogue's rows): a user's term is summed over those few
+        thousand columns, not over the whole catalogue. Kept until the matrix changes."""
+        cached = self._compact_cache
+        if cached is None or cached[0] is not self.matrix:
+            matrix = self.matrix
+            columns, compact_indices = np.unique(matrix.indices, return_inverse=True)
+            compact = sp.csr_matrix(
+                (matrix.data, compact_indices.ravel().astype(np.int32), matrix.indptr),
+                shape=(matrix.shape[0], max(columns.size, 1)),
+            )
+            cached = self._compact_cache = (matrix, columns.astype(np.int64), compact)
+        return cached[1], cached[2]
+
+    def _gather(self, history: np.ndarray) -> tuple:
+        """The weights the user's last movies give: ``(position in history, compact column,
+        weighted value)`` triples read straight from the CSR arrays, their sum per compact
+        column and the scale of the term. The last user's is kept: their list is explained
+        right after it is ranked."""
         matrix = self.matrix
+        tail = np.asarray(history, dtype=np.int64)[-self.max_history:]
         empty = np.zeros(0, dtype=np.int64)
-        history = np.asarray(history, dtype=np.int64)[-self.max_history:]
-        if matrix is None or history.size == 0:
-            return empty, empty, np.zeros(0), 0.0
-        keep = history < self.fitted_rows
-        age = np.arange(history.size - 1, -1, -1, dtype=np.float64)[keep]
-        history = history[keep]
+        if matrix is None or tail.size == 0:
+            return empty, empty, np.zeros(0), np.zeros(0), 0.0
+        key = tail.tobytes()
+        last = self._last_gather
+        if last is not None and last[0] is matrix and last[1] == key:
+            return last[2]
+        columns, compact = self._compact()
+        keep = tail < self.fitted_rows
+        age = np.arange(tail.size - 1, -1, -1, dtype=np.float64)[keep]
+        rows = tail[keep]
         w = 0.5 ** (age / self.history_halflife) if self.history_halflife > 0 else age * 0 + 1
-        starts, ends = matrix.indptr[history], matrix.indptr[history + 1]
+        starts, ends = compact.indptr[rows], compact.indptr[rows + 1]
         lengths = ends - starts
         n = int(lengths.sum())
         if n == 0:
-            return empty, empty, np.zeros(0), 0.0
-        shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-        entries = shift + np.arange(n)
-        position = np.repeat(np.flatnonzero(keep), lengths)
-        values = matrix.data[entries] * np.repeat(w, lengths)
-        cols = matrix.indices[entries].astype(np.int64)
-        total = np.bincount(cols, weights=values, minlength=self.fitted_rows)
-        mean = total.mean()
-        std = float(np.sqrt(max(float((total * total).mean()) - mean * mean, 0.0)))
-        return position, cols, values, (self.weight / std if std > 0 else 0.0)
+            gathered = (empty, empty, np.zeros(0), np.zeros(0), 0.0)
+        else:
+            shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+            entries = shift + np.arange(n)
+            position = np.repeat(np.flatnonzero(keep), lengths)
+            values = compact.data[entries] * np.repeat(w, lengths)
+            cols = compact.indices[entries].astype(np.int64)
+            total = np.bincount(cols, weights=values, minlength=columns.size)
+            # the spread over every fitted row; the columns without weights add zeros
+            mean = float(total.sum()) / self.fitted_rows
+            std = float(np.sqrt(max(float(total @ total) / self.fitted_rows - mean * mean, 0.0)))
+            gathered = (position, cols, values, total, self.weight / std if std > 0 else 0.0)
+        self._last_gather = (matrix, key, gathered)
+        return gathered
 
     def contributions(
         self, history: np.ndarray, rows: np.ndarray
@@ -173,28 +201,36 @@ class ItemItemTerm:
         """``parts[h, j]``: what the ``h``-th of the user's last ``max_history`` movies adds
         to row ``rows[j]`` before scaling, and the scale of the term."""
         tail = np.asarray(history, dtype=np.int64)[-self.max_history:]
-        position, cols, values, scale = self._gather(tail)
+        position, cols, values, _, scale = self._gather(tail)
         rows = np.asarray(rows, dtype=np.int64)
         parts = np.zeros((tail.size, rows.size))
-        hit = np.isin(cols, rows)
-        if hit.any():
-            slot = {int(r): j for j, r in enumerate(rows.tolist())}
-            where = np.array([slot[int(c)] for c in cols[hit]], dtype=np.int64)
-            np.add.at(parts, (position[hit], where), values[hit])
+        if cols.size == 0 or rows.size == 0:
+            return parts, scale
+        columns, _ = self._compact()
+        at = np.minimum(np.searchsorted(columns, rows), columns.size - 1)
+        weighted = columns[at] == rows
+        slot = np.full(columns.size, -1, dtype=np.int64)  # compact column -> index in rows
+        slot[at[weighted]] = np.flatnonzero(weighted)
+        where = slot[cols]
+        hit = where >= 0
+        np.add.at(parts, (position[hit], where[hit]), values[hit])
         return parts, scale
 
     def add_into(self, history: np.ndarray, out: np.ndarray) -> None:
         """``out[:fitted_rows] += weight * (history-weighted rows) / their spread``."""
         if not self.weight or self.matrix is None:
             return
-        _, cols, values, scale = self._gather(history)
+        _, _, _, total, scale = self._gather(history)
         if scale == 0.0:
             return
-        total = np.bincount(cols, weights=values, minlength=self.fitted_rows)
-        out[: self.fitted_rows] += (scale * total).astype(out.dtype)
+        columns, _ = self._compact()
+        out[columns] += (scale * total).astype(out.dtype)
+
+    _TRANSIENT: ClassVar[dict] = {"_pending": None, "_next_refit_at": 0.0,
+                                  "_compact_cache": None, "_last_gather": None}
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_pending": None, "_next_refit_at": 0.0}
+        return {**self.__dict__, **self._TRANSIENT}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update({"_pending": None, "_next_refit_at": 0.0, **state})
+        self.__dict__.update({**self._TRANSIENT, **state})

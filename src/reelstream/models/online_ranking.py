@@ -127,6 +127,21 @@ class OnlineRanking:
         with _one_blas_thread():
             return {user: self.recommend(user, n) for user in users}
 
+    def recommend_explained(
+        self, users: Iterable[int], n: int = 10, top: int = 3
+    ) -> dict[int, list[tuple[int, float, tuple]]]:
+        """:meth:`recommend_many` with each movie's :meth:`explain` reasons: ``(movie_id,
+        score, reasons)``. Each user is explained right after being ranked, while the
+        item-item term still holds what their history gathered."""
+        users = list(dict.fromkeys(users))
+        out = {}
+        with _one_blas_thread():
+            for user in users:
+                items = self.recommend(user, n)
+                reasons = self.explain(user, [m for m, _ in items], top)
+                out[user] = [(m, s, r) for (m, s), r in zip(items, reasons, strict=True)]
+        return out
+
     def explain(self, user: int, movies: list[int], top: int = 3) -> list[tuple]:
         """For each movie: up to ``top`` ``(rated movie_id, share)`` of its item-item part,
         largest first (empty without that term, or for a movie newer than its last fit)."""

@@ -101,7 +101,7 @@ class CacheWriter:
         version = model.version
         t0 = time.perf_counter()
         try:
-            lists = model.recommend_many(last_event, self.config.top_n)  # each user once
+            lists = model.recommend_explained(last_event, self.config.top_n)  # each user once
         except Exception:  # noqa: BLE001 - narrowed: one user's list must not stop the others'
             lists = self._recommend_one_by_one(model, last_event)
         if lists:
@@ -114,8 +114,8 @@ class CacheWriter:
             batch.append(
                 UserRecommendations(
                     user_id=user_id,
-                    items=self._explained(model, user_id, lists[user_id]) if personal
-                    else [Recommendation(m, s) for m, s in lists[user_id]],
+                    items=[Recommendation(m, s, tuple(why) if personal else ())
+                           for m, s, why in lists[user_id]],
                     model_version=version,
                     updated_at=now,
                     last_event_id=event.event_id,
@@ -129,34 +129,30 @@ class CacheWriter:
         self.cache.put_popular(popular, version)
         if self.live is not None:  # what each user is now served is what the next event judges
             try:
-                self.live.lists_written(lists, popular_items)
+                served = {u: [(m, s) for m, s, _ in items] for u, items in lists.items()}
+                self.live.lists_written(served, popular_items)
             except Exception:  # noqa: BLE001 - judging the lists must not stop writing them
                 log.exception("live evaluation of the lists failed")
 
-    def _explained(
-        self, model: OnlineRecommender, user_id: int, items: list[tuple[int, float]]
-    ) -> list[Recommendation]:
-        """The list with each movie's explanation from the model (none when it cannot say)."""
-        explain = getattr(model, "explain", None)
-        try:
-            because = explain(user_id, [m for m, _ in items]) if explain else None
-        except Exception:  # noqa: BLE001 - a reason is a nicety, the list is what counts
-            log.exception("explaining the list of user %s failed; written without reasons",
-                          user_id)
-            because = None
-        if not because:
-            return [Recommendation(m, s) for m, s in items]
-        return [Recommendation(m, s, tuple(b)) for (m, s), b in zip(items, because, strict=True)]
-
     def _recommend_one_by_one(
         self, model: OnlineRecommender, last_event: dict[int, RatingEvent]
-    ) -> dict[int, list[tuple[int, float]]]:
+    ) -> dict[int, list[tuple[int, float, tuple]]]:
+        """Each user on their own: a failed list skips that user, a failed explanation
+        leaves that list without reasons."""
         lists = {}
         for user_id in last_event:
             try:
-                lists[user_id] = model.recommend(user_id, self.config.top_n)
+                items = model.recommend(user_id, self.config.top_n)
             except Exception:  # noqa: BLE001
                 log.exception("top-N of user %s failed; their list is not refreshed", user_id)
+                continue
+            try:
+                reasons = model.explain(user_id, [m for m, _ in items])
+            except Exception:  # noqa: BLE001 - a reason is a nicety, the list is what counts
+                log.exception("explaining the list of user %s failed; written without reasons",
+                              user_id)
+                reasons = [() for _ in items]
+            lists[user_id] = [(m, s, r) for (m, s), r in zip(items, reasons, strict=True)]
         return lists
 
     def _render_page(self, rec: UserRecommendations) -> bytes | None:

@@ -175,3 +175,42 @@ def test_a_failed_background_refit_keeps_the_last_weights_and_fails_no_event(mon
     executor.run_all()
     model.learn_many(EVENTS[200:210])  # adopting the failed refit raises nothing
     assert model.item_item.matrix is None and model.item_item._pending is None
+
+
+def _dense_term(term, history: np.ndarray) -> np.ndarray:
+    """The term as its definition reads, over the whole catalogue with a dense matrix."""
+    tail = np.asarray(history, dtype=np.int64)[-term.max_history:]
+    ages = np.arange(tail.size - 1, -1, -1)
+    weighted = (0.5 ** (ages / term.history_halflife))[:, None] * term.matrix.toarray()[tail]
+    total = weighted.sum(axis=0)
+    return term.weight * total / total.std()
+
+
+@pytest.mark.parametrize("max_items", [0, 20])
+def test_the_term_summed_over_its_weighted_columns_equals_the_dense_definition(max_items):
+    model = _model(CONFIG.model_copy(update={"item_max_items": max_items,
+                                             "item_max_history": 7}))
+    term = model.item_item
+    for user in list(model.rated.users())[:10]:
+        history = model.rated.rows(user)
+        out = np.zeros(term.fitted_rows, dtype=np.float32)
+        term.add_into(history, out)
+        np.testing.assert_allclose(out, _dense_term(term, history), rtol=1e-4, atol=1e-5)
+        rows = np.arange(term.fitted_rows)
+        parts, scale = term.contributions(history, rows)
+        tail = history[-term.max_history:]
+        np.testing.assert_allclose(parts, term.matrix.toarray()[tail][:, rows]
+                                   * (0.5 ** (np.arange(tail.size - 1, -1, -1) / 5.0))[:, None],
+                                   rtol=1e-6)
+        assert scale > 0
+
+
+def test_lists_ranked_and_explained_together_equal_each_read_alone():
+    model = _model()
+    users = list(model.rated.users())[:8] + [10**9]  # one user the model has never seen
+    together = model.recommend_explained(users, 10)
+    for user in users:
+        items = model.recommend(user, 10)
+        reasons = model.explain(user, [m for m, _ in items])
+        assert together[user] == [(m, s, r) for (m, s), r in zip(items, reasons, strict=True)]
+    assert any(r for user in users for _, _, r in together[user])
