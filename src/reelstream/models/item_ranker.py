@@ -64,16 +64,19 @@ def top_shares_of_columns(
     """:func:`top_shares` of each column of ``parts`` (one row per source), at once: a list
     of 20 movies explained over a 50-movie history is one sort, not 1,000 Python steps.
     Ties go to the smaller source id."""
-    unique, where = np.unique(np.asarray(sources), return_inverse=True)
-    summed = np.zeros((unique.size, parts.shape[1]))
-    if unique.size == where.size:  # no source listed twice: a permutation, no sums
-        summed[where.ravel()] = parts
-    else:
+    sources = np.asarray(sources)
+    order = np.argsort(sources, kind="stable")
+    unique = sources[order]
+    if unique.size > 1 and not (unique[1:] != unique[:-1]).all():
+        unique, where = np.unique(sources, return_inverse=True)
+        summed = np.zeros((unique.size, parts.shape[1]))
         np.add.at(summed, where.ravel(), parts)
+    else:  # no source listed twice (a user's history): a reordering, no sums
+        summed = np.asarray(parts, dtype=np.float64)[order]
     positive = np.maximum(summed, 0.0)
     total = positive.sum(axis=0)
     best = np.argsort(-positive, axis=0, kind="stable")[:top]  # unique is sorted: ties by id
-    chosen = np.take_along_axis(positive, best, axis=0)
+    chosen = positive[best, np.arange(positive.shape[1])]
     shares = np.round(chosen / np.where(total > 0, total, 1.0), 4)
     return [
         [(m, s) for m, s, kept in zip(ids, column, shown, strict=True) if kept]

@@ -213,7 +213,8 @@ class ItemItemTerm:
         slot[at[weighted]] = np.flatnonzero(weighted)
         where = slot[cols]
         hit = where >= 0
-        np.add.at(parts, (position[hit], where[hit]), values[hit])
+        # a user rated a movie once and a row lists a column once: no pair repeats
+        parts[position[hit], where[hit]] = values[hit]
         return parts, scale
 
     def add_into(self, history: np.ndarray, out: np.ndarray) -> None:

@@ -106,6 +106,13 @@ class OnlineRanking:
         scores, shift = self._score_into(user)
         return scores + np.float32(shift)
 
+    def _top_rows(self, user: int, n: int, exclude_rated: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the top-``n`` movies, best first, and their scores."""
+        scores, shift = self._score_into(user)
+        rows = top_n(scores, n, self.rated.rows(user) if exclude_rated else None, overwrite=True)
+        return rows, scores[rows] + np.float32(shift)
+
     def recommend(
         self, user: int, n: int = 10, exclude_rated: bool = True
     ) -> list[tuple[int, float]]:
@@ -115,10 +122,8 @@ class OnlineRanking:
         """
         if len(self.index) == 0:
             return []
-        scores, shift = self._score_into(user)
-        rows = top_n(scores, n, self.rated.rows(user) if exclude_rated else None, overwrite=True)
-        best = (scores[rows] + np.float32(shift)).tolist()
-        return list(zip(self.index.ids[rows].tolist(), best, strict=True))
+        rows, best = self._top_rows(user, n, exclude_rated)
+        return list(zip(self.index.ids[rows].tolist(), best.tolist(), strict=True))
 
     def recommend_many(self, users: Iterable[int], n: int = 10) -> dict[int, list[tuple[int, float]]]:
         """:meth:`recommend` (rated movies excluded) of each user once, for the users of a
@@ -134,23 +139,31 @@ class OnlineRanking:
         score, reasons)``. Each user is explained right after being ranked, while the
         item-item term still holds what their history gathered."""
         users = list(dict.fromkeys(users))
+        if len(self.index) == 0:
+            return {user: [] for user in users}
         out = {}
         with _one_blas_thread():
             for user in users:
-                items = self.recommend(user, n)
-                reasons = self.explain(user, [m for m, _ in items], top)
-                out[user] = [(m, s, r) for (m, s), r in zip(items, reasons, strict=True)]
+                rows, best = self._top_rows(user, n)
+                reasons = self._explain_rows(user, rows, top)
+                out[user] = list(zip(self.index.ids[rows].tolist(), best.tolist(), reasons,
+                                     strict=True))
         return out
 
     def explain(self, user: int, movies: list[int], top: int = 3) -> list[tuple]:
         """For each movie: up to ``top`` ``(rated movie_id, share)`` of its item-item part,
         largest first (empty without that term, or for a movie newer than its last fit)."""
+        rows = np.array([-1 if (r := self.index.get(m)) is None else r for m in movies],
+                        dtype=np.int64)
+        return self._explain_rows(user, rows, top)
+
+    def _explain_rows(self, user: int, rows: np.ndarray, top: int) -> list[tuple]:
+        """:meth:`explain` of the movies at ``rows`` (-1: a movie the model does not know)."""
         term = self.item_item
-        empty: list[tuple] = [() for _ in movies]
-        if term is None or not movies:
+        empty: list[tuple] = [() for _ in range(len(rows))]
+        if term is None or not len(rows):
             return empty
         history = self.rated.rows(user)[-term.max_history:]
-        rows = np.array([-1 if (r := self.index.get(m)) is None else r for m in movies])
         usable = (rows >= 0) & (rows < term.fitted_rows)
         parts, scale = term.contributions(history, rows[usable])
         if scale == 0.0:
