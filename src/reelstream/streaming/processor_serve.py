@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
+from threadpoolctl import threadpool_limits
+
 from reelstream.models.online_item_item import ItemItemTerm
 from reelstream.processes import die_with_parent
 from reelstream.streaming.channel import AsyncConnection
@@ -170,6 +172,9 @@ def main(argv: Sequence[str]) -> None:
         level=loglevel.upper(),
         format=f"[%(asctime)s] [{os.getpid()}] [%(levelname)s] processor: %(message)s",
     )
+    # One BLAS thread: the worker's other process and the stack have the other core, and a
+    # background refit's CPU time is then all on its own thread, where its share is counted.
+    threadpool_limits(1, user_api="blas")
     ItemItemTerm.fit_in_background()  # no rating waits for an item-item refit
     keep_full_collections_short()  # a full collection would stop the stream while it scans
     asyncio.run(_serve(Connection(fd)))
