@@ -36,7 +36,7 @@ BATCH_SECONDS = Histogram(
 )
 TOPN_SECONDS = Histogram(
     "reelstream_worker_topn_seconds",
-    "Time to compute one user's top-N",
+    "Time to compute one user's top-N with its reasons",
     buckets=(25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 5e-3),
 )
 LISTS_WRITTEN = Counter(
