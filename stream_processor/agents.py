@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from reelstream.kafka import bootstrap_servers, broker_port_open_async
-from reelstream.streaming.faust_tuning import committed_offset
+from reelstream.streaming.faust_tuning import committed_offset, read_offset
 from reelstream.streaming.messages import DeadLetter, RawMessage
 from reelstream.streaming.processor_child import ProcessorChild
 from reelstream.streaming.supervisor import ProcessorSupervisor
@@ -71,22 +71,26 @@ async def process_ratings(stream):
 
 @app.timer(interval=settings.worker_heartbeat_s)
 async def report_lag() -> None:
-    """Send the consumer lag per partition (end offset − committed offset) to the processor,
-    which publishes the heartbeat."""
+    """Send the consumer lag per partition (end offset − committed offset) and the events not
+    read yet to the processor, which publishes the heartbeat."""
     if supervisor.current is None:
         return
     consumer = app.consumer
     lag: dict[int, int] = {}
+    unread = 0
     assigned = [tp for tp in consumer.assignment() if tp.topic == settings.ratings_topic]
     for tp in assigned:
         end = consumer.highwater(tp)
         if end is None or end < 0:
             continue
-        lag[tp.partition] = max(0, end - (committed_offset(consumer, tp) or 0))
+        committed = committed_offset(consumer, tp) or 0
+        lag[tp.partition] = max(0, end - committed)
+        last_read = read_offset(consumer, tp)
+        unread += max(0, end - (committed if last_read is None else last_read + 1))
     reason = supervisor.reason or await _broker_unreachable()
     if not assigned:  # a worker of the group always holds a partition (partitions ≥ workers)
         reason = reason or f"no partition of {settings.ratings_topic} assigned (rebalancing, or the broker is away)"
-    await supervisor.send_status(lag, reason)
+    await supervisor.send_status(lag, reason, unread)
 
 
 async def _broker_unreachable() -> str | None:

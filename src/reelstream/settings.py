@@ -261,6 +261,16 @@ class Settings(BaseSettings):
         description="Under a backlog, how long an affected user's list may wait so that "
         "several of their ratings make one list (0: a list after every batch).",
     )
+    list_catchup_unread: int = Field(
+        20_000,
+        ge=1,
+        description="When the worker's consumer has at least this many events still to read "
+        "(a replay, or catching up after an outage), lists wait up to list_catchup_delay_s "
+        "instead: a list written now would be superseded by the user's events still queued.",
+    )
+    list_catchup_delay_s: float = Field(
+        5.0, ge=0, description="How long a list may wait while the worker catches up."
+    )
     item_sync: bool = Field(
         True,
         description="Share item state between workers through the Redis stream "

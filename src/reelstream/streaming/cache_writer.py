@@ -47,7 +47,16 @@ class CacheWriter:
         )
         self._waiting: dict[int, RatingEvent] | None = None  # users whose list is not written yet
         self._waiting_since = 0.0
+        self.unread = 0  # events the worker's consumer has yet to read (its last report)
         self.live = None  # a reelstream.streaming.live_eval.LiveEvaluation judging the lists
+
+    @property
+    def max_delay_s(self) -> float:
+        """How long lists may wait under a backlog: longer while the worker catches up."""
+        config = self.config
+        if self.unread >= config.list_catchup_unread:
+            return max(config.list_catchup_delay_s, config.list_max_delay_s)
+        return config.list_max_delay_s
 
     @property
     def lists_waiting(self) -> int:
@@ -64,11 +73,12 @@ class CacheWriter:
 
     def write_lists(self, model: OnlineRecommender, *, due_only: bool = False) -> int:
         """Write the waiting users' lists from ``model``; with ``due_only``, only once the
-        oldest has waited ``list_max_delay_s``. Returns how many users' lists were written."""
+        oldest has waited ``list_max_delay_s`` (``list_catchup_delay_s`` while catching up).
+        Returns how many users' lists were written."""
         waiting = self._waiting
         if not waiting:
             return 0
-        if due_only and time.monotonic() - self._waiting_since < self.config.list_max_delay_s:
+        if due_only and time.monotonic() - self._waiting_since < self.max_delay_s:
             return 0
         self._refresh(model, waiting)  # Redis away: waited out; the lists stay waiting until then
         self._waiting = None

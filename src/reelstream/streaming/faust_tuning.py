@@ -93,6 +93,11 @@ def committed_offset(consumer: Any, tp: Any) -> int | None:
     return consumer._committed_offset.get(tp)
 
 
+def read_offset(consumer: Any, tp: Any) -> int | None:
+    """The offset of the last message ``consumer`` handed to its stream from partition ``tp``."""
+    return consumer._read_offset.get(tp)
+
+
 # -- consumer -------------------------------------------------------------------------------
 class _TunedConsumerThread(AIOKafkaConsumerThread):
     """Faust's consumer thread, giving the aiokafka consumer it creates the configured wait."""

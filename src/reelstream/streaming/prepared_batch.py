@@ -22,6 +22,8 @@ class ProcessorConfig:
     each affected user is kept once (with their newest event) and the lists are written when
     no batch waits, or once the oldest has waited ``list_max_delay_s``; a user who rates
     again meanwhile gets one list instead of several (``0`` writes after every batch).
+    While the worker's consumer has ``list_catchup_unread`` events or more still to read
+    (a replay, a catch-up), lists wait up to ``list_catchup_delay_s`` instead.
     """
 
     top_n: int = 20
@@ -33,6 +35,8 @@ class ProcessorConfig:
     similar_per_s: float = 50.0
     similar_every_s: float = 60.0
     list_max_delay_s: float = 1.0
+    list_catchup_unread: int = 20_000
+    list_catchup_delay_s: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,8 @@ async def _read_requests(
             request = await channel.recv()
             if isinstance(request, StatusReport):  # no reply: the heartbeat's lag, taken at once
                 heartbeat.from_worker(request.fields)
+                if heartbeat.processor is not None:  # lists wait longer while it catches up
+                    heartbeat.processor.lists.unread = int(request.fields.get("unread", 0))
             else:
                 requests.put_nowait(request)
     except EOFError:

@@ -214,11 +214,13 @@ class ProcessorSupervisor(Generic[Token]):
                 self.reason = None
             return
 
-    async def send_status(self, lag: dict[int, int], reason: str | None) -> None:
+    async def send_status(self, lag: dict[int, int], reason: str | None, unread: int = 0) -> None:
         """The worker's part of the heartbeat, published by the processor (no-op before it
-        started)."""
+        started); ``unread``: events its consumer has not read yet."""
         if self.current is not None:
-            await self.current.send_status({"lag": lag, "reason": reason, "restarts": self.restarts})
+            await self.current.send_status(
+                {"lag": lag, "reason": reason, "restarts": self.restarts, "unread": unread}
+            )
 
     async def close(self) -> None:
         """Checkpoint the model and stop the processor (a graceful stop of the worker)."""

@@ -47,6 +47,8 @@ def build_processor(settings: Settings) -> BatchProcessor:
             checkpoint_every_s=settings.checkpoint_every_s,
             checkpoint_max_share=settings.checkpoint_max_share,
             list_max_delay_s=settings.list_max_delay_s,
+            list_catchup_unread=settings.list_catchup_unread,
+            list_catchup_delay_s=settings.list_catchup_delay_s,
         ),
     )
     caught_up = processor.recover()

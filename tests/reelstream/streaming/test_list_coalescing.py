@@ -50,6 +50,17 @@ def test_lists_that_waited_their_maximum_delay_are_written_under_backlog(worker_
     assert outcome.users_refreshed == 1 and cache.get_user_recommendations(7)
 
 
+def test_lists_wait_longer_while_the_worker_catches_up(worker_settings, cache):
+    processor = make_processor(
+        worker_settings, cache, list_max_delay_s=0, list_catchup_unread=1000,
+        list_catchup_delay_s=3600,
+    )
+    processor.lists.unread = 1000  # the consumer's last report: a replay is still queued
+    assert _apply(processor, _events_of(7, 2), backlog=True).users_refreshed == 0
+    processor.lists.unread = 999  # caught up: the usual delay (here none) again
+    assert _apply(processor, _events_of(8, 2), backlog=True).users_refreshed == 2
+
+
 def test_a_checkpoint_writes_the_waiting_lists_first(worker_settings, cache):
     processor = make_processor(worker_settings, cache, list_max_delay_s=3600)
     _apply(processor, _events_of(7, 2), backlog=True)

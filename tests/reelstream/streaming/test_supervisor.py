@@ -141,9 +141,9 @@ def test_status_and_close_reach_the_processor():
         supervisor = ProcessorSupervisor(start, send, batches_in_flight=1)
         await supervisor.send_status({0: 3}, None)  # before start: nothing to tell
         await supervisor.processor()
-        await supervisor.send_status({0: 3}, "why")
+        await supervisor.send_status({0: 3}, "why", 25)
         await supervisor.close()
 
     asyncio.run(main())
-    assert processor.statuses == [{"lag": {0: 3}, "reason": "why", "restarts": 0}]
+    assert processor.statuses == [{"lag": {0: 3}, "reason": "why", "restarts": 0, "unread": 25}]
     assert processor.closed
