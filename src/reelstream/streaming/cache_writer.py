@@ -51,10 +51,15 @@ class CacheWriter:
         self.live = None  # a reelstream.streaming.live_eval.LiveEvaluation judging the lists
 
     @property
+    def catching_up(self) -> bool:
+        """Whether the worker's consumer reported a backlog of a replay's or catch-up's size."""
+        return self.unread >= self.config.list_catchup_unread
+
+    @property
     def max_delay_s(self) -> float:
         """How long lists may wait under a backlog: longer while the worker catches up."""
         config = self.config
-        if self.unread >= config.list_catchup_unread:
+        if self.catching_up:
             return max(config.list_catchup_delay_s, config.list_max_delay_s)
         return config.list_max_delay_s
 

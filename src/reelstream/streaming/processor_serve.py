@@ -135,12 +135,13 @@ async def _serve(conn: Connection) -> None:
                 # Full batches mean the worker's consumer has more waiting: lists may wait
                 # (a backlog also yields some partial batches, when a batch window closes).
                 # So does a next batch already here: when the processor is the bottleneck,
-                # Faust's window closes before a batch fills.
+                # Faust's window closes before a batch fills. And so does the consumer's
+                # report of many events still unread (it comes with the heartbeat).
                 now = time.monotonic()
                 if len(batch) >= full:
                     last_full = now
                 held = now - last_full < processor.config.list_max_delay_s
-                backlog = held or bool(staged) or not requests.empty()
+                backlog = held or bool(staged) or not requests.empty() or processor.lists.catching_up
                 outcome = await isolating.batch(batch, preparing, backlog=backlog)
                 if outcome.dead_letters:
                     heartbeat.note_dead_letters(outcome.dead_letters)

@@ -56,8 +56,10 @@ def test_lists_wait_longer_while_the_worker_catches_up(worker_settings, cache):
         list_catchup_delay_s=3600,
     )
     processor.lists.unread = 1000  # the consumer's last report: a replay is still queued
+    assert processor.lists.catching_up
     assert _apply(processor, _events_of(7, 2), backlog=True).users_refreshed == 0
     processor.lists.unread = 999  # caught up: the usual delay (here none) again
+    assert not processor.lists.catching_up
     assert _apply(processor, _events_of(8, 2), backlog=True).users_refreshed == 2
 
 
