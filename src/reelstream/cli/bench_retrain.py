@@ -75,6 +75,9 @@ def retrain(
                           f"{float(r.outcome['ndcg_at_10']):.3f}", "", "")
 
     if train:
+        from reelstream.training.data import load_params
+
+        ranker = load_params().ranker  # what the training child fits (the same params file)
         sizes = [ratings] if ratings >= ML25M["ratings"] else [ratings // 2, ratings]
         runs = []
         for n in sizes:
@@ -88,7 +91,7 @@ def retrain(
                      f"{run.n_movies:,} movies")
             table.add_row(f"(b) {shape}: generate", _fmt_s(run.generate_s), "", "")
             table.add_row("    split (per-user temporal 80/20)", _fmt_s(run.split_s), "", "")
-            table.add_row("    train (biased MF ALS + implicit ALS ranker)",
+            table.add_row(f"    train (biased MF ALS + {ranker} ranker)",
                           _fmt_s(run.train_s), "", "")
             if run.evaluate_s is not None:
                 table.add_row("    evaluate (all unrated movies)", _fmt_s(run.evaluate_s),

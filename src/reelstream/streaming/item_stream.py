@@ -1,9 +1,10 @@
 """The transport of shared item state: a Redis stream every worker appends to and reads.
 
-Each worker appends its delta after every batch (``XADD``, one round trip, the stream
-trimmed to its last ~``keep`` deltas) and reads what the others appended since its last read
-(``XREAD``, one round trip, no blocking), both on the processor's own thread between two
-batches: no background client, no thread competing with the batch for the interpreter. (A
+Each worker appends its delta after a batch (``XADD``, one round trip, the stream trimmed to
+its last ~``keep`` deltas) and reads what the others appended since its last read (``XREAD``,
+one round trip, no blocking), at most every ``every_s`` (under a backlog a delta then spans
+several batches, and the movies they share are collected once), both on the processor's own
+thread between two batches: no background client, no thread competing with the batch for the interpreter. (A
 Kafka topic read by a consumer thread in every worker cost a single worker ~20 % of its
 ml-latest-small rate; docs/performance.md.) Deltas are best-effort — the promotion re-bases
 every worker — so a delta lost with a dying worker, trimmed before a slow reader got to it,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass
 
@@ -43,10 +45,14 @@ class ExchangeStats:
 class ItemSync:
     """Publish this worker's item deltas; apply the other workers'."""
 
-    def __init__(self, settings: Settings, publisher: str, keep: int = 500) -> None:
+    def __init__(
+        self, settings: Settings, publisher: str, keep: int = 500, every_s: float = 0.1
+    ) -> None:
         self.publisher = publisher.encode()
         self.stream = items_stream(settings)
         self.keep = keep
+        self.every_s = every_s
+        self._exchanged_at = -math.inf
         self._redis = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
         self._last_id: bytes | None = None  # read position, found on the first exchange
         self.totals = ExchangeStats()
@@ -66,6 +72,10 @@ class ItemSync:
         elif fresh_model:
             self._last_id = b"0-0"
 
+    def due(self) -> bool:
+        """Whether a batch should exchange now (the last exchange is ``every_s`` old)."""
+        return time.monotonic() - self._exchanged_at >= self.every_s
+
     def _start_position(self) -> bytes:
         """The newest delta's id: a model restored without a position, or re-learned from
         PostgreSQL, reads what comes after it."""
@@ -80,6 +90,7 @@ class ItemSync:
         before is not shared (a checkpoint's or a champion's state already is, or will be,
         everyone's)."""
         stats = ExchangeStats()
+        self._exchanged_at = time.monotonic()
         if model.item_journal is None:
             model.item_journal = ItemJournal(self.publisher.decode())
         try:

@@ -209,7 +209,7 @@ class BatchProcessor:
 
         if stored:
             self._note_learned(max(event.timestamp for event, _ in stored))
-        if self.item_sync is not None:
+        if self.item_sync is not None and self.item_sync.due():
             self._exchange_items()
         new_ids = {event.event_id for event, _ in stored} - failed
         last_event = {
@@ -303,6 +303,8 @@ class BatchProcessor:
         Lists still waiting are written first: the events a restart does not re-learn must
         all be in Redis."""
         self.write_lists()
+        if self.item_sync is not None:
+            self._exchange_items()  # what a restart re-learns is not shared again
         offsets: dict[str, int | str] = {"seq": self.last_seq}
         if self.item_sync is not None and self.item_sync.position is not None:
             offsets["items"] = self.item_sync.position  # what the model has merged

@@ -52,3 +52,22 @@ def test_a_restart_reads_on_from_the_position_saved_with_its_checkpoint(worker_s
     sync = ItemSync(worker_settings, "w")
     sync.resume(restarted.items_position, fresh_model=False)
     assert sync.exchange(restarted.model).events == 25
+
+
+def test_batches_within_the_exchange_interval_share_one_delta_and_a_checkpoint_sends_it(
+    worker_settings, cache
+):
+    processor = make_processor(worker_settings, cache)
+    processor.item_sync = ItemSync(worker_settings, "w", every_s=3600)
+    processor.item_sync.resume(None, fresh_model=True)
+    events = make_events(40, seed=4)
+    processor.handle(messages(events[:20]))  # the first batch exchanges (attaches the journal)
+    processor.handle(messages(events[20:]))  # within the interval: kept in the journal
+    assert processor.item_sync.totals.published == 0
+    processor.checkpoint()
+    assert processor.item_sync.totals.published == 1
+    processor.close()
+
+    joining = ItemSync(worker_settings, "other")
+    joining.resume(None, fresh_model=True)
+    assert joining.exchange(OnlineRecommender(CONFIG)).events == 20
