@@ -4,12 +4,12 @@ Each worker appends its delta after a batch (``XADD``, one round trip, the strea
 its last ~``keep`` deltas) and reads what the others appended since its last read (``XREAD``,
 one round trip, no blocking), at most every ``every_s`` (under a backlog a delta then spans
 several batches, and the movies they share are collected once), both on the processor's own
-thread between two batches: no background client, no thread competing with the batch for the interpreter. (A
-Kafka topic read by a consumer thread in every worker cost a single worker ~20 % of its
-ml-latest-small rate; docs/performance.md.) Deltas are best-effort — the promotion re-bases
-every worker — so a delta lost with a dying worker, trimmed before a slow reader got to it,
-or dropped in a Redis outage only leaves the others' copies of those movies a little behind
-until they are learned again or the next champion arrives.
+thread between two batches: no background client, no thread competing with the batch for the
+interpreter (a Kafka topic read by a consumer thread in every worker cost a single worker
+much of its rate). Deltas are best-effort — the promotion re-bases every worker — so a
+delta lost with a dying worker, trimmed before a slow reader got to it, or dropped in a Redis
+outage only leaves the others' copies of those movies a little behind until they are learned
+again or the next champion arrives.
 """
 
 from __future__ import annotations

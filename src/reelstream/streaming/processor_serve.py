@@ -141,7 +141,8 @@ async def _serve(conn: Connection) -> None:
                 if len(batch) >= full:
                     last_full = now
                 held = now - last_full < processor.config.list_max_delay_s
-                backlog = held or bool(staged) or not requests.empty() or processor.lists.catching_up
+                queued = bool(staged) or not requests.empty()
+                backlog = held or queued or processor.lists.catching_up
                 outcome = await isolating.batch(batch, preparing, backlog=backlog)
                 if outcome.dead_letters:
                     heartbeat.note_dead_letters(outcome.dead_letters)
