@@ -84,15 +84,16 @@ class Settings(BaseSettings):
     kafka_controller_port: int = Field(
         0, ge=0, le=65535, description="The embedded KRaft controller's port (0: any free one)."
     )
-    # Group timeouts: how soon a dead worker's partitions move to another (session), how often
-    # members check in, and the longest gap between two polls (rebalance) before eviction.
+    # Consumer group: how soon a dead worker's partitions move to another (session), how
+    # often members check in, and the longest gap between two polls (rebalance) before
+    # a member is evicted.
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 1000
     kafka_rebalance_timeout_ms: int = 4000
     kafka_request_timeout_ms: int = 10000
     # Longest a worker fetch waits for new records. Faust hard-codes 1500 ms; a fetch in flight
-    # holds back records of partitions it does not cover, so a long wait shows in freshness
-    # (measured in docs/performance.md); a short one costs idle fetches.
+    # holds back records of partitions it does not cover, so a long wait shows in freshness;
+    # a short one costs idle fetches.
     kafka_fetch_max_wait_ms: int = Field(20, ge=1, le=1500)
 
     # --- Stores ----------------------------------------------------------------------------
