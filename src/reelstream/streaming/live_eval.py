@@ -10,7 +10,7 @@ computed when the champion's are written, and kept here only to score the next e
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from reelstream.evaluation.live import LiveScores
 from reelstream.models.online import OnlineRecommender
@@ -56,23 +56,26 @@ class LiveEvaluation:
                 self.window, self.k, drift_min_shift=self.drift_min_shift
             )
 
-    def learned(
-        self, model: OnlineRecommender, user: int, movie: int, y: float, ts: float | None
-    ) -> None:
-        """The champion (``model``) just learned the event: score what it predicted before
-        (``last_prediction``) and the list the user was served; then the challenger learns
-        the event and is scored the same way. Costs are measured in thread CPU time (on a
-        shared machine, wall time would count the other processes' turns)."""
+    def learned(self, events: Sequence[tuple[int, int, float, float | None, float]]) -> None:
+        """The champion just learned ``events`` in order, each ``(user, movie, rating, unix
+        seconds, what the champion predicted before learning it)``: score the predictions and
+        the lists the users were served (unchanged within a batch); then the challenger
+        learns the events and is scored the same way. Costs are measured per batch in thread
+        CPU time (on a shared machine, wall time would count the other processes' turns)."""
         t0 = time.thread_time()
-        served = self.served.get(user) or self.popular
-        self.scores["champion"].update(y, model.last_prediction, served, movie)
+        served, popular = self.served, self.popular
+        update = self.scores["champion"].update
+        for user, movie, y, _, predicted in events:
+            update(y, predicted, served.get(user) or popular, movie)
         t1 = time.thread_time()
         self.seconds["champion"] += t1 - t0
         challenger = self.challenger
         if challenger is not None:
-            challenger.learn_one(user, movie, y, ts)
-            lists = self.challenger_lists.get(user) or self.challenger_popular
-            self.scores["challenger"].update(y, challenger.last_prediction, lists, movie)
+            lists, popular = self.challenger_lists, self.challenger_popular
+            update = self.scores["challenger"].update
+            for user, movie, y, ts, _ in events:
+                challenger.learn_one(user, movie, y, ts)
+                update(y, challenger.last_prediction, lists.get(user) or popular, movie)
             self.seconds["challenger"] += time.thread_time() - t1
 
     def lists_written(

@@ -192,12 +192,15 @@ class BatchProcessor:
         outcome.duplicates = batch.size - len(outcome.dead_letters) - len(stored)
 
         failed: set[object] = set()
+        judged = [] if self.live is not None else None  # (user, movie, rating, ts, prediction)
         for event, seq in stored:
             self.learning += 1  # how far this batch got (_learn's failures are caught)
             try:
-                self._learn(event)
-                if self.live is not None:
-                    self._score_live(event)
+                ts = self._learn(event)
+                if judged is not None:
+                    judged.append(
+                        (event.user_id, event.movie_id, event.rating, ts, self.model.last_prediction)
+                    )
             except Exception as exc:  # a bad event must not stop the stream: dead-letter it
                 log.exception("learning event %s failed", event.event_id)
                 outcome.dead_letters.append(
@@ -207,6 +210,8 @@ class BatchProcessor:
                 continue
             self.last_seq = max(self.last_seq, seq)
 
+        if judged:
+            self._score_live(judged)
         if stored:
             self._note_learned(max(event.timestamp for event, _ in stored))
         if self.item_sync is not None and self.item_sync.due():
@@ -256,20 +261,19 @@ class BatchProcessor:
         new = self.store.insert_ratings(events, ingested_by=self.checkpoint_name)
         return [(event, new[event.event_id]) for event in events if event.event_id in new]
 
-    def _score_live(self, event: RatingEvent) -> None:
-        """Score what the model predicted before learning the event
-        (:mod:`~reelstream.streaming.live_eval`); never fails the event."""
+    def _score_live(self, judged: list[tuple[int, int, float, float, float]]) -> None:
+        """Score what the model predicted before learning each event of the batch
+        (:mod:`~reelstream.streaming.live_eval`); never fails an event."""
         try:
-            self.live.learned(
-                self.model, event.user_id, event.movie_id, event.rating, event.timestamp.timestamp()
-            )
+            self.live.learned(judged)
         except Exception:  # noqa: BLE001 - judging the model must not stop it from learning
-            log.exception("live evaluation of event %s failed", event.event_id)
+            log.exception("live evaluation of a batch of %d events failed", len(judged))
 
-    def _learn(self, event: RatingEvent) -> None:
-        self.model.learn_one(
-            event.user_id, event.movie_id, event.rating, event.timestamp.timestamp()
-        )
+    def _learn(self, event: RatingEvent) -> float:
+        """Learn one event; returns its time in unix seconds."""
+        ts = event.timestamp.timestamp()
+        self.model.learn_one(event.user_id, event.movie_id, event.rating, ts)
+        return ts
 
     @_waits_for_postgres
     def _read_histories(self, user_ids: set[int]) -> dict[int, set[int]]:
