@@ -51,15 +51,14 @@ class ItemJournal:
         mf = model.mf
         ids = model.index.ids
         rows = list(self.base)
-        k = mf.n_factors
-        factors = np.zeros((len(rows), k))
-        biases = np.zeros(len(rows))
-        for i, row in enumerate(rows):
-            q0, b0 = self.base[row]
-            q, b = mf.item_state(row)
-            if q is not None:
-                factors[i] = q if q0 is None else q - q0
-            biases[i] = b - b0
+        zeros = np.zeros(mf.n_factors)  # an item unseen before (or still unseen) starts at 0
+        before = self.base.values()
+        factors = mf.item_factors_of(rows) - np.array(
+            [zeros if q0 is None else q0 for q0, _ in before]
+        ).reshape(len(rows), -1)
+        biases = np.array(mf.item_biases_of(rows)) - np.fromiter(
+            (b0 for _, b0 in before), dtype=np.float64, count=len(rows)
+        )
         lengths = np.fromiter(map(len, self._recent), dtype=np.int64, count=len(self._recent))
         flat = [r for recent in self._recent for r in recent]
         delta = ItemDelta(
