@@ -70,14 +70,16 @@ async def _next_request(
     requests: asyncio.Queue, staged: deque, processor: BatchProcessor, lock: asyncio.Lock
 ) -> BatchRequest | CloseRequest | None:
     """The next request; when lists are waiting and no batch comes within
-    :data:`LISTS_IDLE_S`, the backlog is over: they are written first."""
+    :data:`LISTS_IDLE_S`, the backlog is over: they are written first. While the worker
+    catches up (its consumer reported many events unread), such a pause is only a gap
+    between two fetches: just the lists that waited their maximum delay are written."""
     while not staged and processor.lists_waiting:
         try:
             return await asyncio.wait_for(requests.get(), LISTS_IDLE_S)
         except TimeoutError:
             async with lock:
                 try:
-                    processor.write_lists()
+                    processor.write_lists(due_only=processor.lists.catching_up)
                 except Exception:  # noqa: BLE001 - they stay waiting; never fatal
                     log.exception("writing the waiting lists failed; retried after the next batch")
                     break
