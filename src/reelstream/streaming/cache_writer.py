@@ -47,6 +47,8 @@ class CacheWriter:
         )
         self._waiting: dict[int, RatingEvent] | None = None  # users whose list is not written yet
         self._waiting_since = 0.0
+        # Every waiting list's event was stored after this sequence number (None: unknown)
+        self.owed_after: int | None = None
         self.unread = 0  # events the worker's consumer has yet to read (its last report)
         self.live = None  # a reelstream.streaming.live_eval.LiveEvaluation judging the lists
 
@@ -67,12 +69,18 @@ class CacheWriter:
     def lists_waiting(self) -> int:
         return len(self._waiting or ())
 
-    def stage(self, last_event: dict[int, RatingEvent]) -> None:
-        """Remember these users' lists are due, with the newest event each must include."""
+    def stage(self, last_event: dict[int, RatingEvent], after_seq: int | None = None) -> None:
+        """Remember these users' lists are due, with the newest event each must include
+        (events stored after sequence number ``after_seq``; None: not known)."""
         if not last_event:
             return
         if not self._waiting:
             self._waiting, self._waiting_since = {}, time.monotonic()
+            self.owed_after = after_seq
+        elif after_seq is None or self.owed_after is None:
+            self.owed_after = None
+        else:
+            self.owed_after = min(self.owed_after, after_seq)
         self._waiting.update(last_event)  # batches come in order: a later event wins
         LISTS_WAITING.set(len(self._waiting))
 
@@ -86,7 +94,7 @@ class CacheWriter:
         if due_only and time.monotonic() - self._waiting_since < self.max_delay_s:
             return 0
         self._refresh(model, waiting)  # Redis away: waited out; the lists stay waiting until then
-        self._waiting = None
+        self._waiting, self.owed_after = None, None
         LISTS_WAITING.set(0)
         LISTS_WRITTEN.inc(len(waiting))
         return len(waiting)

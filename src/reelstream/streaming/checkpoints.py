@@ -133,6 +133,10 @@ class Checkpointer:
         self._background.wait()
         self._reset()
 
+    def wait(self) -> None:
+        """Block until the write in flight (if any) is done; raises what it raised."""
+        self._background.wait()
+
     def close(self) -> None:
         """Finish a write in flight and close its connection."""
         self._background.close()

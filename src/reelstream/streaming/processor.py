@@ -41,7 +41,7 @@ from reelstream.streaming.decode import decode_batch
 from reelstream.streaming.histories import KnownUsers
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
 from reelstream.streaming.metrics import BATCH_SECONDS, DEAD_LETTERS, EVENTS, MODEL_EVENTS
-from reelstream.streaming.recovery import catch_up, load_checkpoint
+from reelstream.streaming.recovery import catch_up, load_checkpoint, newest_by_user
 from reelstream.streaming.resilience import describe, waits_out
 from reelstream.streaming.storing import store_isolating
 
@@ -120,14 +120,20 @@ class BatchProcessor:
         """Restore the last checkpoint and learn what was stored after it; return that count
         (:mod:`~reelstream.streaming.recovery`)."""
         restored = load_checkpoint(self._load_checkpoint, self.checkpoint_name)
+        owed_after = None
         if restored is not None:
             self.model, offsets = restored
             self.last_seq = int(offsets.get("seq", 0))
             self.items_position = offsets.get("items")
+            owed_after = offsets.get("lists_owed_after")
+        owed = {}
+        if owed_after is not None:  # lists the checkpoint left waiting
+            owed = newest_by_user(self._ratings_after, int(owed_after), self.last_seq)
         caught_up = catch_up(self._ratings_after, self.last_seq, self._learn_stored)
-        if caught_up:
+        if caught_up or owed:
             # Lists written late (under a backlog) may have been lost with the previous run.
-            self.lists.stage(self.lists.lost_in_cache(self.recovered_users))
+            owed.update(self.recovered_users)
+            self.lists.stage(self.lists.lost_in_cache(owed))
             self.recovered_users = {}
             self.checkpoint()
         self._prefetch_movies(set(self.model.index.ids.tolist()))
@@ -220,12 +226,12 @@ class BatchProcessor:
         last_event = {
             event.user_id: event for event, _ in events.values() if event.event_id in new_ids
         }
-        last_event.update(self.lists.lost_in_cache(batch.latest))
-        self.lists.stage(last_event)
+        self.lists.stage(last_event, min((seq for _, seq in stored), default=1) - 1)
+        self.lists.stage(self.lists.lost_in_cache(batch.latest))  # repairs: of unknown seq
         outcome.users_refreshed = self.write_lists(due_only=backlog)
         self.lists.refresh_similar(self.model, [event.movie_id for event, _ in reversed(stored)])
         self.checkpoints.learned(len(stored))
-        self.checkpoints.maybe(self._snapshot)
+        self.checkpoints.maybe(self._periodic_snapshot)
         self._count(outcome, batch.started)
         return outcome
 
@@ -301,18 +307,27 @@ class BatchProcessor:
         return self.store.latest_events(user_ids)
 
     # -- checkpoints ------------------------------------------------------------------------
-    def _snapshot(self) -> Snapshot:
+    def _snapshot(self, *, lists_may_wait: bool = False) -> Snapshot:
         """Taken between two batches: the bytes and last_seq are one consistent snapshot.
 
         Lists still waiting are written first: the events a restart does not re-learn must
-        all be in Redis."""
-        self.write_lists()
+        all be in Redis. With ``lists_may_wait`` while the worker catches up, they keep
+        waiting instead, and the offsets say after which event lists may be missing
+        (``lists_owed_after``): a restart writes those users' lists (:meth:`recover`)."""
+        owed = self.lists.owed_after if lists_may_wait and self.lists.catching_up else None
+        if owed is None:
+            self.write_lists()
         if self.item_sync is not None:
             self._exchange_items()  # what a restart re-learns is not shared again
         offsets: dict[str, int | str] = {"seq": self.last_seq}
+        if owed is not None and self.lists_waiting:
+            offsets["lists_owed_after"] = owed
         if self.item_sync is not None and self.item_sync.position is not None:
             offsets["items"] = self.item_sync.position  # what the model has merged
         return self.model.to_bytes(), offsets, self.model.events_learned
+
+    def _periodic_snapshot(self) -> Snapshot:
+        return self._snapshot(lists_may_wait=True)
 
     @_waits_for_postgres
     def checkpoint(self) -> None:

@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from reelstream.models.online import OnlineRecommender
+from reelstream.schemas import RatingEvent
 from reelstream.store.records import Checkpoint, SequencedRating
 from reelstream.streaming.resilience import describe
 
-__all__ = ["load_checkpoint", "catch_up", "check_model"]
+__all__ = ["load_checkpoint", "catch_up", "check_model", "newest_by_user"]
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +68,17 @@ def catch_up(
             seq = row.seq
         count += len(rows)
     return count
+
+
+def newest_by_user(
+    ratings_after: Callable[[int], Sequence[SequencedRating]], after: int, upto: int
+) -> dict[int, RatingEvent]:
+    """The newest stored event of each user among those with ``after < seq <= upto``."""
+    newest: dict[int, RatingEvent] = {}
+    while rows := ratings_after(after):
+        for row in rows:
+            if row.seq > upto:
+                return newest
+            newest[row.event.user_id] = row.event
+        after = rows[-1].seq
+    return newest

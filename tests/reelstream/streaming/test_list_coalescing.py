@@ -86,3 +86,31 @@ def test_a_restart_writes_the_lists_its_predecessor_left_waiting(worker_settings
     assert second.recover() == 60
     for user, event in waiting.items():
         assert cache.get_user_recommendations(user).last_event_id == event.event_id
+
+
+def test_a_checkpoint_while_catching_up_leaves_lists_waiting_and_a_restart_writes_them(
+    worker_settings, cache
+):
+    events = make_events(120, seed=5)
+    first = make_processor(
+        worker_settings, cache, list_max_delay_s=3600, list_catchup_unread=1000,
+        list_catchup_delay_s=3600, checkpoint_every_events=60, checkpoint_max_share=1e9,
+    )
+    first.handle(messages(events[:60]))  # checkpointed, lists written
+    first.checkpoints.wait()
+    first.lists.unread = 1000  # a replay is queued behind these events
+    _apply(first, events[60:], backlog=True)  # learned, checkpointed, acknowledged; "killed"
+    assert first.lists_waiting
+    first.checkpoints.wait()
+    saved = first.store.load_checkpoint(first.checkpoint_name)
+    assert saved.offsets["seq"] == first.last_seq and "lists_owed_after" in saved.offsets
+    waiting = {e.user_id: e for e in events[60:]}
+    stale = [u for u, e in waiting.items()
+             if (cached := cache.get_user_recommendations(u)) is None
+             or cached.last_event_id != e.event_id]
+    assert stale  # the checkpoint did not write them
+
+    second = make_processor(worker_settings, cache, checkpoint_every_events=10**9)
+    assert second.recover() == 0  # nothing to re-learn ...
+    for user, event in waiting.items():  # ... but every list left waiting is written
+        assert cache.get_user_recommendations(user).last_event_id == event.event_id
