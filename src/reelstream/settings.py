@@ -270,7 +270,10 @@ class Settings(BaseSettings):
         "instead: a list written now would be superseded by the user's events still queued.",
     )
     list_catchup_delay_s: float = Field(
-        5.0, ge=0, description="How long a list may wait while the worker catches up."
+        15.0,
+        ge=0,
+        description="How long a list may wait while the worker catches up (it is then "
+        "behind by at least list_catchup_unread events already).",
     )
     item_sync: bool = Field(
         True,

@@ -23,7 +23,8 @@ class ProcessorConfig:
     no batch waits, or once the oldest has waited ``list_max_delay_s``; a user who rates
     again meanwhile gets one list instead of several (``0`` writes after every batch).
     While the worker's consumer has ``list_catchup_unread`` events or more still to read
-    (a replay, a catch-up), lists wait up to ``list_catchup_delay_s`` instead.
+    (a replay, a catch-up), lists wait up to ``list_catchup_delay_s`` instead, and a
+    periodic checkpoint leaves them waiting (a restart writes them).
     """
 
     top_n: int = 20
@@ -36,7 +37,7 @@ class ProcessorConfig:
     similar_every_s: float = 60.0
     list_max_delay_s: float = 1.0
     list_catchup_unread: int = 20_000
-    list_catchup_delay_s: float = 5.0
+    list_catchup_delay_s: float = 15.0
 
 
 @dataclass(frozen=True, slots=True)
