@@ -9,6 +9,7 @@ computed when the champion's are written, and kept here only to score the next e
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -17,6 +18,8 @@ from reelstream.models.online import OnlineRecommender
 from reelstream.streaming.metrics import LIVE_DRIFTS, LIVE_METRIC, LIVE_SECONDS
 
 __all__ = ["LiveEvaluation", "ROLES"]
+
+log = logging.getLogger(__name__)
 
 ROLES = ("champion", "challenger")
 
@@ -61,7 +64,14 @@ class LiveEvaluation:
         seconds, what the champion predicted before learning it)``: score the predictions and
         the lists the users were served (unchanged within a batch); then the challenger
         learns the events and is scored the same way. Costs are measured per batch in thread
-        CPU time (on a shared machine, wall time would count the other processes' turns)."""
+        CPU time (on a shared machine, wall time would count the other processes' turns).
+        Never raises: judging the models must not stop the champion from learning."""
+        try:
+            self._learned(events)
+        except Exception:  # noqa: BLE001
+            log.exception("live evaluation of a batch of %d events failed", len(events))
+
+    def _learned(self, events: Sequence[tuple[int, int, float, float | None, float]]) -> None:
         t0 = time.thread_time()
         served, popular = self.served, self.popular
         update = self.scores["champion"].update

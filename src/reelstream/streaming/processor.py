@@ -41,7 +41,7 @@ from reelstream.streaming.decode import decode_batch
 from reelstream.streaming.histories import KnownUsers
 from reelstream.streaming.messages import BatchOutcome, DeadLetter, RawMessage
 from reelstream.streaming.metrics import BATCH_SECONDS, DEAD_LETTERS, EVENTS, MODEL_EVENTS
-from reelstream.streaming.recovery import catch_up, load_checkpoint, newest_by_user
+from reelstream.streaming.recovery import catch_up, lists_owed, load_checkpoint
 from reelstream.streaming.resilience import describe, waits_out
 from reelstream.streaming.storing import store_isolating
 
@@ -120,15 +120,12 @@ class BatchProcessor:
         """Restore the last checkpoint and learn what was stored after it; return that count
         (:mod:`~reelstream.streaming.recovery`)."""
         restored = load_checkpoint(self._load_checkpoint, self.checkpoint_name)
-        owed_after = None
+        offsets = {}
         if restored is not None:
             self.model, offsets = restored
             self.last_seq = int(offsets.get("seq", 0))
             self.items_position = offsets.get("items")
-            owed_after = offsets.get("lists_owed_after")
-        owed = {}
-        if owed_after is not None:  # lists the checkpoint left waiting
-            owed = newest_by_user(self._ratings_after, int(owed_after), self.last_seq)
+        owed = lists_owed(self._ratings_after, offsets)  # lists the checkpoint left waiting
         caught_up = catch_up(self._ratings_after, self.last_seq, self._learn_stored)
         if caught_up or owed:
             # Lists written late (under a backlog) may have been lost with the previous run.
@@ -216,8 +213,8 @@ class BatchProcessor:
                 continue
             self.last_seq = max(self.last_seq, seq)
 
-        if judged:
-            self._score_live(judged)
+        if judged:  # never fails an event (see LiveEvaluation.learned)
+            self.live.learned(judged)
         if stored:
             self._note_learned(max(event.timestamp for event, _ in stored))
         if self.item_sync is not None and self.item_sync.due():
@@ -266,14 +263,6 @@ class BatchProcessor:
         """Insert, returning the newly stored events (in batch order) with their sequence."""
         new = self.store.insert_ratings(events, ingested_by=self.checkpoint_name)
         return [(event, new[event.event_id]) for event in events if event.event_id in new]
-
-    def _score_live(self, judged: list[tuple[int, int, float, float, float]]) -> None:
-        """Score what the model predicted before learning each event of the batch
-        (:mod:`~reelstream.streaming.live_eval`); never fails an event."""
-        try:
-            self.live.learned(judged)
-        except Exception:  # noqa: BLE001 - judging the model must not stop it from learning
-            log.exception("live evaluation of a batch of %d events failed", len(judged))
 
     def _learn(self, event: RatingEvent) -> float:
         """Learn one event; returns its time in unix seconds."""

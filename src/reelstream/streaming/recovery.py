@@ -16,7 +16,7 @@ from reelstream.schemas import RatingEvent
 from reelstream.store.records import Checkpoint, SequencedRating
 from reelstream.streaming.resilience import describe
 
-__all__ = ["load_checkpoint", "catch_up", "check_model", "newest_by_user"]
+__all__ = ["load_checkpoint", "catch_up", "check_model", "lists_owed"]
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,14 @@ def catch_up(
     return count
 
 
-def newest_by_user(
-    ratings_after: Callable[[int], Sequence[SequencedRating]], after: int, upto: int
+def lists_owed(
+    ratings_after: Callable[[int], Sequence[SequencedRating]], offsets: dict[str, Any]
 ) -> dict[int, RatingEvent]:
-    """The newest stored event of each user among those with ``after < seq <= upto``."""
+    """The newest stored event of each user whose list a checkpoint taken while catching up
+    left waiting: those stored after ``lists_owed_after`` up to the checkpoint's ``seq``."""
+    if offsets.get("lists_owed_after") is None:
+        return {}
+    after, upto = int(offsets["lists_owed_after"]), int(offsets.get("seq", 0))
     newest: dict[int, RatingEvent] = {}
     while rows := ratings_after(after):
         for row in rows:
