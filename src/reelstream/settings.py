@@ -84,9 +84,9 @@ class Settings(BaseSettings):
     kafka_controller_port: int = Field(
         0, ge=0, le=65535, description="The embedded KRaft controller's port (0: any free one)."
     )
-    # Consumer group: how soon a dead worker's partitions move to another (session), how
-    # often members check in, and the longest gap between two polls (rebalance) before
-    # a member is evicted.
+    # Consumer group: how soon a dead worker's partitions move to another member (the session
+    # timeout), how often members check in, and the longest gap between two polls (the
+    # rebalance timeout) before a member is evicted.
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 1000
     kafka_rebalance_timeout_ms: int = 4000
