@@ -309,7 +309,7 @@ class BatchProcessor:
         if self.item_sync is not None:
             self._exchange_items()  # what a restart re-learns is not shared again
         offsets: dict[str, int | str] = {"seq": self.last_seq}
-        if owed is not None and self.lists_waiting:
+        if owed is not None:  # set only while lists wait
             offsets["lists_owed_after"] = owed
         if self.item_sync is not None and self.item_sync.position is not None:
             offsets["items"] = self.item_sync.position  # what the model has merged

@@ -8,7 +8,7 @@ promotion listener starts) and learns every event it stored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from reelstream.models.online import OnlineRecommender
@@ -50,6 +50,15 @@ def load_checkpoint(
     return model, checkpoint.offsets
 
 
+def _stored_after(
+    ratings_after: Callable[[int], Sequence[SequencedRating]], seq: int
+) -> Iterator[SequencedRating]:
+    """Every stored rating after ``seq``, in order, read page by page."""
+    while rows := ratings_after(seq):
+        yield from rows
+        seq = rows[-1].seq
+
+
 def catch_up(
     ratings_after: Callable[[int], Sequence[SequencedRating]],
     seq: int,
@@ -59,14 +68,12 @@ def catch_up(
 
     One that fails to learn is skipped (it was dead-lettered when it first arrived)."""
     count = 0
-    while rows := ratings_after(seq):
-        for row in rows:
-            try:
-                learn(row)
-            except Exception:  # noqa: BLE001 - dead-lettered when it first arrived
-                log.exception("learning stored event %s failed; skipped", row.event.event_id)
-            seq = row.seq
-        count += len(rows)
+    for row in _stored_after(ratings_after, seq):
+        try:
+            learn(row)
+        except Exception:  # noqa: BLE001 - dead-lettered when it first arrived
+            log.exception("learning stored event %s failed; skipped", row.event.event_id)
+        count += 1
     return count
 
 
@@ -77,12 +84,10 @@ def lists_owed(
     left waiting: those stored after ``lists_owed_after`` up to the checkpoint's ``seq``."""
     if offsets.get("lists_owed_after") is None:
         return {}
-    after, upto = int(offsets["lists_owed_after"]), int(offsets.get("seq", 0))
+    upto = int(offsets.get("seq", 0))
     newest: dict[int, RatingEvent] = {}
-    while rows := ratings_after(after):
-        for row in rows:
-            if row.seq > upto:
-                return newest
-            newest[row.event.user_id] = row.event
-        after = rows[-1].seq
+    for row in _stored_after(ratings_after, int(offsets["lists_owed_after"])):
+        if row.seq > upto:
+            break
+        newest[row.event.user_id] = row.event
     return newest
