@@ -80,7 +80,7 @@ class ItemItemTerm:
         self.source = ""  # "stream" or the champion's label
         self._pending: Future | None = None  # a background refit not yet adopted
         self._next_refit_at = 0.0  # monotonic time before which a background refit is skipped
-        self._compact_cache: tuple | None = None  # (matrix, columns, compact rows)
+        self._table_cache: tuple | None = None  # (matrix, *the neighbour table of _table)
         self._last_gather: tuple | None = None  # (matrix, history, gathered)
 
     @property
@@ -142,52 +142,60 @@ class ItemItemTerm:
         self.source = source
         self._pending = None  # a stream refit begun before must not replace these weights
 
-    def _compact(self) -> tuple[np.ndarray, sp.csr_matrix]:
-        """The rows of :attr:`matrix` over only the columns that hold weights (a fit covers
-        ``max_items`` of the catalogue's rows): a user's term is summed over those few
-        thousand columns, not over the whole catalogue. Kept until the matrix changes."""
-        cached = self._compact_cache
+    def _table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:attr:`matrix` as a padded neighbour table: ``(columns, slot, cols, vals)`` where
+        ``columns`` are the rows that receive weights (a fit covers ``max_items`` of the
+        catalogue), ``slot[row]`` is ``row``'s line in ``cols``/``vals`` (its weights in CSR
+        order, as positions in ``columns``; padding points past them with weight 0), and
+        ``slot`` is the empty last line for a row without weights. A user's term is then two
+        lookups and one ``bincount``, whatever their history. Kept until the matrix changes."""
+        cached = self._table_cache
         if cached is None or cached[0] is not self.matrix:
             matrix = self.matrix
-            columns, compact_indices = np.unique(matrix.indices, return_inverse=True)
-            compact = sp.csr_matrix(
-                (matrix.data, compact_indices.ravel().astype(np.int32), matrix.indptr),
-                shape=(matrix.shape[0], max(columns.size, 1)),
-            )
-            cached = self._compact_cache = (matrix, columns.astype(np.int64), compact)
-        return cached[1], cached[2]
+            columns, compact = np.unique(matrix.indices, return_inverse=True)
+            lengths = np.diff(matrix.indptr)
+            with_weights = np.flatnonzero(lengths)
+            width = int(lengths.max(initial=0))
+            slot = np.full(matrix.shape[0], with_weights.size, dtype=np.int64)
+            slot[with_weights] = np.arange(with_weights.size)
+            cols = np.full((with_weights.size + 1, width), columns.size, dtype=np.int64)
+            vals = np.zeros((with_weights.size + 1, width), dtype=matrix.data.dtype)
+            line = np.repeat(slot[with_weights], lengths[with_weights])
+            place = np.arange(matrix.nnz) - np.repeat(matrix.indptr[with_weights],
+                                                      lengths[with_weights])
+            cols[line, place] = compact.ravel()
+            vals[line, place] = matrix.data
+            cached = self._table_cache = (matrix, columns.astype(np.int64), slot, cols, vals)
+        return cached[1:]
 
     def _gather(self, history: np.ndarray) -> tuple:
-        """The weights the user's last movies give: ``(position in history, compact column,
-        weighted value)`` triples read straight from the CSR arrays, their sum per compact
-        column and the scale of the term. The last user's is kept: their list is explained
-        right after it is ranked."""
+        """The weights the user's last movies give: ``(positions in history, column
+        positions, weighted values)`` (one line per position), their sum per column and the
+        scale of the term. The last user's is kept: their list is explained right after it
+        is ranked."""
         matrix = self.matrix
         tail = np.asarray(history, dtype=np.int64)[-self.max_history:]
         empty = np.zeros(0, dtype=np.int64)
         if matrix is None or tail.size == 0:
-            return empty, empty, np.zeros(0), np.zeros(0), 0.0
+            return empty, np.zeros((0, 0), np.int64), np.zeros((0, 0)), np.zeros(0), 0.0
         key = tail.tobytes()
         last = self._last_gather
         if last is not None and last[0] is matrix and last[1] == key:
             return last[2]
-        columns, compact = self._compact()
+        columns, slot, table_cols, table_vals = self._table()
         keep = tail < self.fitted_rows
-        age = np.arange(tail.size - 1, -1, -1, dtype=np.float64)[keep]
-        rows = tail[keep]
+        position = np.flatnonzero(keep)
+        age = (tail.size - 1 - position).astype(np.float64)
         w = 0.5 ** (age / self.history_halflife) if self.history_halflife > 0 else age * 0 + 1
-        starts, ends = compact.indptr[rows], compact.indptr[rows + 1]
-        lengths = ends - starts
-        n = int(lengths.sum())
-        if n == 0:
-            gathered = (empty, empty, np.zeros(0), np.zeros(0), 0.0)
+        lines = slot[tail[keep]]
+        cols = table_cols[lines]
+        values = table_vals[lines] * w[:, None]
+        # in the matrix's order (history, then CSR): the sums round as one pass over it would
+        total = np.bincount(cols.ravel(), weights=values.ravel(),
+                            minlength=columns.size + 1)[: columns.size]
+        if not total.any():
+            gathered = (position, cols, values, total, 0.0)
         else:
-            shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-            entries = shift + np.arange(n)
-            position = np.repeat(np.flatnonzero(keep), lengths)
-            values = compact.data[entries] * np.repeat(w, lengths)
-            cols = compact.indices[entries].astype(np.int64)
-            total = np.bincount(cols, weights=values, minlength=columns.size)
             # the spread over every fitted row; the columns without weights add zeros
             mean = float(total.sum()) / self.fitted_rows
             std = float(np.sqrt(max(float(total @ total) / self.fitted_rows - mean * mean, 0.0)))
@@ -206,15 +214,15 @@ class ItemItemTerm:
         parts = np.zeros((tail.size, rows.size))
         if cols.size == 0 or rows.size == 0:
             return parts, scale
-        columns, _ = self._compact()
+        columns = self._table()[0]
         at = np.minimum(np.searchsorted(columns, rows), columns.size - 1)
         weighted = columns[at] == rows
-        slot = np.full(columns.size, -1, dtype=np.int64)  # compact column -> index in rows
+        slot = np.full(columns.size + 1, -1, dtype=np.int64)  # column -> index in rows
         slot[at[weighted]] = np.flatnonzero(weighted)
         where = slot[cols]
-        hit = where >= 0
+        line, place = np.nonzero(where >= 0)
         # a user rated a movie once and a row lists a column once: no pair repeats
-        parts[position[hit], where[hit]] = values[hit]
+        parts[position[line], where[line, place]] = values[line, place]
         return parts, scale
 
     def add_into(self, history: np.ndarray, out: np.ndarray) -> None:
@@ -224,11 +232,10 @@ class ItemItemTerm:
         _, _, _, total, scale = self._gather(history)
         if scale == 0.0:
             return
-        columns, _ = self._compact()
-        out[columns] += (scale * total).astype(out.dtype)
+        out[self._table()[0]] += (scale * total).astype(out.dtype)
 
     _TRANSIENT: ClassVar[dict] = {"_pending": None, "_next_refit_at": 0.0,
-                                  "_compact_cache": None, "_last_gather": None}
+                                  "_table_cache": None, "_last_gather": None}
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, **self._TRANSIENT}
