@@ -39,7 +39,8 @@ def build_app(expected: int, consumer: str = "faust") -> faust.App:
         autodiscover=False,
     )
     if consumer == "worker":
-        tune(app, fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms)
+        tune(app, fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+             fetch_min_bytes=settings.kafka_fetch_min_bytes)
     topic = app.topic(settings.ratings_topic, value_type=bytes)
     batch, within = settings.worker_batch_size, settings.worker_batch_within_s
 

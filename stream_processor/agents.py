@@ -35,7 +35,10 @@ async def _send_dead_letter(letter: DeadLetter) -> None:
 
 
 supervisor: ProcessorSupervisor = ProcessorSupervisor(
-    _start_processor, _send_dead_letter, batches_in_flight=settings.worker_batches_in_flight
+    _start_processor,
+    _send_dead_letter,
+    batches_in_flight=settings.worker_batches_in_flight,
+    join_up_to=settings.worker_batch_size,
 )
 
 

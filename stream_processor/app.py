@@ -25,4 +25,8 @@ app = faust.App(
     web_enabled=False,
     autodiscover=False,
 )
-tune(app, fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms)
+tune(
+    app,
+    fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+    fetch_min_bytes=settings.kafka_fetch_min_bytes,
+)

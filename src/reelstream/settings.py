@@ -94,7 +94,11 @@ class Settings(BaseSettings):
     # Longest a worker fetch waits for new records. Faust hard-codes 1500 ms; a fetch in flight
     # holds back records of partitions it does not cover, so a long wait shows in freshness;
     # a short one costs idle fetches.
-    kafka_fetch_max_wait_ms: int = Field(20, ge=1, le=1500)
+    kafka_fetch_max_wait_ms: int = Field(5, ge=1, le=1500)
+    # Bytes a worker fetch waits for (up to that wait) before the broker answers. 1 answers
+    # with whatever is there: a steady stream of posts is then fetched a record or two at a
+    # time, each fetch costing the worker and the broker as much as a full one.
+    kafka_fetch_min_bytes: int = Field(4096, ge=1, le=1_048_576)
 
     # --- Stores ----------------------------------------------------------------------------
     redis_url: str = EMBEDDED_DEFAULTS["redis_url"]
@@ -191,10 +195,11 @@ class Settings(BaseSettings):
     )
     worker_batch_size: int = Field(500, ge=1)
     worker_batch_within_s: float = Field(
-        0.02,
+        0.01,
         gt=0,
         description="Longest wait for a batch to fill. Shorter means fresher lists for a lone "
-        "event, longer means fuller batches under load (docs/settings.md).",
+        "event; under load, batches taken while the processor is busy are joined anyway, up "
+        "to worker_batch_size (docs/settings.md).",
     )
     worker_batches_in_flight: int = Field(
         2,

@@ -7,9 +7,10 @@ import asyncio
 import pytest
 
 
-def test_the_app_s_consumer_gets_the_configured_fetch_wait() -> None:
-    """Faust passes 1500 ms to aiokafka; the tuned consumer thread sets the configured wait on
-    the consumer it creates (this app's only: aiokafka's class is left as it is)."""
+def test_the_app_s_consumer_gets_the_configured_fetch_wait_and_size() -> None:
+    """Faust passes 1500 ms and no minimum size to aiokafka; the tuned consumer thread sets
+    the configured ones on the consumer it creates (this app's only: aiokafka's class is left
+    as it is)."""
     import aiokafka
 
     from stream_processor.app import app, settings
@@ -17,7 +18,7 @@ def test_the_app_s_consumer_gets_the_configured_fetch_wait() -> None:
     async def ignore_partitions(*args) -> None:
         return None
 
-    async def make() -> tuple[int, type]:
+    async def make() -> tuple[int, int, type]:
         consumer = app.transport.create_consumer(
             callback=ignore_partitions,
             on_partitions_revoked=ignore_partitions,
@@ -25,12 +26,13 @@ def test_the_app_s_consumer_gets_the_configured_fetch_wait() -> None:
         )
         created = consumer._thread._create_worker_consumer(app.transport)
         try:
-            return created._fetch_max_wait_ms, type(created)
+            return created._fetch_max_wait_ms, created._fetch_min_bytes, type(created)
         finally:
             await created.stop()
 
-    wait_ms, created_type = asyncio.run(make())
+    wait_ms, min_bytes, created_type = asyncio.run(make())
     assert wait_ms == settings.kafka_fetch_max_wait_ms != 1500
+    assert min_bytes == settings.kafka_fetch_min_bytes != 1
     assert created_type is aiokafka.AIOKafkaConsumer
 
 

@@ -3,12 +3,14 @@
 ``stream_processor/app.py`` builds a plain ``faust.App(...)``; :func:`tune` then changes, for
 that app only:
 
-* **the consumer's fetch wait**: Faust's aiokafka driver always passes
-  ``fetch_max_wait_ms=1500`` and has no setting for it; a fetch in flight holds back records
-  of the partitions it does not cover until it returns, so the wait shows in how fresh a
-  recommendation is (measured: docs/performance.md).
-  :class:`_TunedConsumerThread` sets the configured wait on the consumer it creates, before
-  that consumer starts;
+* **the consumer's fetch wait and minimum size**: Faust's aiokafka driver always passes
+  ``fetch_max_wait_ms=1500`` and no ``fetch_min_bytes`` (so 1), and has no setting for
+  either; a fetch in flight holds back records of the partitions it does not cover until it
+  returns, so the wait shows in how fresh a recommendation is, and with a minimum of one
+  byte a steady stream of posts is fetched a record or two at a time, each fetch costing the
+  worker and the broker as much as a full one (measured: docs/performance.md).
+  :class:`_TunedConsumerThread` sets the configured values on the consumer it creates,
+  before that consumer starts;
 * **direct delivery**: Faust's fetch loop (``Consumer._drain_messages``) delivers each message
   through ``wait_first``, which wraps four awaitables in tasks per message. While the flow runs,
   :class:`DirectDeliveryConsumer` awaits the delivery itself (it only waits when a stream's
@@ -62,9 +64,11 @@ log = logging.getLogger(__name__)
 FAUST_VERSION = "0.15.3"
 
 
-def tune(app: faust.App, *, fetch_max_wait_ms: int | None = None) -> faust.App:
+def tune(
+    app: faust.App, *, fetch_max_wait_ms: int | None = None, fetch_min_bytes: int | None = None
+) -> faust.App:
     """Apply every adjustment to ``app`` (before its worker starts, before anything reads
-    ``app.monitor`` or ``app.tables``); ``fetch_max_wait_ms=None`` keeps Faust's wait."""
+    ``app.monitor`` or ``app.tables``); ``None`` keeps Faust's fetch wait or minimum size."""
     installed = importlib.metadata.version("faust-streaming")
     if installed != FAUST_VERSION:
         log.warning(
@@ -80,7 +84,9 @@ def tune(app: faust.App, *, fetch_max_wait_ms: int | None = None) -> faust.App:
         if not issubclass(getattr(transport, role), driver):
             raise TypeError(f"needs Faust's aiokafka driver, not {getattr(transport, role)}")
     transport.Consumer = type(
-        "TunedConsumer", (DirectDeliveryConsumer,), {"fetch_max_wait_ms": fetch_max_wait_ms}
+        "TunedConsumer",
+        (DirectDeliveryConsumer,),
+        {"fetch_max_wait_ms": fetch_max_wait_ms, "fetch_min_bytes": fetch_min_bytes},
     )
     transport.Producer = UnthreadedBufferProducer
     app.conf.Monitor = BatchMonitor
@@ -100,13 +106,17 @@ def read_offset(consumer: Any, tp: Any) -> int | None:
 
 # -- consumer -------------------------------------------------------------------------------
 class _TunedConsumerThread(AIOKafkaConsumerThread):
-    """Faust's consumer thread, giving the aiokafka consumer it creates the configured wait."""
+    """Faust's consumer thread, giving the aiokafka consumer it creates the configured wait
+    and minimum fetch size."""
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         wait_ms = getattr(self.consumer, "fetch_max_wait_ms", None)
         if wait_ms is not None:
             consumer._fetch_max_wait_ms = wait_ms  # read when the consumer starts
+        min_bytes = getattr(self.consumer, "fetch_min_bytes", None)
+        if min_bytes is not None:
+            consumer._fetch_min_bytes = min_bytes
         return consumer
 
 
@@ -114,6 +124,7 @@ class DirectDeliveryConsumer(AIOKafkaDriverConsumer):
     """Faust's aiokafka consumer with the per-message ``wait_first`` skipped (see module)."""
 
     fetch_max_wait_ms: int | None = None
+    fetch_min_bytes: int | None = None
 
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
         return _TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)

@@ -3,7 +3,8 @@
 The processor (validate, store, learn, top-N, Redis) runs in a child process
 (:mod:`reelstream.streaming.processor_child`): while it works on one batch, the worker already
 fills the next, and the two use two cores instead of sharing one GIL. :class:`ProcessorSupervisor`
-keeps at most ``batches_in_flight`` batches outstanding and acknowledges each batch, in order,
+keeps at most ``batches_in_flight`` batches outstanding (while all are, the batches that come
+meanwhile are joined, up to ``join_up_to`` messages) and acknowledges each batch, in order,
 once its outcome is back and its dead letters (bad messages, with the error) are accepted by
 the broker. Nothing here ends the worker:
 
@@ -65,6 +66,7 @@ class ProcessorSupervisor(Generic[Token]):
         send_dead_letter: Callable[[DeadLetter], Awaitable[None]],
         *,
         batches_in_flight: int,
+        join_up_to: int = 0,
         first_restart_delay_s: float = 1.0,
         restart_backoff_s: float = 30.0,
         dead_letter_retry_s: float = 0.5,
@@ -72,6 +74,7 @@ class ProcessorSupervisor(Generic[Token]):
         self._start = start
         self._send_dead_letter = send_dead_letter
         self.batches_in_flight = batches_in_flight
+        self.join_up_to = join_up_to  # 0: batches are never joined
         self.first_restart_delay_s = first_restart_delay_s
         self.restart_backoff_s = restart_backoff_s
         self.dead_letter_retry_s = dead_letter_retry_s
@@ -104,22 +107,48 @@ class ProcessorSupervisor(Generic[Token]):
         acknowledge: Callable[[Token], Awaitable[None]],
     ) -> None:
         """Submit each batch and take the next while the processor works; a finisher
-        acknowledges the batches in order once their outcome is back."""
+        acknowledges the batches in order once their outcome is back.
+
+        While every slot is taken, the batches that keep coming are joined to the one
+        waiting, up to ``join_up_to`` messages: the source never pauses for the processor,
+        and a processor that fell behind gets fewer, larger batches."""
         await self.processor()
         slots = asyncio.Semaphore(self.batches_in_flight)
-        in_flight: asyncio.Queue[tuple[Token, list[RawMessage], asyncio.Future[BatchOutcome]]]
+        in_flight: asyncio.Queue[tuple[list[Token], list[RawMessage], asyncio.Future[BatchOutcome]]]
         in_flight = asyncio.Queue()
         finisher = asyncio.ensure_future(self._finish_in_order(in_flight, acknowledge, slots))
+        source = aiter(batches)
+        taking: asyncio.Future = asyncio.ensure_future(anext(source))
+        slot: asyncio.Future | None = None
         try:
-            async for token, batch in batches:
-                await slots.acquire()  # back-pressure: at most N batches in flight
+            while True:
+                try:
+                    token, first = await taking
+                except StopAsyncIteration:
+                    break
+                tokens, batch = [token], list(first)
+                taking = asyncio.ensure_future(anext(source))  # the next, while this one waits
+                slot = asyncio.ensure_future(slots.acquire())  # at most N batches in flight
+                while not slot.done() and len(batch) < self.join_up_to:
+                    await asyncio.wait({slot, taking}, return_when=asyncio.FIRST_COMPLETED)
+                    if slot.done() or taking.exception() is not None:
+                        break  # the source's end (or failure) is met at the top of the loop
+                    token, more = taking.result()
+                    tokens.append(token)
+                    batch.extend(more)
+                    taking = asyncio.ensure_future(anext(source))
+                await slot
+                slot = None
                 # After a processor death, the finisher resends the older batches first (to a
                 # new processor it starts); until then this one is queued as failed, not sent.
                 async with self._recovering:
-                    in_flight.put_nowait((token, batch, await self._submit(batch)))
+                    in_flight.put_nowait((tokens, batch, await self._submit(batch)))
             for _ in range(self.batches_in_flight):  # the stream ended: finish what is in flight
                 await slots.acquire()
         finally:
+            for pending in (taking, slot):
+                if pending is not None:
+                    pending.cancel()
             finisher.cancel()
 
     async def _submit(self, batch: list[RawMessage]) -> asyncio.Future[BatchOutcome]:
@@ -135,41 +164,42 @@ class ProcessorSupervisor(Generic[Token]):
 
     async def _finish_in_order(
         self,
-        in_flight: asyncio.Queue[tuple[Token, list[RawMessage], asyncio.Future[BatchOutcome]]],
+        in_flight: asyncio.Queue[tuple[list[Token], list[RawMessage], asyncio.Future[BatchOutcome]]],
         acknowledge: Callable[[Token], Awaitable[None]],
         slots: asyncio.Semaphore,
     ) -> None:
         """Per batch, oldest first: wait for its outcome, send its dead letters, then
         acknowledge it."""
         while True:
-            token, batch, outcome = await in_flight.get()
+            tokens, batch, outcome = await in_flight.get()
             try:
                 done = await outcome
             except ProcessorDied as exc:
                 log.error("%s; the unacknowledged batches go to a new one", exc)
                 async with self._recovering:
-                    await self._finish(token, await self._reprocess(batch), acknowledge, slots)
+                    await self._finish(tokens, await self._reprocess(batch), acknowledge, slots)
                     while not in_flight.empty():  # all sent to the dead processor
-                        token, batch, outcome = in_flight.get_nowait()
+                        tokens, batch, outcome = in_flight.get_nowait()
                         if outcome.done() and not outcome.exception():
                             done = outcome.result()
                         else:
                             outcome.exception() if outcome.done() else outcome.cancel()
                             done = await self._reprocess(batch)
-                        await self._finish(token, done, acknowledge, slots)
+                        await self._finish(tokens, done, acknowledge, slots)
                 continue
-            await self._finish(token, done, acknowledge, slots)
+            await self._finish(tokens, done, acknowledge, slots)
 
     async def _finish(
         self,
-        token: Token,
+        tokens: list[Token],
         done: BatchOutcome,
         acknowledge: Callable[[Token], Awaitable[None]],
         slots: asyncio.Semaphore,
     ) -> None:
         for letter in done.dead_letters:
             await self.dead_letter(letter)
-        await acknowledge(token)
+        for token in tokens:
+            await acknowledge(token)
         slots.release()
 
     async def _reprocess(self, batch: list[RawMessage]) -> BatchOutcome:

@@ -86,19 +86,21 @@ def test_the_faust_internals_relied_on_still_exist():
     assert faust_tuning.committed_offset(consumer, ("ratings", 0)) is None  # nothing committed
 
 
-def test_aiokafka_keeps_the_fetch_wait_where_the_tuned_thread_sets_it():
+def test_aiokafka_keeps_the_fetch_wait_and_size_where_the_tuned_thread_sets_them():
     import asyncio
 
     import aiokafka
 
-    async def make() -> int:
-        consumer = aiokafka.AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1", fetch_max_wait_ms=9)
+    async def make() -> tuple[int, int]:
+        consumer = aiokafka.AIOKafkaConsumer(
+            bootstrap_servers="127.0.0.1:1", fetch_max_wait_ms=9, fetch_min_bytes=77
+        )
         try:
-            return consumer._fetch_max_wait_ms
+            return consumer._fetch_max_wait_ms, consumer._fetch_min_bytes
         finally:
             await consumer.stop()
 
-    assert asyncio.run(make()) == 9
+    assert asyncio.run(make()) == (9, 77)
 
 
 def test_the_producer_buffer_queue_is_an_asyncio_queue():

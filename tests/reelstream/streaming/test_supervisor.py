@@ -147,3 +147,42 @@ def test_status_and_close_reach_the_processor():
     asyncio.run(main())
     assert processor.statuses == [{"lag": {0: 3}, "reason": "why", "restarts": 0, "unread": 25}]
     assert processor.closed
+
+
+def test_batches_that_come_while_every_slot_is_taken_are_joined_and_each_acknowledged():
+    seen: list[bytes] = []
+    sizes: list[int] = []
+    acked: list[int] = []
+
+    class HeldProcessor(FakeProcessor):
+        """Answers nothing until the source has given every batch."""
+
+        async def handle(self, batch: list[RawMessage]) -> BatchOutcome:
+            await released.wait()
+            sizes.append(len(batch))
+            return await super().handle(batch)
+
+    async def main() -> None:
+        async def start() -> FakeProcessor:
+            return HeldProcessor(seen)
+
+        async def send(letter: DeadLetter) -> None:
+            return None
+
+        async def source():
+            for token in range(7):
+                yield token, _batch(b"%d" % token)
+                await asyncio.sleep(0)
+            released.set()
+
+        async def acknowledge(token: int) -> None:
+            acked.append(token)
+
+        supervisor = ProcessorSupervisor(start, send, batches_in_flight=2, join_up_to=10)
+        await asyncio.wait_for(supervisor.run(source(), acknowledge), 10)
+
+    released = asyncio.Event()
+    asyncio.run(main())
+    assert sizes == [1, 1, 5]  # two in flight, the five that came meanwhile joined
+    assert acked == list(range(7))
+    assert sorted(seen) == sorted(b"%d" % t for t in range(7))
