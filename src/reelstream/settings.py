@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     # Longest a worker fetch waits for new records. Faust hard-codes 1500 ms; a fetch in flight
     # holds back records of partitions it does not cover, so a long wait shows in freshness;
     # a short one costs idle fetches.
-    kafka_fetch_max_wait_ms: int = Field(5, ge=1, le=1500)
+    kafka_fetch_max_wait_ms: int = Field(10, ge=1, le=1500)
     # Bytes a worker fetch waits for (up to that wait) before the broker answers. 1 answers
     # with whatever is there: a steady stream of posts is then fetched a record or two at a
     # time, each fetch costing the worker and the broker as much as a full one.
