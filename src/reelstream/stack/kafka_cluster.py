@@ -8,6 +8,7 @@ Not part of ``stack up``: ``reelstream bench chaos`` and the fault tests start o
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import time
@@ -75,11 +76,13 @@ class KafkaCluster:
         return self.home / f"node{n}.log"
 
     def start(self, timeout_s: float = 180.0) -> KafkaCluster:
-        """Format and start every node; return once all brokers are registered and unfenced."""
+        """Format and start every node; return once all brokers are registered and unfenced.
+        A new cluster: what an earlier one left under ``home`` (its ports, its id) is removed."""
         dist = kafka_dist(self.dist_dir)
         cluster_id = new_cluster_id()
         procs = {}
         for n, node in self.nodes.items():
+            shutil.rmtree(node.data_dir, ignore_errors=True)
             node.write_config()
             node.format_once(dist, cluster_id)
             procs[n] = spawn(node.command(dist), self._log(n), self._pid_file(n),
