@@ -146,8 +146,8 @@ class ItemItemTerm:
         """:attr:`matrix` as a padded neighbour table: ``(columns, slot, cols, vals)`` where
         ``columns`` are the rows that receive weights (a fit covers ``max_items`` of the
         catalogue), ``slot[row]`` is ``row``'s line in ``cols``/``vals`` (its weights in CSR
-        order, as positions in ``columns``; padding points past them with weight 0), and
-        ``slot`` is the empty last line for a row without weights. A user's term is then two
+        order, as positions in ``columns``; padding points past them with weight 0); a row
+        without weights has the empty last line. A user's term is then two
         lookups and one ``bincount``, whatever their history. Kept until the matrix changes."""
         cached = self._table_cache
         if cached is None or cached[0] is not self.matrix:

@@ -112,11 +112,15 @@ class RatingBlend:
         self._weights = np.asarray(value, dtype=np.float64)
         self._stale = False
 
+    #: ``(weights, the same as a list)``, for :meth:`predict` (a class default: checkpoints
+    #: written before it existed load without it)
+    _listed: tuple[np.ndarray, list[float]] | None = None
+
     def predict(self, x) -> float:
         """``weights · x``, summed in Python: the learning loop calls it on every event, and
         numpy's overhead on five numbers is four times the sum."""
         weights = self.weights
-        listed = self.__dict__.get("_listed")
+        listed = self._listed
         if listed is None or listed[0] is not weights:
             listed = self._listed = (weights, weights.tolist())
         return float(sum(map(mul, listed[1], x)))
