@@ -10,9 +10,10 @@ Scoring one user reads the rows of their last ``max_history`` movies (``neighbou
 each) and divides by the spread of the result, so ``weight`` means the same for every user.
 
 A worker fits in the background (:meth:`ItemItemTerm.fit_in_background`): the input is taken
-on the event path, the fit runs on another thread and its result is adopted by a later event,
-so no rating waits for it; and refits take at most a set share of the time (under a backlog
-``refit_every`` events come quickly). Evaluations keep the synchronous, deterministic fit
+on the event path, the fit runs in a process of its own at the lowest CPU priority and its
+result is adopted by a later event, so no rating waits for it, the fit never holds the
+worker's GIL, and on a busy machine it gets only the CPU the stream leaves idle; refits also
+take at most a set share of the time (under a backlog ``refit_every`` events come quickly). Evaluations keep the synchronous, deterministic fit
 every ``refit_every`` events.
 
 >>> from reelstream.models.rated import RatedItems
@@ -31,12 +32,18 @@ every ``refit_every`` events.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import signal
 import time
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from reelstream.processes import die_with_parent
 
 from .ease import fit_ease
 from .rated import RatedItems
@@ -46,20 +53,39 @@ __all__ = ["ItemItemTerm"]
 log = logging.getLogger(__name__)
 
 
+def _start_refit_process() -> None:
+    """Nice 19 (the stream's processes come first), one BLAS thread, gone with the worker."""
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when to stop
+    os.nice(19)
+    threadpool_limits(1, user_api="blas")
+
+
+def _fit_timed(
+    binary: sp.csr_matrix, lam: float, neighbours: int, max_items: int
+) -> tuple[sp.csr_matrix, float]:
+    """A fit and the CPU seconds it took (the refit process does nothing else)."""
+    started = time.process_time()
+    return fit_ease(binary, lam, neighbours, max_items), time.process_time() - started
+
+
 class ItemItemTerm:
     """EASE weights between item rows, refit in batches, scored on every call."""
 
     #: Where refits run; ``None``: on the caller's thread (set per process, never pickled).
+    #: It is given :func:`_fit_timed` and the fit's arguments.
     refit_executor: ClassVar[Executor | None] = None
     #: In the background, the next refit waits until the last one is this share of the time.
     refit_max_share: ClassVar[float] = 0.05
 
     @classmethod
     def fit_in_background(cls) -> None:
-        """From now on, in this process, refits run on one background thread and use at most
-        ``refit_max_share`` of the time (a refit that comes sooner is skipped)."""
+        """From now on, in this process, refits run in one low-priority child process and use
+        at most ``refit_max_share`` of the time (a refit that comes sooner is skipped)."""
         if cls.refit_executor is None:
-            cls.refit_executor = ThreadPoolExecutor(1, thread_name_prefix="item-item-refit")
+            cls.refit_executor = ProcessPoolExecutor(
+                1, multiprocessing.get_context("spawn"), initializer=_start_refit_process
+            )
 
     def __init__(
         self,
@@ -108,7 +134,9 @@ class ItemItemTerm:
         if executor is None:
             self.matrix, self.source = self._fit(binary), "stream"
         else:
-            self._pending = executor.submit(self._timed_fit, binary)
+            self._pending = executor.submit(
+                _fit_timed, binary, self.lam, self.neighbours, self.max_items
+            )
 
     def adopt_refit(self) -> None:
         """Use the background refit's matrix once it is done (cheap when there is none)."""
@@ -126,10 +154,6 @@ class ItemItemTerm:
 
     def _fit(self, binary: sp.csr_matrix) -> sp.csr_matrix:
         return fit_ease(binary, self.lam, self.neighbours, self.max_items)
-
-    def _timed_fit(self, binary: sp.csr_matrix) -> tuple[sp.csr_matrix, float]:
-        started = time.thread_time()
-        return self._fit(binary), time.thread_time() - started
 
     def load(self, matrix: sp.csr_matrix, rows_of_columns: np.ndarray, n_rows: int,
              source: str) -> None:

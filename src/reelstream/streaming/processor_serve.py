@@ -178,8 +178,7 @@ def main(argv: Sequence[str]) -> None:
         level=loglevel.upper(),
         format=f"[%(asctime)s] [{os.getpid()}] [%(levelname)s] processor: %(message)s",
     )
-    # One BLAS thread: the worker's other process and the stack have the other core, and a
-    # background refit's CPU time is then all on its own thread, where its share is counted.
+    # One BLAS thread: the worker's other process and the stack have the other core.
     threadpool_limits(1, user_api="blas")
     ItemItemTerm.fit_in_background()  # no rating waits for an item-item refit
     keep_full_collections_short()  # a full collection would stop the stream while it scans

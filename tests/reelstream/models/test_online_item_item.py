@@ -123,6 +123,34 @@ def test_a_background_refit_is_adopted_by_a_later_event_and_matches_the_synchron
     assert (model.item_item.matrix != synchronous.item_item.matrix).nnz == 0
 
 
+def test_a_worker_s_refit_runs_in_a_process_of_its_own_at_the_lowest_priority(monkeypatch):
+    """No GIL shared with the stream, and only the CPU the stream leaves idle."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from reelstream.models.online_item_item import ItemItemTerm
+
+    synchronous = OnlineRecommender(CONFIG)
+    synchronous.learn_many(EVENTS[:200])
+    monkeypatch.setattr(ItemItemTerm, "refit_executor", None)
+    ItemItemTerm.fit_in_background()
+    executor = ItemItemTerm.refit_executor
+    try:
+        assert isinstance(executor, ProcessPoolExecutor)
+        assert executor.submit(os.nice, 0).result() == 19
+        assert executor.submit(os.getpid).result() != os.getpid()
+        model = OnlineRecommender(CONFIG)
+        model.learn_many(EVENTS[:200])
+        model.item_item._pending.result()  # fitted in the child
+        model.learn_many(EVENTS[200:201])  # adopted by the next event
+        # one BLAS thread in the child: sums may round differently in the last bits
+        background, expected = model.item_item.matrix, synchronous.item_item.matrix
+        assert (background.indices == expected.indices).all()  # the same neighbours
+        np.testing.assert_allclose(background.data, expected.data, rtol=1e-4, atol=1e-6)
+    finally:
+        executor.shutdown()
+
+
 def test_background_refits_keep_to_their_share_of_the_time(monkeypatch):
     from reelstream.models.online_item_item import ItemItemTerm
 
