@@ -51,8 +51,9 @@ class PublishResult(list[UUID]):
 
 
 def _default_factory(settings: Settings, timeout_s: float) -> Callable[[], Any]:
-    """aiokafka producer (``acks="all"``) tuned for request/response use: records are sent at
-    once (no linger) because a client is waiting, and requests give up after ``timeout_s``."""
+    """aiokafka producer (``acks="all"``) tuned for request/response use: records wait at most
+    ``api_producer_linger_ms`` because a client is waiting, and requests give up after
+    ``timeout_s``."""
     timeout_ms = int(timeout_s * 1000)
 
     def factory() -> Any:
@@ -62,7 +63,7 @@ def _default_factory(settings: Settings, timeout_s: float) -> Callable[[], Any]:
             bootstrap_servers=bootstrap_servers(settings),
             client_id="reelstream-api",
             acks="all",
-            linger_ms=0,
+            linger_ms=settings.api_producer_linger_ms,
             request_timeout_ms=timeout_ms,
             retry_backoff_ms=100,
         )
