@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 from api.deps import require_api_key
 from api.edge import RequestEdge, key_protected_routes
 from api.fast_lane import RecommendationsLane
+from api.ratings_lane import RatingsLane
 from api.read_gate import ReadKeyGate
 from api.routes import catalogue, forget, health, models, movies, popular, ratings, stream, users
 from reelstream.serving import (
@@ -109,15 +110,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 class ReelstreamAPI(FastAPI):
-    """FastAPI with the recommendations fast lane in front of its whole middleware stack.
+    """FastAPI with the recommendations and ratings fast lanes in front of its whole
+    middleware stack.
 
     In front of Starlette's ``ServerErrorMiddleware`` too: a fast-lane request passes one
     layer instead of four (an unexpected error there gets uvicorn's plain 500, logged).
     """
 
     def build_middleware_stack(self) -> ASGIApp:
-        stack = RecommendationsLane(super().build_middleware_stack(), self.state.metrics)
         settings: Settings = self.state.settings
+        stack = RecommendationsLane(super().build_middleware_stack(), self.state.metrics)
+        stack = RatingsLane(
+            stack,
+            self.state.metrics,
+            api_key=settings.api_key.get_secret_value(),
+            max_body_bytes=settings.max_body_bytes,
+        )
         if settings.api_reads_need_key:
             read_key = settings.api_read_key.get_secret_value() if settings.api_read_key else ""
             stack = ReadKeyGate(stack, [settings.api_key.get_secret_value(), read_key])
