@@ -29,7 +29,7 @@ from reelstream.serving import ApiMetrics, RecommendationsUnavailable, ServingCo
 from reelstream.serving.context import N_MAX, USER_ID_MAX, recommendations_body
 from reelstream.serving.recommendations import DEFAULT_N
 
-__all__ = ["RecommendationsLane", "lane_args"]
+__all__ = ["RecommendationsLane", "lane_args", "send_json"]
 
 ROUTE = "/users/{user_id}/recommendations"
 
@@ -79,12 +79,17 @@ class RecommendationsLane:
         except RecommendationsUnavailable:
             await self.app(scope, receive, send)  # the route tries once more, then answers 503
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-length", b"%d" % len(body)), _JSON],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 200, body)
         self.latency.observe(time.perf_counter() - start)
+
+
+async def send_json(send: Any, status: int, body: bytes) -> None:
+    """Answer with a JSON ``body`` already encoded (the lanes' responses)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-length", b"%d" % len(body)), _JSON],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

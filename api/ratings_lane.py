@@ -28,15 +28,13 @@ import orjson
 from pydantic import ValidationError
 
 from api.bodies import RatingAccepted
+from api.fast_lane import send_json
 from reelstream.schemas import RatingEvent
 from reelstream.serving import ApiMetrics, BrokerUnavailable
 
 __all__ = ["RatingsLane"]
 
 ROUTE = "/ratings"
-
-_JSON = (b"content-type", b"application/json")
-
 
 class RatingsLane:
     """Pure-ASGI middleware publishing plainly valid ``POST /ratings`` (module docstring)."""
@@ -68,14 +66,7 @@ class RatingsLane:
             return
         self.accepted.inc()
         response = RatingAccepted(event_id=event.event_id).model_dump_json().encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 202,
-                "headers": [(b"content-length", b"%d" % len(response)), _JSON],
-            }
-        )
-        await send({"type": "http.response.body", "body": response})
+        await send_json(send, 202, response)
         self.latency.observe(time.perf_counter() - start)
 
     def _plain(self, scope: dict[str, Any]) -> bool:

@@ -31,25 +31,20 @@ def test_the_installed_faust_is_the_version_the_adjustments_were_written_for():
     )
 
 
-def test_faust_s_fetch_loop_is_the_one_that_was_copied():
+@pytest.mark.parametrize(
+    ("method", "sha256", "ours"),
+    [
+        ("_drain_messages", FAUST_DRAIN_SHA256, "FAUST_DRAIN_SHA256"),
+        ("_wait_next_records", FAUST_WAIT_NEXT_RECORDS_SHA256, "FAUST_WAIT_NEXT_RECORDS_SHA256"),
+    ],
+)
+def test_faust_s_methods_are_the_ones_that_were_copied(method: str, sha256: str, ours: str):
     from faust.transport.consumer import Consumer
 
-    source = inspect.getsource(Consumer._drain_messages)
-    assert hashlib.sha256(source.encode()).hexdigest() == FAUST_DRAIN_SHA256, (
-        "Faust's Consumer._drain_messages changed: bring its changes into "
-        "reelstream.streaming.faust_tuning.DirectDeliveryConsumer._drain_messages, "
-        "then update FAUST_DRAIN_SHA256"
-    )
-
-
-def test_faust_s_wait_for_records_is_the_one_that_was_copied():
-    from faust.transport.consumer import Consumer
-
-    source = inspect.getsource(Consumer._wait_next_records)
-    assert hashlib.sha256(source.encode()).hexdigest() == FAUST_WAIT_NEXT_RECORDS_SHA256, (
-        "Faust's Consumer._wait_next_records changed: bring its changes into "
-        "reelstream.streaming.faust_tuning.DirectDeliveryConsumer._wait_next_records, "
-        "then update FAUST_WAIT_NEXT_RECORDS_SHA256"
+    source = inspect.getsource(getattr(Consumer, method))
+    assert hashlib.sha256(source.encode()).hexdigest() == sha256, (
+        f"Faust's Consumer.{method} changed: bring its changes into "
+        f"reelstream.streaming.faust_tuning.DirectDeliveryConsumer.{method}, then update {ours}"
     )
 
 
