@@ -37,6 +37,7 @@ import os
 import signal
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import ClassVar
 
 import numpy as np
@@ -133,10 +134,23 @@ class ItemItemTerm:
         )
         if executor is None:
             self.matrix, self.source = self._fit(binary), "stream"
-        else:
+            return
+        try:
             self._pending = executor.submit(
                 _fit_timed, binary, self.lam, self.neighbours, self.max_items
             )
+        except BrokenProcessPool:  # the refit process died (killed, out of memory)
+            log.warning("the item-item refit process died; the next refit starts a new one")
+            self._replace(executor)
+        except Exception:  # noqa: BLE001 - a refit never fails the event that was due to start it
+            log.exception("starting an item-item refit failed; keeping the weights of the last fit")
+
+    @classmethod
+    def _replace(cls, broken: Executor) -> None:
+        broken.shutdown(wait=False, cancel_futures=True)
+        if cls.refit_executor is broken:
+            cls.refit_executor = None
+            cls.fit_in_background()
 
     def adopt_refit(self) -> None:
         """Use the background refit's matrix once it is done (cheap when there is none)."""

@@ -151,6 +151,36 @@ def test_a_worker_s_refit_runs_in_a_process_of_its_own_at_the_lowest_priority(mo
         executor.shutdown()
 
 
+def test_a_dead_refit_process_fails_no_event_and_the_next_refit_gets_a_new_one(monkeypatch):
+    import os
+    import signal
+    import time
+    from concurrent.futures import wait
+
+    from reelstream.models.online_item_item import ItemItemTerm
+
+    monkeypatch.setattr(ItemItemTerm, "refit_executor", None)
+    monkeypatch.setattr(ItemItemTerm, "refit_max_share", 1.0)  # refits as often as they come
+    ItemItemTerm.fit_in_background()
+    dead = ItemItemTerm.refit_executor
+    child = dead.submit(os.getpid).result()
+    busy = dead.submit(time.sleep, 30)
+    os.kill(child, signal.SIGKILL)
+    wait([busy])  # the pool knows its process died
+    assert busy.exception() is not None
+    model = OnlineRecommender(CONFIG)
+    model.learn_many(EVENTS[:200])  # the refit due at 200 cannot start: no event fails
+    fresh = ItemItemTerm.refit_executor
+    try:
+        assert fresh is not dead and model.item_item.matrix is None
+        model.learn_many(EVENTS[200:400])  # the refit due at 400 runs in the new process
+        model.item_item._pending.result()
+        model.learn_many(EVENTS[400:401])
+        assert model.item_item.fitted_rows > 0
+    finally:
+        fresh.shutdown()
+
+
 def test_background_refits_keep_to_their_share_of_the_time(monkeypatch):
     from reelstream.models.online_item_item import ItemItemTerm
 
