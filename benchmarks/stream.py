@@ -2,8 +2,8 @@
 
 Both read the same pre-loaded topic on the same broker in one run: the worker validates,
 stores in PostgreSQL, learns and writes Redis; the raw agent only counts. Also reported: the
-worker's time to become ready, its peak memory (VmHWM of the Faust process plus the processor
-process it starts), and the time of one top-N over the
+worker's time to become ready, its peak memory (VmHWM of the Faust process plus the processes
+it starts: the processor and its item-item refit process), and the time of one top-N over the
 catalogue on the model the worker ended with.
 
 The worker's clock stops when PostgreSQL holds every event (polled every 100 ms; the last
@@ -48,7 +48,7 @@ class StreamBench:
     raw_faust_s: float  # Faust's consumer as it ships (fetch wait 1500 ms)
     raw_worker_consumer_s: float  # the same agent with the worker's consumer settings
     peak_rss_mb: float  # the Faust process and its processor process, summed
-    processor_peak_rss_mb: float  # of which the processor process
+    processor_peak_rss_mb: float  # of which the processor process and its refit process
     topn_us: float
     movies: int
     lists_written: float | None  # from the worker's metrics (None when they are off)
@@ -84,8 +84,12 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _children(pid: int) -> list[int]:
-    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+def _descendants(pid: int) -> list[int]:
+    """Children, theirs and so on (the processor process and its item-item refit process)."""
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        found += [int(child), *_descendants(int(child))]
+    return found
 
 
 def _raw_faust(settings: Settings, expected: int, timeout_s: float, consumer: str) -> float:
@@ -223,7 +227,7 @@ def bench_stream(
             metrics = _worker_metrics(scratch)
             lists_written, live_seconds = _lists_written(metrics), _live_seconds(metrics)
             pid = worker.proc.pid  # type: ignore[union-attr]
-            processor_peak = sum(_peak_rss_mb(child) for child in _children(pid))
+            processor_peak = sum(_peak_rss_mb(child) for child in _descendants(pid))
             peak = _peak_rss_mb(pid) + processor_peak
         finally:
             worker.stop()

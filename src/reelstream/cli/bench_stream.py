@@ -59,8 +59,8 @@ def stream(
     table.add_row(f"top-N over {r.movies:,} movies", f"{r.topn_us:,.0f} µs", "≤ 100 µs (10k)")
     table.add_row("worker ready after start", f"{r.worker_ready_s:.1f} s", "≤ 5 s")
     table.add_row(
-        "worker peak memory (VmHWM, both processes)",
-        f"{r.peak_rss_mb:,.0f} MB ({r.processor_peak_rss_mb:,.0f} processor)",
+        "worker peak memory (VmHWM, all its processes)",
+        f"{r.peak_rss_mb:,.0f} MB ({r.processor_peak_rss_mb:,.0f} processor and refits)",
         "",
     )
     table.add_row("events stored exactly once", f"{r.stored:,} / {r.events:,}", "all")
