@@ -12,9 +12,9 @@ each) and divides by the spread of the result, so ``weight`` means the same for 
 A worker fits in the background (:meth:`ItemItemTerm.fit_in_background`): the input is taken
 on the event path, the fit runs in a process of its own at the lowest CPU priority and its
 result is adopted by a later event, so no rating waits for it, the fit never holds the
-worker's GIL, and on a busy machine it gets only the CPU the stream leaves idle; refits also
-take at most a set share of the time (under a backlog ``refit_every`` events come quickly). Evaluations keep the synchronous, deterministic fit
-every ``refit_every`` events.
+worker's GIL, and on a busy machine it gets mostly the CPU the stream leaves idle; refits also
+take at most a set share of the time (under a backlog ``refit_every`` events come quickly).
+Evaluations keep the synchronous, deterministic fit every ``refit_every`` events.
 
 >>> from reelstream.models.rated import RatedItems
 >>> rated = RatedItems()
