@@ -10,10 +10,10 @@ Scoring one user reads the rows of their last ``max_history`` movies (``neighbou
 each) and divides by the spread of the result, so ``weight`` means the same for every user.
 
 A worker fits in the background (:meth:`ItemItemTerm.fit_in_background`): the input is taken
-on the event path, the fit runs in a process of its own at the lowest CPU priority and its
-result is adopted by a later event, so no rating waits for it, the fit never holds the
-worker's GIL, and on a busy machine it gets mostly the CPU the stream leaves idle; refits also
-take at most a set share of the time (under a backlog ``refit_every`` events come quickly).
+on the event path, the fit runs in a throttled, low-priority process of its own and its
+result is adopted by a later event, so no rating waits for it and the fit never holds the
+worker's GIL (:mod:`~reelstream.models.refit_process`); refits also take at most a set share
+of the time (under a backlog ``refit_every`` events come quickly).
 Evaluations keep the synchronous, deterministic fit every ``refit_every`` events.
 
 >>> from reelstream.models.rated import RatedItems
@@ -32,34 +32,21 @@ Evaluations keep the synchronous, deterministic fit every ``refit_every`` events
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import signal
 import time
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
-
-from reelstream.processes import die_with_parent
 
 from .ease import fit_ease
 from .rated import RatedItems
+from .refit_process import RefitProcess
 
 __all__ = ["ItemItemTerm"]
 
 log = logging.getLogger(__name__)
-
-
-def _start_refit_process() -> None:
-    """Nice 19 (the stream's processes come first), one BLAS thread, gone with the worker."""
-    die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when to stop
-    os.nice(19)
-    threadpool_limits(1, user_api="blas")
 
 
 def _fit_timed(
@@ -81,12 +68,11 @@ class ItemItemTerm:
 
     @classmethod
     def fit_in_background(cls) -> None:
-        """From now on, in this process, refits run in one low-priority child process and use
-        at most ``refit_max_share`` of the time (a refit that comes sooner is skipped)."""
+        """From now on, in this process, refits run in one low-priority, throttled child
+        process (:class:`~reelstream.models.refit_process.RefitProcess`) and use at most
+        ``refit_max_share`` of the CPU time (a refit that comes sooner is skipped)."""
         if cls.refit_executor is None:
-            cls.refit_executor = ProcessPoolExecutor(
-                1, multiprocessing.get_context("spawn"), initializer=_start_refit_process
-            )
+            cls.refit_executor = RefitProcess()
 
     def __init__(
         self,

@@ -126,9 +126,8 @@ def test_a_background_refit_is_adopted_by_a_later_event_and_matches_the_synchron
 def test_a_worker_s_refit_runs_in_a_process_of_its_own_at_the_lowest_priority(monkeypatch):
     """No GIL shared with the stream, and only the CPU the stream leaves idle."""
     import os
-    from concurrent.futures import ProcessPoolExecutor
-
     from reelstream.models.online_item_item import ItemItemTerm
+    from reelstream.models.refit_process import RefitProcess
 
     synchronous = OnlineRecommender(CONFIG)
     synchronous.learn_many(EVENTS[:200])
@@ -136,7 +135,7 @@ def test_a_worker_s_refit_runs_in_a_process_of_its_own_at_the_lowest_priority(mo
     ItemItemTerm.fit_in_background()
     executor = ItemItemTerm.refit_executor
     try:
-        assert isinstance(executor, ProcessPoolExecutor)
+        assert isinstance(executor, RefitProcess)
         assert executor.submit(os.nice, 0).result() == 19
         assert executor.submit(os.getpid).result() != os.getpid()
         model = OnlineRecommender(CONFIG)
