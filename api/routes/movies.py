@@ -33,11 +33,19 @@ def _ids(raw: str | None) -> list[int] | None:
     return None if raw is None else [int(part) for part in raw.split(",")]
 
 
+#: Text PostgreSQL can hold: a NUL in a search is a 422, not a failed query.
+NO_NUL = r"^[^\x00]*$"
+
+
 @router.get("", response_model=MovieSearch, responses=_STORE_DOWN)
 def search(
     store: StoreDep,
-    q: Annotated[str | None, Query(max_length=200, description="Part of the title.")] = None,
-    genre: Annotated[str | None, Query(max_length=50, description="One genre, exact.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="Part of the title.")
+    ] = None,
+    genre: Annotated[
+        str | None, Query(max_length=50, pattern=NO_NUL, description="One genre, exact.")
+    ] = None,
     ids: Annotated[
         str | None,
         Query(

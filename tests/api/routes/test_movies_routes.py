@@ -30,7 +30,13 @@ def test_unknown_movie_is_404(client: TestClient) -> None:
         assert response.json() == {"detail": f"Movie {movie_id} not found"}
 
 
-@pytest.mark.parametrize("path", ["/movies/0", "/movies/abc", "/movies/1/similar?n=0", "/popular?n=0"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/movies/0", "/movies/abc", "/movies/1/similar?n=0", "/popular?n=0",
+        "/movies?q=%00", "/movies?q=a%00b", "/movies?genre=%00",  # PostgreSQL text holds no NUL
+    ],
+)
 def test_bad_parameters_are_422(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 422
 
