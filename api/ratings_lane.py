@@ -36,6 +36,7 @@ __all__ = ["RatingsLane"]
 
 ROUTE = "/ratings"
 
+
 class RatingsLane:
     """Pure-ASGI middleware publishing plainly valid ``POST /ratings`` (module docstring)."""
 

@@ -44,7 +44,9 @@ class RefitProcess(Executor):
 
     def __init__(self, run_s: float = RUN_S, pause_s: float = PAUSE_S) -> None:
         self.run_s, self.pause_s = run_s, pause_s
-        self._pool = ProcessPoolExecutor(1, multiprocessing.get_context("spawn"), initializer=_start)
+        self._pool = ProcessPoolExecutor(
+            1, multiprocessing.get_context("spawn"), initializer=_start
+        )
         self._pid = self._pool.submit(os.getpid)  # the first job: which process to throttle
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
