@@ -44,26 +44,30 @@ class RefitProcess(Executor):
 
     def __init__(self, run_s: float = RUN_S, pause_s: float = PAUSE_S) -> None:
         self.run_s, self.pause_s = run_s, pause_s
-        self._pool = ProcessPoolExecutor(
-            1, multiprocessing.get_context("spawn"), initializer=_start
-        )
-        self._pid = self._pool.submit(os.getpid)  # the first job: which process to throttle
+        self._pool: ProcessPoolExecutor | None = None  # started by the first job
+        self._pid: Future[int] | None = None
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         """Run ``fn(*args)`` in the child, throttled until it is done; raises
         ``BrokenProcessPool`` when the child died."""
+        if self._pool is None:  # not with the worker: its start has better use for the CPU
+            self._pool = ProcessPoolExecutor(
+                1, multiprocessing.get_context("spawn"), initializer=_start
+            )
+            self._pid = self._pool.submit(os.getpid)  # which process to throttle
         future = self._pool.submit(fn, *args, **kwargs)
         threading.Thread(
-            target=self._throttle, args=(future,), name="refit-throttle", daemon=True
+            target=self._throttle, args=(future, self._pid), name="refit-throttle", daemon=True
         ).start()
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
-    def _throttle(self, job: Future) -> None:
+    def _throttle(self, job: Future, child: Future[int]) -> None:
         try:
-            pid = self._pid.result()
+            pid = child.result()
         except Exception:  # noqa: BLE001 - the child died: the job fails and says so
             return
         while not job.done():
