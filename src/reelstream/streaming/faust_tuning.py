@@ -12,11 +12,14 @@ that app only:
   :class:`_TunedConsumerThread` sets the configured values on the consumer it creates,
   before that consumer starts;
 * **direct delivery**: Faust's fetch loop (``Consumer._drain_messages``) delivers each message
-  through ``wait_first``, which wraps four awaitables in tasks per message. While the flow runs,
-  :class:`DirectDeliveryConsumer` awaits the delivery itself (it only waits when a stream's
-  queue is full, and streams keep draining while the flow is suspended, so it cannot hang a
-  rebalance); while the flow is suspended it keeps ``wait_first``. The loop is otherwise
-  Faust's, line for line;
+  through ``wait_first``, which wraps four awaitables in tasks per message.
+  :class:`DirectDeliveryConsumer` awaits the delivery itself, after making sure it cannot
+  stop half-way: while a stream's queue (or the producer buffer) is full it waits *before*
+  delivering, so a rebalance that begins meanwhile finds nothing half-delivered. A delivery
+  caught by a rebalance would land in the stream after the rebalance cleared it, be skipped
+  as stale and acknowledged, and that acknowledgement would commit past the messages the
+  rebalance threw away: they would be lost to every worker. While the flow is suspended it
+  keeps ``wait_first``. The loop is otherwise Faust's, line for line;
 * **the producer buffer**: before delivering each message the conductor awaits
   ``producer.buffer.wait_until_ebb()``, whose ``size`` looks ``producer_threaded`` up in the
   settings registry every time; :class:`UnthreadedProducerBuffer` counts its queue directly;
@@ -62,6 +65,10 @@ log = logging.getLogger(__name__)
 
 #: The faust-streaming release these adjustments were written against.
 FAUST_VERSION = "0.15.3"
+
+#: How often a delivery waiting for room in a full stream queue looks again (the stream is
+#: then thousands of messages behind, so a millisecond or two is no delay).
+_ROOM_POLL_S = 0.002
 
 
 def tune(
@@ -129,6 +136,18 @@ class DirectDeliveryConsumer(AIOKafkaDriverConsumer):
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
         return _TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    def _delivery_would_wait(self, tp: Any) -> bool:
+        """Whether the conductor, handed a message of ``tp`` now, would wait before it is in
+        every stream's queue: a full queue, a full producer buffer, or its subscriptions being
+        updated; a suspended flow is the caller's check."""
+        topics = self.app.topics
+        buffer = self.app.producer.buffer
+        return (
+            any(channel.queue.full() for channel in topics._tp_index.get(tp, ()))
+            or buffer.size > buffer.max_messages
+            or topics._tp_to_callback_lock.locked()
+        )
+
     async def _drain_messages(self, fetcher: Any) -> None:
         callback = self.callback
         getmany = self.getmany
@@ -167,10 +186,12 @@ class DirectDeliveryConsumer(AIOKafkaDriverConsumer):
                             if commit_every is not None and self._n_acked >= commit_every:
                                 self._n_acked = 0
                                 await self.commit()
+                            while not suspended() and self._delivery_would_wait(tp):
+                                await sleep(_ROOM_POLL_S)  # here a rebalance can still stop it
                             if suspended():
                                 await self.wait_first(callback(message), self.suspend_flow.wait())
                             else:
-                                await callback(message)
+                                await callback(message)  # cannot wait: nothing else runs meanwhile
                             set_read_offset(tp, offset)
                         else:
                             self.log.dev("DROPPED MESSAGE ROFF %r", offset)
