@@ -16,6 +16,9 @@ from reelstream.streaming import faust_tuning
 #: sha256 of Faust's own ``Consumer._drain_messages`` in FAUST_VERSION, which
 #: ``DirectDeliveryConsumer._drain_messages`` copies line for line but one.
 FAUST_DRAIN_SHA256 = "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417"
+#: ... and of ``Consumer._wait_next_records``, which ``DirectDeliveryConsumer`` copies but for
+#: how long it waits while a stream's buffer is full.
+FAUST_WAIT_NEXT_RECORDS_SHA256 = "6218e1969a636b3ff504ad1b8e7ad58a113572e43d746cc96d684ed5153032c6"
 
 
 def test_the_installed_faust_is_the_version_the_adjustments_were_written_for():
@@ -28,47 +31,57 @@ def test_the_installed_faust_is_the_version_the_adjustments_were_written_for():
     )
 
 
-def test_faust_s_fetch_loop_is_the_one_that_was_copied():
+@pytest.mark.parametrize(
+    ("method", "sha256", "ours"),
+    [
+        ("_drain_messages", FAUST_DRAIN_SHA256, "FAUST_DRAIN_SHA256"),
+        ("_wait_next_records", FAUST_WAIT_NEXT_RECORDS_SHA256, "FAUST_WAIT_NEXT_RECORDS_SHA256"),
+    ],
+)
+def test_faust_s_methods_are_the_ones_that_were_copied(method: str, sha256: str, ours: str):
     from faust.transport.consumer import Consumer
 
-    source = inspect.getsource(Consumer._drain_messages)
-    assert hashlib.sha256(source.encode()).hexdigest() == FAUST_DRAIN_SHA256, (
-        "Faust's Consumer._drain_messages changed: bring its changes into "
-        "reelstream.streaming.faust_tuning.DirectDeliveryConsumer._drain_messages, "
-        "then update FAUST_DRAIN_SHA256"
+    source = inspect.getsource(getattr(Consumer, method))
+    assert hashlib.sha256(source.encode()).hexdigest() == sha256, (
+        f"Faust's Consumer.{method} changed: bring its changes into "
+        f"reelstream.streaming.faust_tuning.DirectDeliveryConsumer.{method}, then update {ours}"
     )
 
 
-#: What DirectDeliveryConsumer._drain_messages reads on the consumer Faust builds.
+#: What DirectDeliveryConsumer._drain_messages and _wait_next_records read on the consumer
+#: Faust builds.
 DRAIN_ATTRIBUTES = (
     "callback", "getmany", "_stopped", "suspend_flow", "_read_offset", "diag", "_commit_every",
     "app", "_add_gap", "_n_acked", "commit", "wait_first", "sleep", "should_stop",
-    "consumer_stopped_errors", "transport", "log",
+    "consumer_stopped_errors", "transport", "log", "_buffered_partitions", "flow_active",
+    "wait", "can_resume_flow", "not_waiting_next_records", "_get_active_partitions",
+    "_getmany", "on_buffer_full", "on_buffer_drop",
 )
+
+
+async def _consumer_and_app(name: str):
+    import faust
+
+    app = faust_tuning.tune(
+        faust.App(name, broker="kafka://127.0.0.1:1", web_enabled=False), fetch_max_wait_ms=5
+    )
+
+    async def ignore(*args) -> None:
+        return None
+
+    consumer = app.transport.create_consumer(
+        callback=ignore, on_partitions_revoked=ignore, on_partitions_assigned=ignore
+    )
+    return app, consumer
 
 
 def test_the_faust_internals_relied_on_still_exist():
     import asyncio
 
-    import faust
     from faust.tables import TableManager
     from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
-    async def consumer_and_app():
-        app = faust_tuning.tune(
-            faust.App("internals-test", broker="kafka://127.0.0.1:1", web_enabled=False),
-            fetch_max_wait_ms=5,
-        )
-
-        async def ignore(*args) -> None:
-            return None
-
-        consumer = app.transport.create_consumer(
-            callback=ignore, on_partitions_revoked=ignore, on_partitions_assigned=ignore
-        )
-        return app, consumer
-
-    app, consumer = asyncio.run(consumer_and_app())
+    app, consumer = asyncio.run(_consumer_and_app("internals-test"))
     missing = [name for name in (*DRAIN_ATTRIBUTES, "_committed_offset") if not hasattr(consumer, name)]
     missing += [
         f"app.topics.{n}"
@@ -180,3 +193,39 @@ def test_a_delivery_that_would_wait_is_not_caught_half_way_by_a_rebalance():
     started, in_queue = asyncio.run(scenario())
     assert in_queue == [], "a message delivered across the rebalance reached the stream"
     assert len(started) <= 1  # Faust's own path for a suspended flow may start it, never finish it
+
+
+def test_while_a_stream_buffer_is_full_the_consumer_looks_again_within_the_recheck_time():
+    """Faust waits up to the whole timeout on the partitions still fetched (or sleeps 1 s
+    with none left); a drained buffer would then sit idle for the rest of it."""
+    import asyncio
+
+    from faust.types import TP
+
+    ratings = [TP("ratings", p) for p in range(2)]
+    waits: list[tuple[str, float]] = []
+
+    async def wait_for_records() -> None:
+        app, consumer = await _consumer_and_app("buffer-full-test")
+        consumer._set_active_tps(set(ratings))
+
+        async def getmany(active_partitions, timeout):
+            waits.append(("fetch", timeout))
+            return {}
+
+        async def sleep(seconds):
+            waits.append(("sleep", seconds))
+
+        consumer._getmany, consumer.sleep = getmany, sleep
+        await consumer._wait_next_records(1.0)  # both partitions fetched
+        consumer.on_buffer_full(ratings[0])
+        await consumer._wait_next_records(1.0)  # one partition left to fetch
+        consumer.on_buffer_full(ratings[1])
+        await consumer._wait_next_records(1.0)  # none left
+        consumer.on_buffer_drop(ratings[0])
+        consumer.on_buffer_drop(ratings[1])
+        await consumer._wait_next_records(1.0)  # both fetched again
+
+    asyncio.run(wait_for_records())
+    recheck = faust_tuning.BUFFER_RECHECK_S
+    assert waits == [("fetch", 1.0), ("fetch", recheck), ("sleep", recheck), ("fetch", 1.0)]
