@@ -27,6 +27,12 @@ that app only:
   25,000 events). While a partition waits for its buffer, :class:`DirectDeliveryConsumer`
   waits at most :data:`BUFFER_RECHECK_S` before looking again (``_wait_next_records`` is
   otherwise Faust's, line for line);
+* **partitions never committed**: Faust rewinds a partition to its committed offset after
+  records of it were fetched and then dropped (fetched while a rebalance stopped the flow);
+  aiokafka's ``seek_to_committed`` leaves a partition without a committed offset where it
+  is, past the dropped records. A partition a worker was killed on before its first commit
+  then went unread by its next owner. :class:`DirectDeliveryConsumer` rewinds such
+  partitions to their first record, where ``auto_offset_reset="earliest"`` started them;
 * **the producer buffer**: before delivering each message the conductor awaits
   ``producer.buffer.wait_until_ebb()``, whose ``size`` looks ``producer_threaded`` up in the
   settings registry every time; :class:`UnthreadedProducerBuffer` counts its queue directly;
@@ -95,6 +101,9 @@ def tune(
         )
     if app.conf.producer_threaded:
         raise ValueError("the unthreaded producer buffer needs producer_threaded=False")
+    if app.conf.consumer_auto_offset_reset != "earliest":
+        raise ValueError("partitions never committed are rewound to their first record: "
+                         "consumer_auto_offset_reset must be 'earliest'")
     if app._monitor is not None or "tables" in app.__dict__:
         raise RuntimeError("tune the app before its monitor or table manager is created")
     transport = app.transport
@@ -167,6 +176,14 @@ class DirectDeliveryConsumer(AIOKafkaDriverConsumer):
 
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
         return _TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def seek_to_committed(self) -> Any:
+        """Faust's seek, and partitions never committed back to their first record."""
+        committed = await super().seek_to_committed()
+        never = [tp for tp, offset in committed.items() if not offset]  # aiokafka skips 0 too
+        if never:
+            await self._thread.seek_to_beginning(*never)
+        return committed
 
     def _delivery_would_wait(self, tp: Any) -> bool:
         """Whether the conductor, handed a message of ``tp`` now, would wait before it is in

@@ -229,3 +229,41 @@ def test_while_a_stream_buffer_is_full_the_consumer_looks_again_within_the_reche
     asyncio.run(wait_for_records())
     recheck = faust_tuning.BUFFER_RECHECK_S
     assert waits == [("fetch", 1.0), ("fetch", recheck), ("sleep", recheck), ("fetch", 1.0)]
+
+
+def test_a_partition_never_committed_is_rewound_to_its_first_record_not_left_where_it_is():
+    """Faust rewinds partitions to their committed offsets after dropping fetched records
+    (a rebalance stopped the flow); one without a commit would stay past them, unread."""
+    import asyncio
+
+    from faust.types import TP
+
+    committed_at, never = TP("ratings", 0), TP("ratings", 1)
+    rewound: list[tuple] = []
+
+    async def perform_seek() -> dict:
+        app, consumer = await _consumer_and_app("rewind-test")
+
+        async def seek_to_committed():
+            return {committed_at: 5, never: None}
+
+        async def seek_to_beginning(*tps):
+            rewound.append(tps)
+
+        consumer._thread.seek_to_committed = seek_to_committed
+        consumer._thread.seek_to_beginning = seek_to_beginning
+        await consumer.perform_seek()
+        return dict(consumer._read_offset)
+
+    read = asyncio.run(perform_seek())
+    assert rewound == [(never,)]
+    assert read[committed_at] == 5 and read[never] is None  # read again from its start
+
+
+def test_an_app_that_starts_new_partitions_elsewhere_than_their_first_record_is_refused():
+    import faust
+
+    app = faust.App("latest-test", broker="kafka://127.0.0.1:1", web_enabled=False,
+                    consumer_auto_offset_reset="latest")
+    with pytest.raises(ValueError, match="earliest"):
+        faust_tuning.tune(app)
