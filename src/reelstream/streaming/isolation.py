@@ -29,6 +29,7 @@ def _merge(total: BatchOutcome, part: BatchOutcome) -> None:
     total.duplicates += part.duplicates
     total.users_refreshed += part.users_refreshed
     total.dead_letters.extend(part.dead_letters)
+    total.lists_owed = part.lists_owed  # the later part's: what waits after both
 
 
 class Isolating:

@@ -62,6 +62,10 @@ class BatchOutcome:
     duplicates: int = 0
     users_refreshed: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    #: Lists of this batch or an earlier one still wait to be written (a backlog): the
+    #: worker keeps those batches unacknowledged until an outcome says none wait, so a
+    #: worker that dies meanwhile leaves them to the partitions' next owner.
+    lists_owed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

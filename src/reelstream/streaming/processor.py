@@ -226,6 +226,7 @@ class BatchProcessor:
         self.lists.stage(last_event, min((seq for _, seq in stored), default=1) - 1)
         self.lists.stage(self.lists.lost_in_cache(batch.latest))  # repairs: of unknown seq
         outcome.users_refreshed = self.write_lists(due_only=backlog)
+        outcome.lists_owed = bool(self.lists_waiting)
         self.lists.refresh_similar(self.model, [event.movie_id for event, _ in reversed(stored)])
         self.checkpoints.learned(len(stored))
         self.checkpoints.maybe(self._periodic_snapshot)

@@ -144,7 +144,8 @@ async def _serve(conn: Connection) -> None:
                     last_full = now
                 held = now - last_full < processor.config.list_max_delay_s
                 queued = bool(staged) or not requests.empty()
-                backlog = held or queued or processor.lists.catching_up
+                # An empty batch is the worker asking for every waiting list.
+                backlog = bool(batch) and (held or queued or processor.lists.catching_up)
                 outcome = await isolating.batch(batch, preparing, backlog=backlog)
                 if outcome.dead_letters:
                     heartbeat.note_dead_letters(outcome.dead_letters)

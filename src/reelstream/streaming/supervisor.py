@@ -5,8 +5,13 @@ The processor (validate, store, learn, top-N, Redis) runs in a child process
 fills the next, and the two use two cores instead of sharing one GIL. :class:`ProcessorSupervisor`
 keeps at most ``batches_in_flight`` batches outstanding (while all are, the batches that come
 meanwhile are joined, up to ``join_up_to`` messages) and acknowledges each batch, in order,
-once its outcome is back and its dead letters (bad messages, with the error) are accepted by
-the broker. Nothing here ends the worker:
+once its outcome is back, its dead letters (bad messages, with the error) are accepted by
+the broker and its users' lists are in Redis. Under a backlog the processor writes lists
+late (coalesced); batches whose lists wait stay unacknowledged until an outcome says none
+wait, and when no batch comes for ``flush_after_s``, or ``owe_at_most`` events wait, the
+supervisor asks for them with an empty batch. So a worker that dies leaves those batches to
+its partitions' next owner, which finds their events stored and writes the lists they lack.
+Nothing here ends the worker:
 
 - store and cache outages are waited out inside the processor;
 - a dead letter the broker does not take is sent again with backoff (the batch stays
@@ -67,6 +72,8 @@ class ProcessorSupervisor(Generic[Token]):
         *,
         batches_in_flight: int,
         join_up_to: int = 0,
+        flush_after_s: float = 0.05,
+        owe_at_most: int = 50_000,
         first_restart_delay_s: float = 1.0,
         restart_backoff_s: float = 30.0,
         dead_letter_retry_s: float = 0.5,
@@ -75,6 +82,11 @@ class ProcessorSupervisor(Generic[Token]):
         self._send_dead_letter = send_dead_letter
         self.batches_in_flight = batches_in_flight
         self.join_up_to = join_up_to  # 0: batches are never joined
+        self.flush_after_s = flush_after_s
+        self.owe_at_most = owe_at_most  # bounds the memory held and the offsets not committed
+        #: Tokens of finished batches whose lists still wait, oldest first, and their events.
+        self.owed: list[Token] = []
+        self._owed_events = 0
         self.first_restart_delay_s = first_restart_delay_s
         self.restart_backoff_s = restart_backoff_s
         self.dead_letter_retry_s = dead_letter_retry_s
@@ -145,6 +157,9 @@ class ProcessorSupervisor(Generic[Token]):
                     in_flight.put_nowait((tokens, batch, await self._submit(batch)))
             for _ in range(self.batches_in_flight):  # the stream ended: finish what is in flight
                 await slots.acquire()
+            finisher.cancel()
+            if self.owed:
+                await self._ask_for_lists(acknowledge)
         finally:
             for pending in (taking, slot):
                 if pending is not None:
@@ -171,13 +186,22 @@ class ProcessorSupervisor(Generic[Token]):
         """Per batch, oldest first: wait for its outcome, send its dead letters, then
         acknowledge it."""
         while True:
-            tokens, batch, outcome = await in_flight.get()
+            if self.owed:  # lists wait: ask for them once no batch comes for a while
+                try:
+                    item = await asyncio.wait_for(in_flight.get(), self.flush_after_s)
+                except TimeoutError:
+                    await self._ask_for_lists(acknowledge)
+                    continue
+            else:
+                item = await in_flight.get()
+            tokens, batch, outcome = item
             try:
                 done = await outcome
             except ProcessorDied as exc:
                 log.error("%s; the unacknowledged batches go to a new one", exc)
                 async with self._recovering:
-                    await self._finish(tokens, await self._reprocess(batch), acknowledge, slots)
+                    done = await self._reprocess(batch)
+                    await self._finish(tokens, len(batch), done, acknowledge, slots)
                     while not in_flight.empty():  # all sent to the dead processor
                         tokens, batch, outcome = in_flight.get_nowait()
                         if outcome.done() and not outcome.exception():
@@ -185,22 +209,42 @@ class ProcessorSupervisor(Generic[Token]):
                         else:
                             outcome.exception() if outcome.done() else outcome.cancel()
                             done = await self._reprocess(batch)
-                        await self._finish(tokens, done, acknowledge, slots)
+                        await self._finish(tokens, len(batch), done, acknowledge, slots)
                 continue
-            await self._finish(tokens, done, acknowledge, slots)
+            await self._finish(tokens, len(batch), done, acknowledge, slots)
 
     async def _finish(
         self,
         tokens: list[Token],
+        size: int,
         done: BatchOutcome,
         acknowledge: Callable[[Token], Awaitable[None]],
         slots: asyncio.Semaphore,
     ) -> None:
         for letter in done.dead_letters:
             await self.dead_letter(letter)
-        for token in tokens:
-            await acknowledge(token)
+        self.owed.extend(tokens)
+        self._owed_events += size
+        if not done.lists_owed:
+            await self._acknowledge_owed(acknowledge)
         slots.release()
+        if self._owed_events >= self.owe_at_most:
+            await self._ask_for_lists(acknowledge)
+
+    async def _ask_for_lists(self, acknowledge: Callable[[Token], Awaitable[None]]) -> None:
+        """An empty batch: the processor writes every waiting list and says so (a processor
+        started anew wrote them while it recovered)."""
+        try:
+            done = await (await self.processor()).handle([])
+        except ProcessorDied:
+            return  # asked again after the next pause
+        if not done.lists_owed:
+            await self._acknowledge_owed(acknowledge)
+
+    async def _acknowledge_owed(self, acknowledge: Callable[[Token], Awaitable[None]]) -> None:
+        owed, self.owed, self._owed_events = self.owed, [], 0
+        for token in owed:
+            await acknowledge(token)
 
     async def _reprocess(self, batch: list[RawMessage]) -> BatchOutcome:
         """``batch`` on a new processor; if that dies too, each half on its own, down to the
@@ -221,6 +265,7 @@ class ProcessorSupervisor(Generic[Token]):
         first.duplicates += second.duplicates
         first.users_refreshed += second.users_refreshed
         first.dead_letters.extend(second.dead_letters)
+        first.lists_owed = second.lists_owed
         return first
 
     async def dead_letter(self, letter: DeadLetter) -> None:

@@ -44,6 +44,14 @@ def test_a_batch_without_backlog_writes_what_was_waiting(worker_settings, cache)
     assert cache.get_user_recommendations(7) and cache.get_user_recommendations(8)
 
 
+def test_an_outcome_says_whether_lists_wait_and_an_empty_batch_writes_them(worker_settings, cache):
+    processor = make_processor(worker_settings, cache, list_max_delay_s=3600)
+    assert _apply(processor, _events_of(7, 2), backlog=True).lists_owed  # not acknowledged yet
+    outcome = _apply(processor, [], backlog=False)  # the worker asking for the waiting lists
+    assert not outcome.lists_owed and outcome.users_refreshed == 1
+    assert cache.get_user_recommendations(7) is not None
+
+
 def test_lists_that_waited_their_maximum_delay_are_written_under_backlog(worker_settings, cache):
     processor = make_processor(worker_settings, cache, list_max_delay_s=0)
     outcome = _apply(processor, _events_of(7, 2), backlog=True)

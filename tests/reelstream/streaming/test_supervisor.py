@@ -186,3 +186,95 @@ def test_batches_that_come_while_every_slot_is_taken_are_joined_and_each_acknowl
     assert sizes == [1, 1, 5]  # two in flight, the five that came meanwhile joined
     assert acked == list(range(7))
     assert sorted(seen) == sorted(b"%d" % t for t in range(7))
+
+
+class OwingProcessor(FakeProcessor):
+    """Leaves the lists of a batch holding ``b"late"`` waiting (a backlog) until a batch
+    holding ``b"due"`` or an empty one (the worker asking for them) writes them."""
+
+    def __init__(self, seen: list[bytes], acked: list[int]) -> None:
+        super().__init__(seen)
+        self.acked = acked
+        self.waiting = False
+        self.asked = 0  # empty batches received
+        self.acked_when_handled: list[list[int]] = []
+
+    async def handle(self, batch: list[RawMessage]) -> BatchOutcome:
+        self.acked_when_handled.append(list(self.acked))
+        outcome = await super().handle(batch)
+        values = {m.value for m in batch}
+        self.asked += not batch
+        self.waiting = b"late" in values or (self.waiting and b"due" not in values and bool(batch))
+        outcome.lists_owed = self.waiting
+        return outcome
+
+
+def _run_owing(
+    source_of, flush_after_s: float = 0.05, owe_at_most: int = 50_000
+) -> tuple[list[int], OwingProcessor]:
+    acked: list[int] = []
+    processor = OwingProcessor([], acked)
+
+    async def main() -> None:
+        async def start() -> FakeProcessor:
+            return processor
+
+        async def send(letter: DeadLetter) -> None:
+            return None
+
+        async def acknowledge(token: int) -> None:
+            acked.append(token)
+
+        supervisor = ProcessorSupervisor(
+            start, send, batches_in_flight=2, flush_after_s=flush_after_s, owe_at_most=owe_at_most
+        )
+        await asyncio.wait_for(supervisor.run(source_of(acked), acknowledge), 10)
+
+    asyncio.run(main())
+    return acked, processor
+
+
+def test_batches_whose_lists_wait_stay_unacknowledged_until_an_outcome_says_none_wait():
+    batches = [_batch(b"late", b"a"), _batch(b"b"), _batch(b"due"), _batch(b"late", b"d")]
+
+    def source(acked):
+        async def gen():
+            for token, batch in enumerate(batches):
+                yield token, batch
+        return gen()
+
+    acked, processor = _run_owing(source, flush_after_s=60)
+    assert processor.acked_when_handled[2] == []  # 0 and 1 owed lists when "due" came
+    assert acked == [0, 1, 2, 3]  # the last, owed at the source's end, after asking for lists
+    assert processor.asked == 1
+
+
+def test_when_no_batch_comes_the_supervisor_asks_for_the_waiting_lists():
+    before_next: list[list[int]] = []
+
+    def source(acked):
+        async def gen():
+            yield 0, _batch(b"late", b"a")
+            await asyncio.sleep(0.5)  # the stream pauses
+            before_next.append(list(acked))
+            yield 1, _batch(b"b")
+        return gen()
+
+    acked, processor = _run_owing(source)
+    assert before_next == [[0]]  # acknowledged during the pause, once the lists were written
+    assert processor.asked >= 1 and acked == [0, 1]
+
+
+def test_a_long_backlog_asks_for_its_lists_once_enough_events_wait():
+    batches = [_batch(b"late", b"x%d" % i) for i in range(6)]
+
+    def source(acked):
+        async def gen():
+            for token, batch in enumerate(batches):
+                yield token, batch
+        return gen()
+
+    acked, processor = _run_owing(source, flush_after_s=60, owe_at_most=4)
+    assert processor.asked >= 2  # every second batch (4 events), not only at the end
+    assert processor.acked_when_handled[-1] != []  # acknowledged while the backlog lasted
+    assert acked == list(range(6))
