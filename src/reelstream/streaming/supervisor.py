@@ -184,7 +184,7 @@ class ProcessorSupervisor(Generic[Token]):
         slots: asyncio.Semaphore,
     ) -> None:
         """Per batch, oldest first: wait for its outcome, send its dead letters, then
-        acknowledge it."""
+        acknowledge it, or keep it until its lists are written."""
         while True:
             if self.owed:  # lists wait: ask for them once no batch comes for a while
                 try:
