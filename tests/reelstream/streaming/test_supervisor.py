@@ -234,8 +234,8 @@ def _run_owing(
     return acked, processor
 
 
-def test_batches_whose_lists_wait_stay_unacknowledged_until_an_outcome_says_none_wait():
-    batches = [_batch(b"late", b"a"), _batch(b"b"), _batch(b"due"), _batch(b"late", b"d")]
+def _replaying(batches: list[list[RawMessage]]):
+    """A source of ``batches`` (tokens 0, 1, ...) for :func:`_run_owing`."""
 
     def source(acked):
         async def gen():
@@ -243,7 +243,13 @@ def test_batches_whose_lists_wait_stay_unacknowledged_until_an_outcome_says_none
                 yield token, batch
         return gen()
 
-    acked, processor = _run_owing(source, flush_after_s=60)
+    return source
+
+
+def test_batches_whose_lists_wait_stay_unacknowledged_until_an_outcome_says_none_wait():
+    batches = [_batch(b"late", b"a"), _batch(b"b"), _batch(b"due"), _batch(b"late", b"d")]
+
+    acked, processor = _run_owing(_replaying(batches), flush_after_s=60)
     assert processor.acked_when_handled[2] == []  # 0 and 1 owed lists when "due" came
     assert acked == [0, 1, 2, 3]  # the last, owed at the source's end, after asking for lists
     assert processor.asked == 1
@@ -268,13 +274,7 @@ def test_when_no_batch_comes_the_supervisor_asks_for_the_waiting_lists():
 def test_a_long_backlog_asks_for_its_lists_once_enough_events_wait():
     batches = [_batch(b"late", b"x%d" % i) for i in range(6)]
 
-    def source(acked):
-        async def gen():
-            for token, batch in enumerate(batches):
-                yield token, batch
-        return gen()
-
-    acked, processor = _run_owing(source, flush_after_s=60, owe_at_most=4)
+    acked, processor = _run_owing(_replaying(batches), flush_after_s=60, owe_at_most=4)
     assert processor.asked >= 2  # every second batch (4 events), not only at the end
     assert processor.acked_when_handled[-1] != []  # acknowledged while the backlog lasted
     assert acked == list(range(6))
